@@ -1,0 +1,419 @@
+"""The `hakobu.toml` schema, its validation and the per-environment view of it.
+
+One file describes the app; each `[environments.NAME]` section overrides any key for one
+environment. Everything is validated before hakobu calls AWS or Terraform: a wrong value
+raises `ConfigError` naming the key, what was expected and the fix (DESIGN.md decision 7).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import botocore.session
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hakobu.errors import ConfigError
+from hakobu.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
+
+CONFIG_FILE = "hakobu.toml"
+DEFAULT_ENVIRONMENT = "production"
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Names built from the app name must fit AWS's shortest limit: an ALB or target group
+# name is at most 32 characters, and hakobu appends "-staging-alb" style suffixes.
+APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}[a-z0-9]$")
+ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+DB_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _Section(BaseModel):
+    """Every section rejects unknown keys: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServiceSettings(_Section):
+    cpu: int = 256
+    memory: int = 512
+    port: int = Field(3000, ge=1, le=65535)
+    health_check_path: str = "/up"
+    desired_count: int = Field(1, ge=0, le=100)
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+
+    @model_validator(mode="after")
+    def _fargate_size(self) -> ServiceSettings:
+        if self.cpu not in FARGATE_MEMORY_BY_CPU:
+            allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
+            raise _KeyProblem("cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}")
+        if self.memory not in FARGATE_MEMORY_BY_CPU[self.cpu]:
+            raise _KeyProblem(
+                "memory",
+                f"Fargate does not accept memory = {self.memory} with cpu = {self.cpu}",
+                f"with cpu = {self.cpu}, memory must be {describe_allowed_memory(self.cpu)} (MiB)",
+            )
+        if not self.health_check_path.startswith("/"):
+            raise _KeyProblem(
+                "health_check_path",
+                f"{self.health_check_path!r} is not a URL path",
+                'start it with "/", for example "/up"',
+            )
+        return self
+
+
+class DatabaseSettings(_Section):
+    engine: Literal["mysql"] = "mysql"
+    # MySQL 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance bills
+    # Extended Support, so 8.4 (LTS) is the default and 8.0 is allowed with a warning.
+    engine_version: Literal["8.4", "8.0"] = "8.4"
+    # Graviton (t4g) costs less than the guide's db.t3.micro for the same size.
+    instance_class: str = "db.t4g.micro"
+    allocated_storage: int = Field(20, ge=20, le=65536)
+    backup_retention_days: int = Field(7, ge=0, le=35)
+    name: str | None = None
+    username: str = "app"
+    final_snapshot: bool = True
+
+    @model_validator(mode="after")
+    def _names(self) -> DatabaseSettings:
+        if not INSTANCE_CLASS_PATTERN.match(self.instance_class):
+            raise _KeyProblem(
+                "instance_class",
+                f"{self.instance_class!r} is not an RDS instance class",
+                'use a class such as "db.t4g.micro" or "db.t3.micro"',
+            )
+        for key in ("name", "username"):
+            value = getattr(self, key)
+            if value is not None and not DB_IDENTIFIER_PATTERN.match(value):
+                raise _KeyProblem(
+                    key,
+                    f"{value!r} is not a valid MySQL {key}",
+                    "use letters, digits and underscores, starting with a letter",
+                )
+        return self
+
+
+class NetworkSettings(_Section):
+    vpc_cidr: str = "10.0.0.0/16"
+    public_subnets: list[str] = ["10.0.1.0/24", "10.0.2.0/24"]
+    private_subnets: list[str] = ["10.0.10.0/24", "10.0.11.0/24"]
+    # The guide spreads subnets over AZ a and c (ap-northeast-1 has no AZ b for new accounts).
+    availability_zones: list[str] = ["a", "c"]
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> NetworkSettings:
+        vpc = _parse_network("vpc_cidr", self.vpc_cidr)
+        zones = len(self.availability_zones)
+        if zones != 2 or len(set(self.availability_zones)) != 2:
+            raise _KeyProblem(
+                "availability_zones",
+                f"expected two different zone letters, got {self.availability_zones}",
+                'an ALB needs two zones: use for example ["a", "c"]',
+            )
+        seen: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
+        for key in ("public_subnets", "private_subnets"):
+            cidrs = getattr(self, key)
+            if len(cidrs) != zones:
+                raise _KeyProblem(key, f"expected {zones} subnets (one per zone), got {len(cidrs)}",
+                                  f"list {zones} CIDR blocks inside {self.vpc_cidr}")
+            for index, cidr in enumerate(cidrs):
+                subnet = _parse_network(f"{key}.{index}", cidr)
+                if not subnet.subnet_of(vpc):  # type: ignore[arg-type]
+                    raise _KeyProblem(f"{key}.{index}", f"{cidr} is not inside the VPC {self.vpc_cidr}",
+                                      f"choose a block inside {self.vpc_cidr}, or widen vpc_cidr")
+                for other_key, other in seen:
+                    if subnet.overlaps(other):
+                        raise _KeyProblem(f"{key}.{index}", f"{cidr} overlaps {other} ({other_key})",
+                                          "give every subnet its own block")
+                seen.append((f"{key}.{index}", subnet))
+        return self
+
+
+class RegistrySettings(_Section):
+    # ECR keeps the newest N images; older ones expire. Enough to roll back weeks of deploys.
+    keep_images: int = Field(30, ge=1, le=1000)
+
+
+class LogsSettings(_Section):
+    retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _retention(self) -> LogsSettings:
+        if self.retention_days not in LOG_RETENTION_DAYS:
+            raise _KeyProblem("retention_days", f"CloudWatch Logs does not accept {self.retention_days}",
+                              f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return self
+
+
+class SecretsSettings(_Section):
+    # Rails: the master key is read from this file (or from the environment variable below
+    # when the file is absent, as in CI) and written straight to Secrets Manager.
+    master_key_file: str = "config/master.key"
+    master_key_env: str = "RAILS_MASTER_KEY"
+    # The variable the app reads its DB password from; Rails' generated database.yml uses
+    # <APP>_DATABASE_PASSWORD. Defaults to DATABASE_PASSWORD.
+    database_password_env: str = "DATABASE_PASSWORD"
+
+
+class EnvironmentSettings(_Section):
+    """What an environment may set: everything but the app's identity."""
+
+    region: str = "ap-northeast-1"
+    # The prefix of every AWS name. Defaults to the app name for "production" (the guide's
+    # names) and to "<app>-<environment>" otherwise, so environments never collide.
+    name: str | None = None
+    state: Literal["local", "s3"] = "local"
+    state_bucket: str | None = None
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    logs: LogsSettings = Field(default_factory=LogsSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+
+    @model_validator(mode="after")
+    def _region(self) -> EnvironmentSettings:
+        regions = known_regions()
+        if self.region not in regions:
+            close = [r for r in regions if r.split("-")[0] == self.region.split("-")[0]] or regions
+            raise _KeyProblem("region", f"{self.region!r} is not an AWS region",
+                              f"use one of {', '.join(close)}")
+        return self
+
+
+class ProjectFile(EnvironmentSettings):
+    """The whole file: the app's identity, shared settings and per-environment overrides."""
+
+    app: str
+    framework: Literal["rails", "django", "container"] = "container"
+    environments: dict[str, dict[str, Any]] = {}
+
+
+class Environment(BaseModel):
+    """One environment, fully resolved: what the blueprint and the commands work from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app: str
+    framework: Literal["rails", "django", "container"]
+    name: str
+    settings: EnvironmentSettings
+    root: Path
+
+    @property
+    def prefix(self) -> str:
+        """The start of every AWS name: `rails-app` gives `rails-app-cluster`."""
+        if self.settings.name:
+            return self.settings.name
+        return self.app if self.name == DEFAULT_ENVIRONMENT else f"{self.app}-{self.name}"
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    @property
+    def database_name(self) -> str:
+        if self.settings.database.name:
+            return self.settings.database.name
+        return f"{self.app.replace('-', '_')}_{self.name}"
+
+    @property
+    def warnings(self) -> list[str]:
+        notes = []
+        if self.settings.database.engine_version == "8.0":
+            notes.append(
+                "database.engine_version = \"8.0\": RDS for MySQL 8.0 left standard support on "
+                "2026-07-31, so this instance bills RDS Extended Support. Use \"8.4\" unless "
+                "the app cannot run on it yet."
+            )
+        return notes
+
+
+class Project(BaseModel):
+    """The validated file and every environment it declares."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app: str
+    framework: Literal["rails", "django", "container"]
+    root: Path
+    environments: dict[str, Environment]
+
+    def environment(self, name: str | None) -> Environment:
+        """The named environment, or the only / default one when none is named."""
+        if name is None:
+            if len(self.environments) == 1:
+                return next(iter(self.environments.values()))
+            if DEFAULT_ENVIRONMENT in self.environments:
+                return self.environments[DEFAULT_ENVIRONMENT]
+            raise ConfigError(None, "several environments are declared and none was named",
+                              f"name one: {', '.join(self.environments)}")
+        if name not in self.environments:
+            raise ConfigError(f"environments.{name}", f"no environment named {name!r}",
+                              f"use one of {', '.join(self.environments)}, or add "
+                              f"[environments.{name}] to {CONFIG_FILE}")
+        return self.environments[name]
+
+
+class _KeyProblem(ValueError):
+    """Raised inside validators so the error names the exact key and carries a fix."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.key, self.problem, self.fix = key, problem, fix
+
+
+@functools.cache
+def known_regions() -> list[str]:
+    """AWS regions where ECS runs, from botocore's bundled endpoint data (no network)."""
+    return botocore.session.get_session().get_available_regions("ecs")
+
+
+def _parse_network(key: str, cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise _KeyProblem(key, f"{cidr!r} is not a CIDR block ({exc})",
+                          'write it as "10.0.1.0/24", with the host bits zero') from None
+
+
+def load_project(path: Path) -> Project:
+    """Read and validate `hakobu.toml`; raise `ConfigError` with one clear message."""
+    if not path.is_file():
+        raise ConfigError(None, f"no {CONFIG_FILE} in {path.parent}",
+                          "run `hakobu init` in the app's directory, or pass --config PATH")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(None, f"not valid TOML: {exc}",
+                          "fix the syntax at that line (strings need quotes, tables [brackets])") from None
+    return parse_project(raw, path.parent.resolve())
+
+
+def parse_project(raw: dict[str, Any], root: Path) -> Project:
+    """Validate the parsed TOML: the shared settings first, then each environment."""
+    base = _validate(ProjectFile, raw, prefix="")
+    app = base.app
+    if not APP_NAME_PATTERN.match(app):
+        raise ConfigError("app", f"{app!r} cannot name AWS resources",
+                          "use 2-21 lowercase letters, digits and hyphens, starting with a letter")
+    shared = {k: v for k, v in raw.items() if k not in ("app", "framework", "environments")}
+    declared = base.environments or {DEFAULT_ENVIRONMENT: {}}
+    environments = {}
+    for env_name, overrides in declared.items():
+        if not ENV_NAME_PATTERN.match(env_name):
+            raise ConfigError(f"environments.{env_name}", "an environment name must be 1-10 "
+                              "lowercase letters or digits, starting with a letter",
+                              'rename the section, for example [environments.staging]')
+        merged = _deep_merge(shared, overrides)
+        settings = _validate(EnvironmentSettings, merged, prefix=f"environments.{env_name}.",
+                             overridden=overrides)
+        environments[env_name] = Environment(app=app, framework=base.framework, name=env_name,
+                                             settings=settings, root=root)
+    return Project(app=app, framework=base.framework, root=root, environments=environments)
+
+
+def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _validate(
+    model: type[ModelT], data: dict[str, Any], prefix: str, overridden: dict[str, Any] | None = None
+) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, data, prefix, overridden) from None
+
+
+def _config_error(
+    exc: ValidationError, data: dict[str, Any], prefix: str, overridden: dict[str, Any] | None
+) -> ConfigError:
+    """Turn pydantic's first error into one message with the key path and the fix."""
+    error = exc.errors(include_url=False)[0]
+    location = [str(part) for part in error["loc"]]
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _KeyProblem):
+        location = location + [cause.key]
+        key, problem, fix = _key_path(location), cause.problem, cause.fix
+    else:
+        key = _key_path(location)
+        problem, fix = _describe(error, location, data)
+    # A key set in an environment section is reported there; one inherited from the shared
+    # settings is reported where the user wrote it.
+    if overridden is not None and _has_path(overridden, location):
+        key = prefix + key
+    return ConfigError(key, problem, fix)
+
+
+def _key_path(location: list[str]) -> str:
+    return ".".join(location) if location else "(top level)"
+
+
+def _has_path(data: dict[str, Any], location: list[str]) -> bool:
+    node: Any = data
+    for part in location:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def _describe(error: Any, location: list[str], data: dict[str, Any]) -> tuple[str, str]:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        known = _known_keys(location[:-1])
+        return (f"unknown key {location[-1]!r}",
+                f"remove it or use one of: {', '.join(known)}" if known else "remove it")
+    if kind == "missing":
+        return "this key is required", f"add {location[-1]} = ... to {CONFIG_FILE}"
+    if kind == "literal_error":
+        return f"{value!r} is not allowed", f"use {error['ctx']['expected']}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected a whole number, got {value!r}", "write it without quotes, e.g. 512"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {value!r}", "write true or false without quotes"
+    if kind in ("string_type",):
+        return f"expected a string, got {value!r}", 'put the value in double quotes'
+    if kind in ("list_type",):
+        return f"expected a list, got {value!r}", 'write it as ["a", "b"]'
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a table, got {value!r}", f"write it as a [{'.'.join(location)}] section"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        X
+        return f"{value!r} is out of range", f"use a value {bounds}"
+    return error["msg"], "see the comments in a fresh `hakobu init` file for the allowed values"
+
+
+def _known_keys(location: list[str]) -> list[str]:
+    model: type[BaseModel] = ProjectFile
+    for part in location:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)

@@ -1,0 +1,46 @@
+"""Errors hakobu reports to people, each with what went wrong and what to do next.
+
+The CLI turns a `HakobuError` into one message and its `exit_code`; nothing else is
+printed (no traceback). Bad input is exit code 2, as for a usage error, so scripts can
+tell "you asked for something wrong" from "AWS or Terraform failed" (exit code 1).
+"""
+
+from __future__ import annotations
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class HakobuError(Exception):
+    """A failure with a message for people and a suggested fix."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, problem: str, fix: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return self.problem if not self.fix else f"{self.problem}\nFix: {self.fix}"
+
+
+class ConfigError(HakobuError):
+    """hakobu.toml (or what it points at) is wrong. Raised before any AWS or Terraform call."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, key: str | None, problem: str, fix: str | None = None) -> None:
+        where = f"{key}: " if key else ""
+        super().__init__(f"hakobu.toml: {where}{problem}", fix)
+        self.key = key
+
+
+class PreflightError(HakobuError):
+    """The machine lacks something hakobu needs (a binary, a file). Nothing was created."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class TerraformError(HakobuError):
+    """The Terraform CLI failed; its own diagnostics are in the message."""
