@@ -403,7 +403,7 @@ def _describe(error: Any, location: list[str], data: dict[str, Any]) -> tuple[st
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a table, got {value!r}", f"write it as a [{'.'.join(location)}] section"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-                words = {"ge": "at least", "le": "at most", "gt": "more than", "lt": "less than"}
+        words = {"ge": "at least", "le": "at most", "gt": "more than", "lt": "less than"}
         bounds = " and ".join(f"{words[k]} {v}" for k, v in error["ctx"].items() if k in words)
         return f"{value!r} is out of range", f"use a value {bounds}"
     return error["msg"], "see the comments in a fresh `hakobu init` file for the allowed values"
