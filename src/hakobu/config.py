@@ -353,7 +353,7 @@ def _config_error(
     location = [str(part) for part in error["loc"]]
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, _KeyProblem):
-        location = location + [cause.key]
+        location = [*location, cause.key]
         key, problem, fix = _key_path(location), cause.problem, cause.fix
     else:
         key = _key_path(location)

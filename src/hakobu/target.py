@@ -1,0 +1,49 @@
+"""Where AWS calls go: the real AWS account of the caller, or the local sandbox.
+
+The same rendered Terraform runs against both; only the process environment differs
+(endpoint and dummy credentials for the sandbox), so a sandbox run exercises exactly what
+a real run would send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Throttling is normal at scale: back off adaptively instead of failing a long command.
+RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+
+
+@dataclass(frozen=True)
+class Target:
+    region: str
+    endpoint_url: str | None = None
+    # Sandbox only: variables pointing SDKs at the emulator, and the user's variables that
+    # would send calls elsewhere (AWS_PROFILE, ...) and so must be dropped.
+    variables: dict[str, str] = field(default_factory=dict)
+    masked: tuple[str, ...] = ()
+
+    @property
+    def sandbox(self) -> bool:
+        return self.endpoint_url is not None
+
+    def environment(self) -> dict[str, str]:
+        """Variables for child processes (terraform, aws, session-manager-plugin)."""
+        return {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.variables}
+
+    def session(self) -> boto3.Session:
+        return boto3.Session(
+            region_name=self.region,
+            aws_access_key_id=self.variables.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=self.variables.get("AWS_SECRET_ACCESS_KEY"),
+        )
+
+    def client(self, service: str) -> Any:
+        config = RETRY_CONFIG
+        if self.sandbox:
+            # proxies={} keeps botocore from sending loopback calls through HTTP(S)_PROXY.
+            config = config.merge(Config(proxies={}))
+        return self.session().client(service, endpoint_url=self.endpoint_url, config=config)
