@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hakobu import sandbox
 from hakobu.config import Environment, parse_project
 from hakobu.scaffold import write_config
 
@@ -66,3 +68,37 @@ def rails_app(tmp_path: Path) -> Path:
 
 def environment_of(raw: dict, name: str | None = None, root: Path = Path(".")) -> Environment:
     return parse_project(raw, root).environment(name)
+
+
+# --- The shared sandbox stack -----------------------------------------------------------
+# `hakobu up --sandbox` takes about 100 s (the AWS provider's own waiters on the ALB and
+# RDS), so one stack is applied per test session and shared; the test that destroys it is
+# moved to the end of the run.
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "destroys_stack: runs after every other test")
+
+
+@dataclass
+class SandboxStack:
+    root: Path
+    up: Run
+
+    def client(self, service: str) -> Any:
+
+        server = sandbox.running(self.root)
+        assert server is not None, "the sandbox emulator is not running"
+        return sandbox.client(server, "ap-northeast-1", service)
+
+
+@pytest.fixture(scope="session")
+def sandbox_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
+    root = make_rails_app(tmp_path_factory.mktemp("stack") / "rails-app")
+    up = run_hakobu("up", "--sandbox", "--yes", cwd=root)
+    assert up.code == 0, f"hakobu up --sandbox failed:\n{up.output}"
+    yield SandboxStack(root=root, up=up)
+    run_hakobu("sandbox", "stop", cwd=root)

@@ -37,16 +37,28 @@ class Provisioner:
     def workdir(self) -> Path:
         return self.terraform.workdir
 
-    def prepare(self) -> None:
-        """Render the document, set up the state backend and run `terraform init`."""
+    def prepare(self) -> bool:
+        """Render the document, set up the state backend and run `terraform init`.
+
+        Returns True when the rendered configuration changed since the last run (a plan
+        saved before then no longer matches hakobu.toml).
+        """
         bucket = None
         if self.env.settings.state == "s3":
             bucket = state_bucket_name(self.env, self.target)
             if ensure_state_bucket(self.target, bucket):
                 self.notes.append(f"Created the state bucket s3://{bucket} "
                                   "(versioned, encrypted, public access blocked).")
-        self.terraform.write_document(blueprint.render(self.env, backend(self.env, bucket)))
+        changed = self.terraform.write_document(
+            blueprint.render(self.env, backend(self.env, bucket)))
         self.terraform.init()
+        if changed:
+            self.terraform.plan_file.unlink(missing_ok=True)
+        return changed
+
+    def saved_plan(self) -> PlanSummary | None:
+        """A plan saved by `hakobu plan` for the current hakobu.toml, if any."""
+        return self.terraform.saved_plan()
 
     def plan(self, on_event: EventHandler | None = None, destroy: bool = False) -> PlanSummary:
         return self.terraform.plan(on_event, destroy=destroy)

@@ -151,6 +151,27 @@ def summarize_plan(events: list[Event]) -> PlanSummary:
     return summary
 
 
+def summarize_saved_plan(plan: dict[str, Any]) -> PlanSummary:
+    """The same summary from `terraform show -json PLANFILE` (a plan saved earlier)."""
+    summary = PlanSummary()
+    for change in plan.get("resource_changes", []):
+        actions = change["change"]["actions"]
+        action = "replace" if sorted(actions) == ["create", "delete"] else actions[0]
+        if action in ("no-op", "read"):
+            continue
+        summary.changes.append(PlannedChange(change["address"], change["type"], action))
+        if action == "create":
+            summary.add += 1
+        elif action == "update":
+            summary.change += 1
+        elif action == "delete":
+            summary.destroy += 1
+        elif action == "replace":
+            summary.add += 1
+            summary.destroy += 1
+    return summary
+
+
 # --- The executor ---------------------------------------------------------------------
 
 @dataclass
@@ -162,14 +183,17 @@ class Terraform:
     unset: tuple[str, ...] = ()
     engine: str = field(default_factory=find_engine)
 
-    def write_document(self, document: dict[str, Any]) -> Path:
+    def write_document(self, document: dict[str, Any]) -> bool:
+        """Write the configuration (and the CLI config); True if it differs from before."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         path = self.workdir / DOCUMENT_FILE
-        path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        text = json.dumps(document, indent=2) + "\n"
+        changed = not path.is_file() or path.read_text(encoding="utf-8") != text
+        path.write_text(text, encoding="utf-8")
         mirror = find_provider_mirror()
         if mirror is not None:
             (self.workdir / CLI_CONFIG_FILE).write_text(cli_config(mirror), encoding="utf-8")
-        return path
+        return changed
 
     @property
     def plan_file(self) -> Path:
@@ -187,8 +211,11 @@ class Terraform:
         events = self._stream(plan_args(destroy), on_event)
         return summarize_plan(events)
 
-    def show_plan(self) -> dict[str, Any]:
-        return json.loads(self._run(show_plan_args()).stdout)
+    def saved_plan(self) -> PlanSummary | None:
+        """The plan `hakobu plan` saved, if there is one."""
+        if not self.plan_file.is_file():
+            return None
+        return summarize_saved_plan(json.loads(self._run(show_plan_args()).stdout))
 
     def apply(self, on_event: EventHandler | None = None) -> list[Event]:
         try:
