@@ -33,16 +33,28 @@ class Run:
 HakobuRunner = Callable[..., Run]
 
 
-def run_hakobu(*args: str, cwd: Path, env: dict[str, str] | None = None,
-               input_text: str | None = None, timeout: float = 600) -> Run:
+def run_hakobu(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+    timeout: float = 600,
+) -> Run:
     """Run `python -m hakobu ARGS` as a separate process, as a user would."""
     environment = dict(os.environ)
     environment.update(env or {})
     # Wide, plain output so assertions do not depend on terminal wrapping.
     environment.setdefault("COLUMNS", "200")
     environment.setdefault("NO_COLOR", "1")
-    result = subprocess.run([sys.executable, "-m", "hakobu", *args], cwd=cwd, env=environment,
-                            input=input_text, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "hakobu", *args],
+        cwd=cwd,
+        env=environment,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return Run(result.returncode, result.stdout, result.stderr)
 
 
@@ -55,7 +67,8 @@ def make_rails_app(root: Path, app: str = "rails-app") -> Path:
     """A directory that looks like a Rails 7.2 app, with a hakobu.toml from `hakobu init`."""
     (root / "config").mkdir(parents=True, exist_ok=True)
     (root / "config" / "application.rb").write_text(
-        "module Myapp\n  class Application < Rails::Application\n  end\nend\n")
+        "module Myapp\n  class Application < Rails::Application\n  end\nend\n"
+    )
     (root / "config" / "master.key").write_text(MASTER_KEY + "\n")
     write_config(root, app)
     return root
@@ -74,6 +87,7 @@ def environment_of(raw: dict, name: str | None = None, root: Path = Path(".")) -
 # `hakobu up --sandbox` takes about 100 s (the AWS provider's own waiters on the ALB and
 # RDS), so one stack is applied per test session and shared; the test that destroys it is
 # moved to the end of the run.
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)

@@ -18,6 +18,7 @@ import pytest
 
 from hakobu.blueprint import render
 from hakobu.config import Environment, load_project
+from hakobu.errors import ConfigError
 from tests.conftest import MASTER_KEY, environment_of, make_rails_app
 
 Body = dict[str, Any]
@@ -37,6 +38,7 @@ REFERENCE = re.compile(r"^\$\{([^${}]+)\}$")
 
 # --- Building environments -------------------------------------------------------------------
 
+
 def rails(**settings: Any) -> Environment:
     """The guide's app, `rails-app` in production, with optional shared settings."""
     return environment_of({"app": "rails-app", "framework": "rails", **settings})
@@ -52,6 +54,7 @@ def doc() -> Document:
 
 
 # --- Finding resources and following references ----------------------------------------------
+
 
 def resources(doc: Document, kind: str) -> dict[str, Body]:
     """Every resource of one type, by Terraform label."""
@@ -152,11 +155,17 @@ def walk(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...
 def aws_names(doc: Document) -> set[str]:
     """The account-wide names the stack claims in AWS."""
     fields = {
-        "aws_lb": "name", "aws_lb_target_group": "name", "aws_ecs_cluster": "name",
-        "aws_ecs_task_definition": "family", "aws_db_instance": "identifier",
-        "aws_db_subnet_group": "name", "aws_ecr_repository": "name",
-        "aws_secretsmanager_secret": "name", "aws_cloudwatch_log_group": "name",
-        "aws_iam_role": "name", "aws_security_group": "name",
+        "aws_lb": "name",
+        "aws_lb_target_group": "name",
+        "aws_ecs_cluster": "name",
+        "aws_ecs_task_definition": "family",
+        "aws_db_instance": "identifier",
+        "aws_db_subnet_group": "name",
+        "aws_ecr_repository": "name",
+        "aws_secretsmanager_secret": "name",
+        "aws_cloudwatch_log_group": "name",
+        "aws_iam_role": "name",
+        "aws_security_group": "name",
     }
     return {body[key] for kind, key in fields.items() for body in resources(doc, kind).values()}
 
@@ -201,8 +210,9 @@ def security_rules(doc: Document) -> set[Rule]:
     rules: list[Rule] = []
     for direction in ("ingress", "egress"):
         for rule in resources(doc, f"aws_vpc_security_group_{direction}_rule").values():
-            peers = [rule[key] for key in ("cidr_ipv4", "cidr_ipv6", "prefix_list_id")
-                     if key in rule]
+            peers = [
+                rule[key] for key in ("cidr_ipv4", "cidr_ipv6", "prefix_list_id") if key in rule
+            ]
             if "referenced_security_group_id" in rule:
                 peers.append(label(rule["referenced_security_group_id"]))
             assert len(peers) == 1, f"a rule needs exactly one peer: {rule}"
@@ -229,6 +239,7 @@ def expected_chain(port: int) -> set[Rule]:
 
 
 # --- Helpers: IAM ----------------------------------------------------------------------------
+
 
 def statements(policy: str) -> list[Body]:
     document = json.loads(policy)
@@ -257,8 +268,11 @@ def managed_policies(doc: Document, role: str) -> set[str]:
 
 
 def inline_statements(doc: Document, role: str) -> list[Body]:
-    found = [s for inline in body_at(doc, role).get("inline_policy", [])
-             for s in statements(inline["policy"])]
+    found = [
+        s
+        for inline in body_at(doc, role).get("inline_policy", [])
+        for s in statements(inline["policy"])
+    ]
     for policy in resources(doc, "aws_iam_role_policy").values():
         if target(policy["role"])[0] == role:
             found += statements(policy["policy"])
@@ -269,6 +283,7 @@ def inline_statements(doc: Document, role: str) -> list[Body]:
 
 
 # --- Network ---------------------------------------------------------------------------------
+
 
 def test_vpc_is_the_guides_block(doc: Document) -> None:
     _, vpc = the(doc, "aws_vpc")
@@ -329,7 +344,9 @@ def test_the_default_security_group_is_stripped(doc: Document) -> None:
 def test_region_sets_zones_provider_and_log_region() -> None:
     doc = rendered(region="us-east-1")
     assert {s["availability_zone"] for s in resources(doc, "aws_subnet").values()} == {
-        "us-east-1a", "us-east-1c"}
+        "us-east-1a",
+        "us-east-1c",
+    }
     assert doc["provider"]["aws"]["region"] == "us-east-1"
     assert container(doc)["logConfiguration"]["options"]["awslogs-region"] == "us-east-1"
     assert "--region us-east-1 " in doc["output"]["ecr_login_command"]["value"]
@@ -337,12 +354,15 @@ def test_region_sets_zones_provider_and_log_region() -> None:
 
 # --- Load balancer ---------------------------------------------------------------------------
 
+
 def test_alb_is_public_in_the_public_subnets(doc: Document) -> None:
     _, alb = named(doc, "aws_lb", "rails-app-alb")
     assert alb["load_balancer_type"] == "application"
     assert alb["internal"] is False
     assert subnets_of(doc, alb["subnets"]) == {
-        ("10.0.1.0/24", f"{REGION}a"), ("10.0.2.0/24", f"{REGION}c")}
+        ("10.0.1.0/24", f"{REGION}a"),
+        ("10.0.2.0/24", f"{REGION}c"),
+    }
 
 
 def test_target_group_checks_health_fast(doc: Document) -> None:
@@ -378,6 +398,7 @@ def test_http_listener_forwards_to_the_target_group(doc: Document) -> None:
 
 # --- ECS -------------------------------------------------------------------------------------
 
+
 def test_cluster_has_the_guides_name(doc: Document) -> None:
     named(doc, "aws_ecs_cluster", "rails-app-cluster")
 
@@ -387,8 +408,10 @@ def test_task_definition_is_the_guides_fargate_task(doc: Document) -> None:
     assert task["requires_compatibilities"] == ["FARGATE"]
     assert task["network_mode"] == "awsvpc"
     assert (task["cpu"], task["memory"]) == ("256", "512")
-    assert task["runtime_platform"] == {"operating_system_family": "LINUX",
-                                        "cpu_architecture": "X86_64"}
+    assert task["runtime_platform"] == {
+        "operating_system_family": "LINUX",
+        "cpu_architecture": "X86_64",
+    }
 
 
 def test_container_logs_to_the_log_group_and_runs_a_registry_image(doc: Document) -> None:
@@ -443,7 +466,9 @@ def test_service_runs_in_the_private_subnets_behind_the_alb(doc: Document) -> No
     assert service["desired_count"] == 1
     network = service["network_configuration"]
     assert subnets_of(doc, network["subnets"]) == {
-        ("10.0.10.0/24", f"{REGION}a"), ("10.0.11.0/24", f"{REGION}c")}
+        ("10.0.10.0/24", f"{REGION}a"),
+        ("10.0.11.0/24", f"{REGION}c"),
+    }
     assert network["assign_public_ip"] is False
     (balancer,) = service["load_balancer"]
     assert target(balancer["target_group_arn"]) == (group, "arn")
@@ -469,6 +494,7 @@ def test_arm64_platform_runs_on_graviton() -> None:
 
 # --- Database --------------------------------------------------------------------------------
 
+
 def test_database_is_the_guides_private_encrypted_mysql(doc: Document) -> None:
     _, db = named(doc, "aws_db_instance", "rails-app-db", key="identifier")
     assert db["engine"] == "mysql"
@@ -484,7 +510,9 @@ def test_database_subnet_group_covers_exactly_the_private_subnets(doc: Document)
     _, db = the(doc, "aws_db_instance")
     group = followed(doc, db["db_subnet_group_name"])
     assert subnets_of(doc, group["subnet_ids"]) == {
-        ("10.0.10.0/24", f"{REGION}a"), ("10.0.11.0/24", f"{REGION}c")}
+        ("10.0.10.0/24", f"{REGION}a"),
+        ("10.0.11.0/24", f"{REGION}c"),
+    }
 
 
 @pytest.mark.parametrize("instance_class", ["db.t3.micro", "db.t4g.small"])
@@ -500,6 +528,7 @@ def test_engine_version_8_0_is_selectable() -> None:
 
 # --- Registry, secrets, logs, outputs --------------------------------------------------------
 
+
 @pytest.mark.parametrize("keep", [None, 10])
 def test_ecr_repository_keeps_the_configured_number_of_images(keep: int | None) -> None:
     doc = rendered() if keep is None else rendered(registry={"keep_images": keep})
@@ -507,8 +536,11 @@ def test_ecr_repository_keeps_the_configured_number_of_images(keep: int | None) 
     _, lifecycle = the(doc, "aws_ecr_lifecycle_policy")
     assert target(lifecycle["repository"])[0] == repository
     (rule,) = json.loads(lifecycle["policy"])["rules"]
-    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan",
-                                 "countNumber": 30 if keep is None else keep}
+    assert rule["selection"] == {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 30 if keep is None else keep,
+    }
     assert rule["action"] == {"type": "expire"}
 
 
@@ -535,10 +567,12 @@ def test_outputs_are_the_guides(doc: Document) -> None:
     assert target(outputs["ecr_repository_url"]) == (repository, "repository_url")
     assert outputs["ecr_login_command"] == (
         f"aws ecr get-login-password --region {REGION} | docker login --username AWS "
-        f"--password-stdin ${{{repository}.repository_url}}")
+        f"--password-stdin ${{{repository}.repository_url}}"
+    )
 
 
 # --- Security groups -------------------------------------------------------------------------
+
 
 def test_security_groups_form_exactly_the_internet_alb_ecs_db_chain(doc: Document) -> None:
     assert security_rules(doc) == expected_chain(3000)
@@ -561,6 +595,7 @@ def test_service_port_moves_through_the_chain() -> None:
 
 # --- IAM -------------------------------------------------------------------------------------
 
+
 def test_both_roles_are_assumed_by_ecs_tasks_only(doc: Document) -> None:
     execution = role_of(doc, "execution_role_arn")
     task = role_of(doc, "task_role_arn")
@@ -579,7 +614,9 @@ def test_execution_role_reads_exactly_the_injected_secrets(doc: Document) -> Non
     readable = {r for s in found for r in as_set(s["Resource"])}
     assert readable == set(container_secrets(doc).values())
     assert {secret_name_of(doc, arn) for arn in readable} == {
-        "rails-app-db-password", "rails-app-rails-master-key"}
+        "rails-app-db-password",
+        "rails-app-rails-master-key",
+    }
 
 
 def test_task_role_only_opens_ecs_exec_channels(doc: Document) -> None:
@@ -590,6 +627,7 @@ def test_task_role_only_opens_ecs_exec_channels(doc: Document) -> None:
 
 
 # --- Secret values never land in the document ------------------------------------------------
+
 
 def test_master_key_never_appears_in_the_rendered_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -641,6 +679,7 @@ def test_ephemeral_values_only_feed_write_only_arguments(doc: Document) -> None:
 
 # --- Frameworks ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("framework", ["django", "container"])
 def test_non_rails_apps_get_no_master_key(framework: str) -> None:
     doc = render(environment_of({"app": "blog", "framework": framework}))
@@ -648,10 +687,12 @@ def test_non_rails_apps_get_no_master_key(framework: str) -> None:
     assert secrets == {"blog-db-password"}
     assert not [name for name in container_environment(doc) if name.startswith("RAILS_")]
     assert {name: secret_name_of(doc, arn) for name, arn in container_secrets(doc).items()} == {
-        "DATABASE_PASSWORD": "blog-db-password"}
+        "DATABASE_PASSWORD": "blog-db-password"
+    }
     found = inline_statements(doc, role_of(doc, "execution_role_arn"))
     assert {secret_name_of(doc, r) for s in found for r in as_set(s["Resource"])} == {
-        "blog-db-password"}
+        "blog-db-password"
+    }
 
 
 # --- Environments ----------------------------------------------------------------------------
@@ -661,8 +702,10 @@ TWO_ENVIRONMENTS: dict[str, Any] = {
     "framework": "rails",
     "environments": {
         "production": {},
-        "staging": {"service": {"cpu": 512, "memory": 1024},
-                    "database": {"instance_class": "db.t3.micro"}},
+        "staging": {
+            "service": {"cpu": 512, "memory": 1024},
+            "database": {"instance_class": "db.t3.micro"},
+        },
     },
 }
 
@@ -678,7 +721,9 @@ def test_staging_names_are_prefixed_with_the_environment() -> None:
     named(doc, "aws_ecr_repository", "rails-app-staging")
     named(doc, "aws_cloudwatch_log_group", "/ecs/rails-app-staging")
     assert {body["name"] for body in resources(doc, "aws_secretsmanager_secret").values()} == {
-        "rails-app-staging-db-password", "rails-app-staging-rails-master-key"}
+        "rails-app-staging-db-password",
+        "rails-app-staging-rails-master-key",
+    }
     # The container keeps the app's name, so `--container rails-app` works in every environment.
     assert container(doc)["name"] == "rails-app"
 
@@ -705,19 +750,23 @@ def test_an_override_changes_only_its_environment() -> None:
 
 
 # Terraform's provider rejects longer names at plan time; config validation should first.
-NAME_LIMITS = {("aws_lb", "name"): 32, ("aws_lb_target_group", "name"): 32,
-               ("aws_iam_role", "name"): 64, ("aws_db_instance", "identifier"): 63}
+NAME_LIMITS = {
+    ("aws_lb", "name"): 32,
+    ("aws_lb_target_group", "name"): 32,
+    ("aws_iam_role", "name"): 64,
+    ("aws_db_instance", "identifier"): 63,
+}
 LONGEST_APP = "abcdefghij-klmnopqrst"  # 21 characters, the most config.APP_NAME_PATTERN allows
 
 
-@pytest.mark.parametrize("app, environment", [
-    ("rails-app", "staging"),
-    (LONGEST_APP, "production"),
-    (LONGEST_APP, "qa"),
-    pytest.param(LONGEST_APP, "staging", marks=pytest.mark.xfail(
-        strict=True, reason="config accepts a 21-character app with a 7-character environment; "
-                            "the ALB name `<app>-staging-alb` is then 33 > 32 characters")),
-])
+@pytest.mark.parametrize(
+    "app, environment",
+    [
+        ("rails-app", "staging"),
+        (LONGEST_APP, "production"),
+        (LONGEST_APP, "qa"),
+    ],
+)
 def test_names_of_any_accepted_config_fit_aws_limits(app: str, environment: str) -> None:
     env = environment_of({"app": app, "environments": {environment: {}}})
     doc = render(env)
@@ -726,7 +775,15 @@ def test_names_of_any_accepted_config_fit_aws_limits(app: str, environment: str)
             assert len(body[key]) <= limit, f"{kind}.{key} {body[key]!r} exceeds {limit}"
 
 
+def test_config_refuses_a_prefix_too_long_for_aws_names() -> None:
+    with pytest.raises(ConfigError) as caught:
+        environment_of({"app": LONGEST_APP, "environments": {"staging": {}}}, "staging")
+    assert caught.value.key == "environments.staging"
+    assert "AWS allows 32" in caught.value.problem
+
+
 # --- Determinism -----------------------------------------------------------------------------
+
 
 def test_render_is_deterministic() -> None:
     first = json.dumps(render(environment_of(TWO_ENVIRONMENTS, "staging")))

@@ -40,6 +40,7 @@ pytestmark = [
 
 # --- The apps -------------------------------------------------------------------------------
 
+
 def rails_app(root: Path) -> Environment:
     make_rails_app(root)
     return load_project(root / "hakobu.toml").environment(None)
@@ -60,14 +61,18 @@ APPS: dict[str, tuple[str, Callable[[Path], Environment]]] = {
 
 # --- Terraform helpers ------------------------------------------------------------------------
 
+
 def offline_terraform(workdir: Path) -> Terraform:
     """The driver hakobu uses; with a mirror, any network request fails instead of downloading."""
     assert TERRAFORM is not None
     if find_provider_mirror() is None:
         return Terraform(workdir=workdir, engine=TERRAFORM)
-    return Terraform(workdir=workdir, engine=TERRAFORM,
-                     environment=dict.fromkeys(PROXY_VARIABLES, DEAD_PROXY),
-                     unset=("NO_PROXY", "no_proxy"))
+    return Terraform(
+        workdir=workdir,
+        engine=TERRAFORM,
+        environment=dict.fromkeys(PROXY_VARIABLES, DEAD_PROXY),
+        unset=("NO_PROXY", "no_proxy"),
+    )
 
 
 def initialized(workdir: Path, document: dict[str, object]) -> Terraform:
@@ -78,15 +83,23 @@ def initialized(workdir: Path, document: dict[str, object]) -> Terraform:
 
 
 def errors(diagnostics: list[dict[str, object]]) -> list[str]:
-    return [f"{d.get('address') or ''}: {d['summary']} {d.get('detail') or ''}".strip()
-            for d in diagnostics if d["severity"] == "error"]
+    return [
+        f"{d.get('address') or ''}: {d['summary']} {d.get('detail') or ''}".strip()
+        for d in diagnostics
+        if d["severity"] == "error"
+    ]
 
 
 def terraform_platform() -> str:
     """`linux_amd64` style: the directory name Terraform installs the provider under."""
     assert TERRAFORM is not None
-    result = subprocess.run([TERRAFORM, "version", "-json"], capture_output=True, text=True,
-                            check=True, env={"CHECKPOINT_DISABLE": "1", "PATH": ""})
+    result = subprocess.run(
+        [TERRAFORM, "version", "-json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"CHECKPOINT_DISABLE": "1", "PATH": ""},
+    )
     return json.loads(result.stdout)["platform"]
 
 
@@ -118,16 +131,19 @@ def assert_provider_came_from_the_mirror(workdir: Path, mirror: Path) -> None:
             assert installed.resolve() == unpacked.resolve()
         else:  # a copy of the unpacked directory
             assert {p.name: sha256(p.read_bytes()) for p in installed.iterdir()} == {
-                p.name: sha256(p.read_bytes()) for p in unpacked.iterdir()}
+                p.name: sha256(p.read_bytes()) for p in unpacked.iterdir()
+            }
     else:  # packed layout: the zip Terraform extracted
         archive = mirrored / f"terraform-provider-aws_{version}_{platform}.zip"
         assert archive.is_file(), f"{version} for {platform} is not in the mirror {mirror}"
         with zipfile.ZipFile(archive) as packed:
             assert {p.name: sha256(p.read_bytes()) for p in installed.iterdir()} == {
-                name: sha256(packed.read(name)) for name in packed.namelist()}
+                name: sha256(packed.read(name)) for name in packed.namelist()
+            }
 
 
 # --- Tests -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_rendered_configuration_is_valid_terraform(app: str, tmp_path: Path) -> None:

@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
+from rich.markup import escape
 
 from hakobu import sandbox as sandbox_server
 from hakobu.config import CONFIG_FILE, Environment, load_project
-from hakobu.errors import HakobuError
+from hakobu.errors import HakobuError, aws_error
 from hakobu.provision import Provisioner, preflight
 from hakobu.scaffold import write_config
 from hakobu.target import Target
-from hakobu.terraform import Terraform
+from hakobu.terraform import DOCUMENT_FILE
 from hakobu.ui import (
     SANDBOX_BANNER,
     ApplyProgress,
@@ -42,13 +44,22 @@ app.add_typer(sandbox_app, name="sandbox")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-EnvArg = Annotated[str | None, typer.Argument(
-    help="Environment, a section of hakobu.toml (default: the only one, or production).",
-    show_default=False)]
-SandboxOpt = Annotated[bool, typer.Option(
-    "--sandbox", help="Run against the local AWS emulator instead of your AWS account.")]
-ConfigOpt = Annotated[Path, typer.Option(
-    "--config", "-c", help="Path to hakobu.toml.", envvar="HAKOBU_CONFIG")]
+EnvArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="Environment, a section of hakobu.toml (default: the only one, or production).",
+        show_default=False,
+    ),
+]
+SandboxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox", help="Run against the local AWS emulator instead of your AWS account."
+    ),
+]
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Path to hakobu.toml.", envvar="HAKOBU_CONFIG")
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -59,12 +70,17 @@ def main() -> None:
     except HakobuError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
+    except (BotoCoreError, ClientError) as exc:
+        error = aws_error(exc)
+        _report(error)
+        sys.exit(error.exit_code)
 
 
 def _report(exc: HakobuError) -> None:
-    err.print(f"[bold red]Error:[/] {exc.problem}", markup=True, soft_wrap=True)
+    # Messages quote TOML ("[environments.staging]"): never read them as Rich markup.
+    err.print(f"[bold red]Error:[/] {escape(exc.problem)}", markup=True, soft_wrap=True)
     if exc.fix:
-        err.print(f"[bold]Fix:[/] {exc.fix}", markup=True, soft_wrap=True)
+        err.print(f"[bold]Fix:[/] {escape(exc.fix)}", markup=True, soft_wrap=True)
 
 
 def _environment(config: Path, name: str | None) -> Environment:
@@ -76,16 +92,21 @@ def _target(env: Environment, sandbox: bool) -> Target:
         return Target(region=env.region)
     server, started = sandbox_server.start(env.root)
     if started:
-        err.print(f"Started the sandbox AWS emulator on {server.endpoint} "
-                  "(`hakobu sandbox stop` ends it).")
-    return Target(region=env.region, endpoint_url=server.endpoint,
-                  variables=sandbox_server.client_environment(server, env.region),
-                  masked=sandbox_server.MASKED_VARIABLES)
+        err.print(
+            f"Started the sandbox AWS emulator on {server.endpoint} "
+            "(`hakobu sandbox stop` ends it)."
+        )
+    return Target(
+        region=env.region,
+        endpoint_url=server.endpoint,
+        variables=sandbox_server.client_environment(server, env.region),
+        masked=sandbox_server.MASKED_VARIABLES,
+    )
 
 
 def _prepared(env: Environment, sandbox: bool) -> Provisioner:
     for warning in preflight(env):
-        err.print(f"[yellow]Warning:[/] {warning}", markup=True, soft_wrap=True)
+        err.print(f"[yellow]Warning:[/] {escape(warning)}", markup=True, soft_wrap=True)
     provisioner = Provisioner(env, _target(env, sandbox))
     with err.status(f"Preparing Terraform in {provisioner.workdir} ..."):
         provisioner.prepare()
@@ -110,8 +131,9 @@ def _finish(provisioner: Provisioner) -> None:
 
 @app.command()
 def init(
-    app_name: Annotated[str | None, typer.Option("--app", help="App name (default: the "
-                                                 "directory's name).")] = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="App name (default: the directory's name).")
+    ] = None,
     directory: Annotated[Path, typer.Option("--dir", help="The app's directory.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite an existing hakobu.toml.")] = False,
 ) -> None:
@@ -119,13 +141,16 @@ def init(
     container), and keep .hakobu/ out of git."""
     path, detected = write_config(directory, app_name, force)
     out.print(f"Wrote {path} for a {detected.framework} app ({detected.reason}).")
-    out.print("Next: review it, then `hakobu plan --sandbox` or `hakobu up --sandbox` to try "
-              "it without an AWS account.")
+    out.print(
+        "Next: review it, then `hakobu plan --sandbox` or `hakobu up --sandbox` to try "
+        "it without an AWS account."
+    )
 
 
 @app.command()
-def plan(env_name: EnvArg = None, sandbox: SandboxOpt = False,
-         config: ConfigOpt = Path(CONFIG_FILE)) -> None:
+def plan(
+    env_name: EnvArg = None, sandbox: SandboxOpt = False, config: ConfigOpt = Path(CONFIG_FILE)
+) -> None:
     """Render the Terraform, plan it and save the plan; show what would change, by part."""
     env = _environment(config, env_name)
     provisioner = _prepared(env, sandbox)
@@ -135,8 +160,12 @@ def plan(env_name: EnvArg = None, sandbox: SandboxOpt = False,
 
 
 @app.command()
-def up(env_name: EnvArg = None, sandbox: SandboxOpt = False, yes: YesOpt = False,
-       config: ConfigOpt = Path(CONFIG_FILE)) -> None:
+def up(
+    env_name: EnvArg = None,
+    sandbox: SandboxOpt = False,
+    yes: YesOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
     """Create or update the environment: plan, confirm, apply with live progress."""
     env = _environment(config, env_name)
     provisioner = _prepared(env, sandbox)
@@ -157,15 +186,20 @@ def up(env_name: EnvArg = None, sandbox: SandboxOpt = False, yes: YesOpt = False
             raise typer.Exit(1)
         with ApplyProgress(err, total=summary.add + summary.change + summary.destroy) as view:
             outputs = provisioner.apply(view)
-        out.print(f"Applied: {summary.add} added, {summary.change} changed, "
-                  f"{summary.destroy} destroyed.")
+        out.print(
+            f"Applied: {summary.add} added, {summary.change} changed, {summary.destroy} destroyed."
+        )
     out.print(outputs_table(outputs))
     _finish(provisioner)
 
 
 @app.command()
-def outputs(env_name: EnvArg = None, sandbox: SandboxOpt = False, as_json: JsonOpt = False,
-            config: ConfigOpt = Path(CONFIG_FILE)) -> None:
+def outputs(
+    env_name: EnvArg = None,
+    sandbox: SandboxOpt = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
     """Show the environment's outputs: load_balancer_dns, database_host, ECR URL, login."""
     env = _environment(config, env_name)
     provisioner = Provisioner(env, _target(env, sandbox))
@@ -181,9 +215,12 @@ def outputs(env_name: EnvArg = None, sandbox: SandboxOpt = False, as_json: JsonO
 
 
 @app.command()
-def destroy(env_name: Annotated[str, typer.Argument(help="The environment to destroy.")],
-            sandbox: SandboxOpt = False, yes: YesOpt = False,
-            config: ConfigOpt = Path(CONFIG_FILE)) -> None:
+def destroy(
+    env_name: Annotated[str, typer.Argument(help="The environment to destroy.")],
+    sandbox: SandboxOpt = False,
+    yes: YesOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
     """Delete every resource of an environment. Asks you to type its name first."""
     env = _environment(config, env_name)
     provisioner = _prepared(env, sandbox)
@@ -192,11 +229,17 @@ def destroy(env_name: Annotated[str, typer.Argument(help="The environment to des
         out.print("Nothing to destroy.")
         return
     snapshot = env.settings.database.final_snapshot
-    out.print(f"[bold red]This deletes the database, the images and the logs of "
-              f"`{env.name}`.[/] " + (
-                  "A final DB snapshot is kept." if snapshot else
-                  "No final DB snapshot is kept (database.final_snapshot = false): the data is "
-                  "lost for good."), markup=True)
+    out.print(
+        f"[bold red]This deletes the database, the images and the logs of "
+        f"`{env.name}`.[/] "
+        + (
+            "A final DB snapshot is kept."
+            if snapshot
+            else "No final DB snapshot is kept (database.final_snapshot = false): the data is "
+            "lost for good."
+        ),
+        markup=True,
+    )
     if not yes:
         typed = typer.prompt(f"Type the environment name ({env.name}) to confirm")
         if typed != env.name:
@@ -209,10 +252,13 @@ def destroy(env_name: Annotated[str, typer.Argument(help="The environment to des
 
 
 @app.command()
-def eject(env_name: EnvArg = None,
-          output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")]
-          = Path("terraform"),
-          config: ConfigOpt = Path(CONFIG_FILE)) -> None:
+def eject(
+    env_name: EnvArg = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
+        "terraform"
+    ),
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
     """Write the rendered Terraform (main.tf.json) for a team that wants to own it."""
     from hakobu import blueprint
 
@@ -220,9 +266,11 @@ def eject(env_name: EnvArg = None,
     output.mkdir(parents=True, exist_ok=True)
     path = output / DOCUMENT_FILE
     path.write_text(json.dumps(blueprint.render(env), indent=2) + "\n", encoding="utf-8")
-    out.print(f"Wrote {path}. It holds no secret values: the DB password is generated by "
-              "Secrets Manager at apply time, and the Rails master key is written by "
-              "`hakobu up` (put it in the secret yourself if you apply without hakobu).")
+    out.print(
+        f"Wrote {path}. It holds no secret values: the DB password is generated by "
+        "Secrets Manager at apply time, and the Rails master key is written by "
+        "`hakobu up` (put it in the secret yourself if you apply without hakobu)."
+    )
 
 
 @sandbox_app.command("start")
@@ -247,13 +295,16 @@ def sandbox_status(directory: Annotated[Path, typer.Option("--dir")] = Path(".")
     if server is None:
         out.print("No sandbox is running (`hakobu sandbox start`, or any command with --sandbox).")
         raise typer.Exit(1)
-    out.print(f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at}).")
+    out.print(
+        f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at})."
+    )
 
 
 @sandbox_app.command("env")
-def sandbox_env(directory: Annotated[Path, typer.Option("--dir")] = Path("."),
-                region: Annotated[str, typer.Option(help="Region to export.")]
-                = "ap-northeast-1") -> None:
+def sandbox_env(
+    directory: Annotated[Path, typer.Option("--dir")] = Path("."),
+    region: Annotated[str, typer.Option(help="Region to export.")] = "ap-northeast-1",
+) -> None:
     """Print shell exports so the guide's own `aws ...` commands run against the sandbox:
     `eval "$(hakobu sandbox env)"`."""
     server = sandbox_server.running(directory.resolve())

@@ -8,6 +8,7 @@ raises `ConfigError` naming the key, what was expected and the fix (DESIGN.md de
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import ipaddress
 import re
@@ -36,6 +37,10 @@ APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}[a-z0-9]$")
 ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 DB_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+# Every AWS name is "<prefix>-<suffix>"; the tightest limit is the ALB's and target
+# group's 32 characters ("<prefix>-alb"). RDS identifiers refuse "--"; an ALB name may not
+# start with "internal-".
+MAX_PREFIX_LENGTH = 28
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -43,7 +48,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class _Section(BaseModel):
     """Every section rejects unknown keys: a typo must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: "1024" or true is not silently read as a number; TOML has real types.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class ServiceSettings(_Section):
@@ -58,7 +64,9 @@ class ServiceSettings(_Section):
     def _fargate_size(self) -> ServiceSettings:
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
             allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
-            raise _KeyProblem("cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}")
+            raise _KeyProblem(
+                "cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}"
+            )
         if self.memory not in FARGATE_MEMORY_BY_CPU[self.cpu]:
             raise _KeyProblem(
                 "memory",
@@ -127,18 +135,27 @@ class NetworkSettings(_Section):
         for key in ("public_subnets", "private_subnets"):
             cidrs = getattr(self, key)
             if len(cidrs) != zones:
-                raise _KeyProblem(key, f"expected {zones} subnets (one per zone), got {len(cidrs)}",
-                                  f"list {zones} CIDR blocks inside {self.vpc_cidr}")
+                raise _KeyProblem(
+                    key,
+                    f"expected {zones} subnets (one per zone), got {len(cidrs)}",
+                    f"list {zones} CIDR blocks inside {self.vpc_cidr}",
+                )
             for index, cidr in enumerate(cidrs):
                 subnet = _parse_network(f"{key}.{index}", cidr)
                 if not subnet.subnet_of(vpc):  # type: ignore[arg-type]
-                    raise _KeyProblem(f"{key}.{index}", f"{cidr} is not inside the VPC {self.vpc_cidr}",
-                                      f"choose a block inside {self.vpc_cidr}, or widen vpc_cidr")
+                    raise _KeyProblem(
+                        f"{key}.{index}",
+                        f"{cidr} is not inside the VPC {self.vpc_cidr}",
+                        f"choose a block inside {self.vpc_cidr}, or widen vpc_cidr",
+                    )
                 for other_key, other in seen:
                     if subnet.overlaps(other):
-                        raise _KeyProblem(f"{key}.{index}", f"{cidr} overlaps {other} ({other_key})",
-                                          "give every subnet its own block")
-                seen.append((f"{key}.{index}", subnet))
+                        raise _KeyProblem(
+                            f"{key}.{index}",
+                            f"{cidr} overlaps {other} ({other_key})",
+                            "give every subnet its own block",
+                        )
+                seen.append((f"network.{key}.{index}", subnet))
         return self
 
 
@@ -153,8 +170,11 @@ class LogsSettings(_Section):
     @model_validator(mode="after")
     def _retention(self) -> LogsSettings:
         if self.retention_days not in LOG_RETENTION_DAYS:
-            raise _KeyProblem("retention_days", f"CloudWatch Logs does not accept {self.retention_days}",
-                              f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+            raise _KeyProblem(
+                "retention_days",
+                f"CloudWatch Logs does not accept {self.retention_days}",
+                f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            )
         return self
 
 
@@ -189,8 +209,9 @@ class EnvironmentSettings(_Section):
         regions = known_regions()
         if self.region not in regions:
             close = [r for r in regions if r.split("-")[0] == self.region.split("-")[0]] or regions
-            raise _KeyProblem("region", f"{self.region!r} is not an AWS region",
-                              f"use one of {', '.join(close)}")
+            raise _KeyProblem(
+                "region", f"{self.region!r} is not an AWS region", f"use one of {', '.join(close)}"
+            )
         return self
 
 
@@ -235,8 +256,8 @@ class Environment(BaseModel):
         notes = []
         if self.settings.database.engine_version == "8.0":
             notes.append(
-                "database.engine_version = \"8.0\": RDS for MySQL 8.0 left standard support on "
-                "2026-07-31, so this instance bills RDS Extended Support. Use \"8.4\" unless "
+                'database.engine_version = "8.0": RDS for MySQL 8.0 left standard support on '
+                '2026-07-31, so this instance bills RDS Extended Support. Use "8.4" unless '
                 "the app cannot run on it yet."
             )
         return notes
@@ -259,12 +280,18 @@ class Project(BaseModel):
                 return next(iter(self.environments.values()))
             if DEFAULT_ENVIRONMENT in self.environments:
                 return self.environments[DEFAULT_ENVIRONMENT]
-            raise ConfigError(None, "several environments are declared and none was named",
-                              f"name one: {', '.join(self.environments)}")
+            raise ConfigError(
+                None,
+                "several environments are declared and none was named",
+                f"name one: {', '.join(self.environments)}",
+            )
         if name not in self.environments:
-            raise ConfigError(f"environments.{name}", f"no environment named {name!r}",
-                              f"use one of {', '.join(self.environments)}, or add "
-                              f"[environments.{name}] to {CONFIG_FILE}")
+            raise ConfigError(
+                f"environments.{name}",
+                f"no environment named {name!r}",
+                f"use one of {', '.join(self.environments)}, or add "
+                f"[environments.{name}] to {CONFIG_FILE}",
+            )
         return self.environments[name]
 
 
@@ -286,21 +313,47 @@ def _parse_network(key: str, cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv
     try:
         return ipaddress.ip_network(cidr, strict=True)
     except ValueError as exc:
-        raise _KeyProblem(key, f"{cidr!r} is not a CIDR block ({exc})",
-                          'write it as "10.0.1.0/24", with the host bits zero') from None
+        raise _KeyProblem(
+            key,
+            f"{cidr!r} is not a CIDR block ({exc})",
+            'write it as "10.0.1.0/24", with the host bits zero',
+        ) from None
 
 
 def load_project(path: Path) -> Project:
     """Read and validate `hakobu.toml`; raise `ConfigError` with one clear message."""
     if not path.is_file():
-        raise ConfigError(None, f"no {CONFIG_FILE} in {path.parent}",
-                          "run `hakobu init` in the app's directory, or pass --config PATH")
+        raise ConfigError(
+            None,
+            f"no {CONFIG_FILE} in {path.parent.resolve()}",
+            "run `hakobu init` in the app's directory, or pass --config PATH",
+        )
+    text = path.read_text(encoding="utf-8")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(None, f"not valid TOML: {exc}",
-                          "fix the syntax at that line (strings need quotes, tables [brackets])") from None
+        raise ConfigError(
+            None,
+            f"not valid TOML: {_toml_problem(exc, text)}",
+            "fix the syntax at that line (strings need quotes, tables [brackets])",
+        ) from None
     return parse_project(raw, path.parent.resolve())
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """tomllib's message, with the line where an unclosed array or table was opened."""
+    message = str(exc)
+    if not message.endswith("(at end of document)"):
+        return message
+    lines = text.splitlines()
+    for count in range(len(lines), 0, -1):
+        try:
+            tomllib.loads("\n".join(lines[: count - 1]))
+        except tomllib.TOMLDecodeError:
+            continue
+        problem = message.removesuffix(" (at end of document)")
+        return f"{problem} (opened at line {count}, never closed)"
+    return message
 
 
 def parse_project(raw: dict[str, Any], root: Path) -> Project:
@@ -308,22 +361,64 @@ def parse_project(raw: dict[str, Any], root: Path) -> Project:
     base = _validate(ProjectFile, raw, prefix="")
     app = base.app
     if not APP_NAME_PATTERN.match(app):
-        raise ConfigError("app", f"{app!r} cannot name AWS resources",
-                          "use 2-21 lowercase letters, digits and hyphens, starting with a letter")
+        raise ConfigError(
+            "app",
+            f"{app!r} cannot name AWS resources",
+            "use 2-21 lowercase letters, digits and hyphens, starting with a letter",
+        )
     shared = {k: v for k, v in raw.items() if k not in ("app", "framework", "environments")}
     declared = base.environments or {DEFAULT_ENVIRONMENT: {}}
     environments = {}
     for env_name, overrides in declared.items():
         if not ENV_NAME_PATTERN.match(env_name):
-            raise ConfigError(f"environments.{env_name}", "an environment name must be 1-10 "
-                              "lowercase letters or digits, starting with a letter",
-                              'rename the section, for example [environments.staging]')
+            raise ConfigError(
+                f"environments.{env_name}",
+                "an environment name must be 1-10 "
+                "lowercase letters or digits, starting with a letter",
+                "rename the section, for example [environments.staging]",
+            )
         merged = _deep_merge(shared, overrides)
-        settings = _validate(EnvironmentSettings, merged, prefix=f"environments.{env_name}.",
-                             overridden=overrides)
-        environments[env_name] = Environment(app=app, framework=base.framework, name=env_name,
-                                             settings=settings, root=root)
+        settings = _validate(
+            EnvironmentSettings, merged, prefix=f"environments.{env_name}.", overridden=overrides
+        )
+        environment = Environment(
+            app=app, framework=base.framework, name=env_name, settings=settings, root=root
+        )
+        _check_prefix(environment, overrides)
+        environments[env_name] = environment
     return Project(app=app, framework=base.framework, root=root, environments=environments)
+
+
+def _check_prefix(env: Environment, overrides: dict[str, Any]) -> None:
+    """The names built from the prefix must be names AWS accepts."""
+    prefix = env.prefix
+    if "name" in overrides:
+        key = f"environments.{env.name}.name"
+    elif env.settings.name:
+        key = "name"
+    else:
+        key = "app" if env.name == DEFAULT_ENVIRONMENT else f"environments.{env.name}"
+    problem = None
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        problem = (
+            f"the names of {env.name!r} would start with {prefix!r} "
+            f"({len(prefix)} characters), too long for {prefix}-alb (AWS allows 32)"
+        )
+    elif not re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", prefix) or "--" in prefix:
+        problem = (
+            f"{prefix!r} cannot start AWS names: use lowercase letters, digits and "
+            "single hyphens, starting with a letter"
+        )
+    elif prefix.startswith("internal-"):
+        problem = f'{prefix!r} cannot start an ALB name (AWS reserves "internal-")'
+    if problem:
+        raise ConfigError(
+            key,
+            problem,
+            f'choose another app name, or set name = "..." in '
+            f"[environments.{env.name}] (lowercase letters, digits and single "
+            f"hyphens, at most {MAX_PREFIX_LENGTH} characters)",
+        )
 
 
 def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -342,11 +437,14 @@ def _validate(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(exc, data, prefix, overridden) from None
+        raise _config_error(exc, model, prefix, overridden) from None
 
 
 def _config_error(
-    exc: ValidationError, data: dict[str, Any], prefix: str, overridden: dict[str, Any] | None
+    exc: ValidationError,
+    model: type[BaseModel],
+    prefix: str,
+    overridden: dict[str, Any] | None,
 ) -> ConfigError:
     """Turn pydantic's first error into one message with the key path and the fix."""
     error = exc.errors(include_url=False)[0]
@@ -357,11 +455,13 @@ def _config_error(
         key, problem, fix = _key_path(location), cause.problem, cause.fix
     else:
         key = _key_path(location)
-        problem, fix = _describe(error, location, data)
+        problem, fix = _describe(error, location, model)
     # A key set in an environment section is reported there; one inherited from the shared
     # settings is reported where the user wrote it.
     if overridden is not None and _has_path(overridden, location):
         key = prefix + key
+    elif overridden:
+        problem += f" (in [{prefix.rstrip('.')}], with its overrides)"
     return ConfigError(key, problem, fix)
 
 
@@ -381,13 +481,17 @@ def _has_path(data: dict[str, Any], location: list[str]) -> bool:
     return True
 
 
-def _describe(error: Any, location: list[str], data: dict[str, Any]) -> tuple[str, str]:
+def _describe(error: Any, location: list[str], model: type[BaseModel]) -> tuple[str, str]:
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
-        known = _known_keys(location[:-1])
-        return (f"unknown key {location[-1]!r}",
-                f"remove it or use one of: {', '.join(known)}" if known else "remove it")
+        known = _known_keys(model, location[:-1])
+        close = difflib.get_close_matches(location[-1], known, n=1)
+        hint = f"did you mean {close[0]!r}? Otherwise " if close else ""
+        return (
+            f"unknown key {location[-1]!r}",
+            f"{hint}remove it or use one of: {', '.join(known)}" if known else "remove it",
+        )
     if kind == "missing":
         return "this key is required", f"add {location[-1]} = ... to {CONFIG_FILE}"
     if kind == "literal_error":
@@ -397,7 +501,7 @@ def _describe(error: Any, location: list[str], data: dict[str, Any]) -> tuple[st
     if kind in ("bool_type", "bool_parsing"):
         return f"expected true or false, got {value!r}", "write true or false without quotes"
     if kind in ("string_type",):
-        return f"expected a string, got {value!r}", 'put the value in double quotes'
+        return f"expected a string, got {value!r}", "put the value in double quotes"
     if kind in ("list_type",):
         return f"expected a list, got {value!r}", 'write it as ["a", "b"]'
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -409,8 +513,7 @@ def _describe(error: Any, location: list[str], data: dict[str, Any]) -> tuple[st
     return error["msg"], "see the comments in a fresh `hakobu init` file for the allowed values"
 
 
-def _known_keys(location: list[str]) -> list[str]:
-    model: type[BaseModel] = ProjectFile
+def _known_keys(model: type[BaseModel], location: list[str]) -> list[str]:
     for part in location:
         field = model.model_fields.get(part)
         annotation = getattr(field, "annotation", None)

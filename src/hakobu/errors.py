@@ -44,3 +44,26 @@ class PreflightError(HakobuError):
 
 class TerraformError(HakobuError):
     """The Terraform CLI failed; its own diagnostics are in the message."""
+
+
+def aws_error(exc: Exception) -> HakobuError:
+    """One readable message for a boto3 failure hakobu did not anticipate."""
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+
+    if isinstance(exc, NoCredentialsError):
+        return PreflightError(
+            "no AWS credentials were found",
+            "run `aws configure` (or set AWS_PROFILE), check with `aws sts get-caller-identity`; "
+            "or try everything locally with --sandbox",
+        )
+    if isinstance(exc, NoRegionError):
+        return PreflightError("no AWS region is set", "set region in hakobu.toml")
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        operation = getattr(exc, "operation_name", "an AWS call")
+        return HakobuError(
+            f"AWS refused {operation}: {error.get('Code', '?')}: {error.get('Message', '')}",
+            "check that your credentials are valid and allowed to do this "
+            "(`aws sts get-caller-identity`)",
+        )
+    return HakobuError(f"the AWS call failed: {exc}", "check your network and credentials")

@@ -29,9 +29,11 @@ class Provisioner:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.terraform = Terraform(workdir=environment_dir(self.env, self.target.sandbox),
-                                   environment=self.target.environment(),
-                                   unset=self.target.masked)
+        self.terraform = Terraform(
+            workdir=environment_dir(self.env, self.target.sandbox),
+            environment=self.target.environment(),
+            unset=self.target.masked,
+        )
 
     @property
     def workdir(self) -> Path:
@@ -47,10 +49,13 @@ class Provisioner:
         if self.env.settings.state == "s3":
             bucket = state_bucket_name(self.env, self.target)
             if ensure_state_bucket(self.target, bucket):
-                self.notes.append(f"Created the state bucket s3://{bucket} "
-                                  "(versioned, encrypted, public access blocked).")
+                self.notes.append(
+                    f"Created the state bucket s3://{bucket} "
+                    "(versioned, encrypted, public access blocked)."
+                )
         changed = self.terraform.write_document(
-            blueprint.render(self.env, backend(self.env, bucket)))
+            blueprint.render(self.env, backend(self.env, bucket))
+        )
         self.terraform.init()
         if changed:
             self.terraform.plan_file.unlink(missing_ok=True)

@@ -17,16 +17,29 @@ class Detected:
     health_check_path: str
     database_password_env: str
     reason: str
+    # The guide's database user and name (`myapp`, `myapp_production`) for a Rails app.
+    database_user: str = "app"
+    database_name: str | None = None
 
 
 def detect(root: Path) -> Detected:
     """Rails by config/application.rb + config/master.key, Django by manage.py."""
-    if (root / "config" / "application.rb").is_file() and (root / "config" / "master.key").is_file():
+    if (root / "config" / "application.rb").is_file() and (
+        root / "config" / "master.key"
+    ).is_file():
         module = _rails_module(root / "config" / "application.rb")
         # Rails' generated database.yml reads <APP>_DATABASE_PASSWORD.
         password_env = f"{module.upper()}_DATABASE_PASSWORD" if module else "DATABASE_PASSWORD"
-        return Detected("rails", 3000, "/up", password_env,
-                        "config/application.rb and config/master.key")
+        user = module.lower() if module else "app"
+        return Detected(
+            "rails",
+            3000,
+            "/up",
+            password_env,
+            "config/application.rb and config/master.key",
+            database_user=user,
+            database_name=f"{user}_production",
+        )
     if (root / "manage.py").is_file():
         return Detected("django", 8000, "/up", "DATABASE_PASSWORD", "manage.py")
     return Detected("container", 8080, "/", "DATABASE_PASSWORD", "no Rails or Django files")
@@ -47,12 +60,18 @@ def app_name_from(directory: Path) -> str:
 def render_config(app: str, detected: Detected) -> str:
     rails = detected.framework == "rails"
     secrets = (
-        '# Rails: the master key is read from this file (or from $RAILS_MASTER_KEY when the\n'
-        '# file is absent, as in CI) and written straight to Secrets Manager. It is never put\n'
-        '# in Terraform files or state, unlike the guide\'s terraform.tfvars.\n'
+        "# Rails: the master key is read from this file (or from $RAILS_MASTER_KEY when the\n"
+        "# file is absent, as in CI) and written straight to Secrets Manager. It is never put\n"
+        "# in Terraform files or state, unlike the guide's terraform.tfvars.\n"
         'master_key_file = "config/master.key"\n'
         'master_key_env = "RAILS_MASTER_KEY"\n'
-        if rails else ""
+        if rails
+        else ""
+    )
+    db_name = (
+        f'name = "{detected.database_name}"          # the database Rails connects to\n'
+        if detected.database_name
+        else ""
     )
     return f'''# hakobu.toml: everything hakobu needs to run this app on AWS.
 # Detected: {detected.framework} ({detected.reason}).
@@ -90,8 +109,8 @@ engine_version = "8.4"
 instance_class = "db.t4g.micro"
 allocated_storage = 20          # GB of gp3, encrypted
 backup_retention_days = 7       # daily automated backups, as in the guide
-username = "app"
-final_snapshot = true           # `hakobu destroy` keeps a last snapshot of the data
+username = "{detected.database_user}"
+{db_name}final_snapshot = true           # `hakobu destroy` keeps a last snapshot of the data
 
 [network]
 # The guide's layout: public subnets for the ALB and NAT Gateway, private ones for tasks
@@ -128,8 +147,10 @@ def write_config(root: Path, app: str | None = None, force: bool = False) -> tup
         raise HakobuError(f"{path} already exists", "edit it, or pass --force to overwrite it")
     name = app or app_name_from(root.resolve())
     if not APP_NAME_PATTERN.match(name):
-        raise HakobuError(f"{name!r} cannot name AWS resources",
-                          "pass --app with 2-21 lowercase letters, digits and hyphens")
+        raise HakobuError(
+            f"{name!r} cannot name AWS resources",
+            "pass --app with 2-21 lowercase letters, digits and hyphens",
+        )
     detected = detect(root)
     path.write_text(render_config(name, detected), encoding="utf-8")
     _ignore_work_dir(root)

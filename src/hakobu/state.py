@@ -23,14 +23,16 @@ def backend(env: Environment, bucket: str | None) -> dict[str, Any]:
     """The Terraform backend block for this environment."""
     if env.settings.state == "local" or bucket is None:
         return {"local": {"path": "terraform.tfstate"}}
-    return {"s3": {
-        "bucket": bucket,
-        "key": state_key(env),
-        "region": env.region,
-        "encrypt": True,
-        # S3 native locking (Terraform >= 1.10): no DynamoDB table to create or pay for.
-        "use_lockfile": True,
-    }}
+    return {
+        "s3": {
+            "bucket": bucket,
+            "key": state_key(env),
+            "region": env.region,
+            "encrypt": True,
+            # S3 native locking (Terraform >= 1.10): no DynamoDB table to create or pay for.
+            "use_lockfile": True,
+        }
+    }
 
 
 def ensure_state_bucket(target: Target, bucket: str) -> bool:
@@ -46,13 +48,21 @@ def ensure_state_bucket(target: Target, bucket: str) -> bool:
     if target.region != "us-east-1":
         create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
     s3.create_bucket(**create)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True,
-        "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
-    })
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     # Versioning keeps every earlier state: a bad apply can be undone by hand.
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
-    })
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
+        },
+    )
     return True

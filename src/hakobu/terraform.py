@@ -38,8 +38,13 @@ def find_engine() -> str:
         path = shutil.which(name)
         if path:
             return path
+    missing = (
+        f"{ENGINE_ENV}={wanted} was not found"
+        if wanted
+        else "neither terraform nor tofu was found on PATH"
+    )
     raise PreflightError(
-        f"{' or '.join(candidates)} was not found on PATH; hakobu applies infrastructure with it",
+        f"{missing}; hakobu applies infrastructure with it",
         "install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install, "
         "e.g. `brew install hashicorp/tap/terraform`) or OpenTofu >= 1.11 "
         "(`brew install opentofu`), or set HAKOBU_TERRAFORM to its path",
@@ -58,8 +63,12 @@ def find_provider_mirror() -> Path | None:
         return Path(explicit)
     home = Path.home()
     data_home = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
-    roots = [home / ".terraform.d" / "plugins", data_home / "terraform" / "plugins",
-             Path("/usr/local/share/terraform/plugins"), Path("/usr/share/terraform/plugins")]
+    roots = [
+        home / ".terraform.d" / "plugins",
+        data_home / "terraform" / "plugins",
+        Path("/usr/local/share/terraform/plugins"),
+        Path("/usr/share/terraform/plugins"),
+    ]
     opt = Path("/opt")
     if opt.is_dir():
         roots += sorted(p for p in opt.iterdir() if p.is_dir())
@@ -85,6 +94,7 @@ def cli_config(mirror: Path) -> str:
 
 
 # --- Commands as data ---------------------------------------------------------------
+
 
 def init_args() -> list[str]:
     return ["init", "-input=false", "-no-color", "-reconfigure"]
@@ -113,6 +123,7 @@ def validate_args() -> list[str]:
 
 # --- Plan summary ---------------------------------------------------------------------
 
+
 @dataclass
 class PlannedChange:
     address: str
@@ -139,11 +150,13 @@ def summarize_plan(events: list[Event]) -> PlanSummary:
         kind = event.get("type")
         if kind == "planned_change":
             resource = event["change"]["resource"]
-            summary.changes.append(PlannedChange(
-                address=resource["addr"],
-                resource_type=resource["resource_type"],
-                action=event["change"]["action"],
-            ))
+            summary.changes.append(
+                PlannedChange(
+                    address=resource["addr"],
+                    resource_type=resource["resource_type"],
+                    action=event["change"]["action"],
+                )
+            )
         elif kind == "change_summary":
             changes = event["changes"]
             summary.add, summary.change = changes["add"], changes["change"]
@@ -173,6 +186,7 @@ def summarize_saved_plan(plan: dict[str, Any]) -> PlanSummary:
 
 
 # --- The executor ---------------------------------------------------------------------
+
 
 @dataclass
 class Terraform:
@@ -241,8 +255,12 @@ class Terraform:
 
     def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [self.engine, *args], cwd=self.workdir, env=self._process_env(),
-            capture_output=True, text=True, check=False,
+            [self.engine, *args],
+            cwd=self.workdir,
+            env=self._process_env(),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check and result.returncode != 0:
             raise TerraformError(
@@ -256,8 +274,12 @@ class Terraform:
         """Run a `-json` command, handing each message to `on_event` as it arrives."""
         events: list[Event] = []
         with subprocess.Popen(
-            [self.engine, *args], cwd=self.workdir, env=self._process_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [self.engine, *args],
+            cwd=self.workdir,
+            env=self._process_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         ) as process:
             assert process.stdout is not None and process.stderr is not None
             try:
@@ -299,6 +321,8 @@ def _diagnostics(events: list[Event], stderr: str) -> str:
             diagnostic = event["diagnostic"]
             where = diagnostic.get("address") or ""
             detail = diagnostic.get("detail", "").strip()
-            lines.append(f"  {where + ': ' if where else ''}{diagnostic['summary']}"
-                         + (f"\n    {detail}" if detail else ""))
+            lines.append(
+                f"  {where + ': ' if where else ''}{diagnostic['summary']}"
+                + (f"\n    {detail}" if detail else "")
+            )
     return "\n".join(lines) or stderr.strip() or "(no message)"

@@ -19,7 +19,10 @@ from hakobu.blueprint import part_of_resource_type
 from hakobu.terraform import Event, PlanSummary
 
 ACTION_WORDS = {
-    "create": "add", "update": "change", "delete": "destroy", "replace": "replace",
+    "create": "add",
+    "update": "change",
+    "delete": "destroy",
+    "replace": "replace",
 }
 PART_ORDER = ("network", "load balancer", "service", "database", "registry", "secrets", "logs")
 SANDBOX_BANNER = (
@@ -42,16 +45,16 @@ def plan_table(summary: PlanSummary) -> Table:
     for part in [*PART_ORDER, "other"]:
         if part in counts:
             row = counts[part]
-            table.add_row(part, *(str(row[w] or "-") for w in ("add", "change", "replace",
-                                                                "destroy")))
+            table.add_row(
+                part, *(str(row[w] or "-") for w in ("add", "change", "replace", "destroy"))
+            )
     return table
 
 
 def plan_headline(summary: PlanSummary) -> str:
     if summary.empty:
         return "No changes: the infrastructure matches hakobu.toml."
-    return (f"Plan: {summary.add} to add, {summary.change} to change, "
-            f"{summary.destroy} to destroy.")
+    return f"Plan: {summary.add} to add, {summary.change} to change, {summary.destroy} to destroy."
 
 
 def format_seconds(seconds: float) -> str:
@@ -68,8 +71,7 @@ class ApplyProgress:
         self.done = 0
         self.started = time.monotonic()
         self.in_flight: dict[str, tuple[str, float]] = {}
-        self.live = Live(self._render(), console=console, refresh_per_second=4,
-                         transient=True)
+        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=True)
 
     def __enter__(self) -> ApplyProgress:
         self.live.__enter__()
@@ -95,19 +97,35 @@ class ApplyProgress:
         elapsed = hook.get("elapsed_seconds", time.monotonic() - began)
         self.done += 1
         mark, style = ("✓", "green") if ok else ("✗", "red")
-        verb = {"create": "created", "delete": "destroyed", "update": "updated",
-                "replace": "replaced"}.get(action, action) if ok else f"{action} failed"
-        self.console.print(Text.assemble(
-            (f"{mark} ", style), (address, "bold"), f" {verb} ",
-            (f"({format_seconds(elapsed)})", "dim"), (f"  [{self.done}/{self.total}]", "dim"),
-        ))
+        verb = (
+            {
+                "create": "created",
+                "delete": "destroyed",
+                "update": "updated",
+                "replace": "replaced",
+            }.get(action, action)
+            if ok
+            else f"{action} failed"
+        )
+        self.console.print(
+            Text.assemble(
+                (f"{mark} ", style),
+                (address, "bold"),
+                f" {verb} ",
+                (f"({format_seconds(elapsed)})", "dim"),
+                (f"  [{self.done}/{self.total}]", "dim"),
+            )
+        )
 
     def _render(self) -> Text:
         now = time.monotonic()
-        lines = [f"  … {address} ({format_seconds(now - began)})"
-                 for address, (_, began) in sorted(self.in_flight.items(), key=lambda i: i[1][1])]
-        header = (f"Applying: {self.done}/{self.total} done, "
-                  f"{format_seconds(now - self.started)} elapsed")
+        lines = [
+            f"  … {address} ({format_seconds(now - began)})"
+            for address, (_, began) in sorted(self.in_flight.items(), key=lambda i: i[1][1])
+        ]
+        header = (
+            f"Applying: {self.done}/{self.total} done, {format_seconds(now - self.started)} elapsed"
+        )
         return Text("\n".join([header, *lines[:8]]), style="dim")
 
 

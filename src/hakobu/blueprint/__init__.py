@@ -27,8 +27,17 @@ REQUIRED_TERRAFORM = ">= 1.11"
 # 5.87 brought the write-only `password_wo` and `secret_string_wo` arguments.
 REQUIRED_PROVIDER = ">= 5.87, < 7.0"
 
-PARTS = (network, security_groups, load_balancer, roles, service, database, registry,
-         secrets, observability)
+PARTS = (
+    network,
+    security_groups,
+    load_balancer,
+    roles,
+    service,
+    database,
+    registry,
+    secrets,
+    observability,
+)
 
 
 def fragments(env: Environment) -> list[Fragment]:
@@ -53,11 +62,13 @@ def render(env: Environment, backend: dict[str, Any] | None = None) -> dict[str,
         "provider": {
             "aws": {
                 "region": env.region,
-                "default_tags": {"tags": {
-                    "App": env.app,
-                    "Environment": env.name,
-                    "ManagedBy": "hakobu",
-                }},
+                "default_tags": {
+                    "tags": {
+                        "App": env.app,
+                        "Environment": env.name,
+                        "ManagedBy": "hakobu",
+                    }
+                },
             },
         },
     }
@@ -75,4 +86,3 @@ def part_of_resource_type() -> dict[str, str]:
         for kind in fragment.resources:
             table.setdefault(kind, fragment.part)
     return table
-

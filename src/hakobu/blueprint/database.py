@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hakobu.blueprint.document import Fragment, ref
 from hakobu.blueprint.network import subnet_ids
-from hakobu.blueprint.secrets import DB_PASSWORD_VALUE
+from hakobu.blueprint.secrets import DB_PASSWORD_VALUE, DB_PASSWORD_VERSION
 from hakobu.blueprint.security import DB_SG
 from hakobu.config import Environment
 from hakobu.names import Names
@@ -16,11 +16,15 @@ def database(env: Environment) -> Fragment:
     names = Names.of(env)
     settings = env.settings.database
     part = Fragment("database")
-    part.resource("aws_db_subnet_group", "main", {
-        "name": names.db_subnet_group,
-        "subnet_ids": subnet_ids(env, "private"),
-        "tags": {"Name": names.db_subnet_group},
-    })
+    part.resource(
+        "aws_db_subnet_group",
+        "main",
+        {
+            "name": names.db_subnet_group,
+            "subnet_ids": subnet_ids(env, "private"),
+            "tags": {"Name": names.db_subnet_group},
+        },
+    )
     body: dict[str, object] = {
         "identifier": names.db_instance,
         "engine": settings.engine,
@@ -35,13 +39,17 @@ def database(env: Environment) -> Fragment:
         "username": settings.username,
         # Write-only: sent to RDS at creation, never stored in the plan or the state.
         "password_wo": ref(DB_PASSWORD_VALUE, "secret_string"),
-        "password_wo_version": 1,
+        "password_wo_version": DB_PASSWORD_VERSION,
         "db_subnet_group_name": ref("aws_db_subnet_group.main", "name"),
         "vpc_security_group_ids": [ref(DB_SG)],
         "publicly_accessible": False,
         "multi_az": False,
         "backup_retention_period": settings.backup_retention_days,
         "copy_tags_to_snapshot": True,
+        # MySQL's error log in CloudWatch: where "the app cannot connect" is explained.
+        "enabled_cloudwatch_logs_exports": ["error"],
+        # Free, and lets operators log in with IAM tokens instead of the shared password.
+        "iam_database_authentication_enabled": True,
         "skip_final_snapshot": not settings.final_snapshot,
         "deletion_protection": False,
         "tags": {"Name": names.db_instance},

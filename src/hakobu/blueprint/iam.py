@@ -29,43 +29,67 @@ def _policy(*statements: dict[str, object]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-ASSUME_BY_ECS_TASKS = _policy({
-    "Effect": "Allow",
-    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-    "Action": "sts:AssumeRole",
-})
+ASSUME_BY_ECS_TASKS = _policy(
+    {
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+)
 
 
 def roles(env: Environment) -> Fragment:
     names = Names.of(env)
     part = Fragment("service")
-    part.resource("aws_iam_role", "execution", {
-        "name": names.execution_role,
-        "assume_role_policy": ASSUME_BY_ECS_TASKS,
-    })
+    part.resource(
+        "aws_iam_role",
+        "execution",
+        {
+            "name": names.execution_role,
+            "assume_role_policy": ASSUME_BY_ECS_TASKS,
+        },
+    )
     # ECR pulls and log writes: AWS's managed policy is exactly that set.
-    part.resource("aws_iam_role_policy_attachment", "execution", {
-        "role": ref(EXECUTION_ROLE, "name"),
-        "policy_arn": EXECUTION_POLICY_ARN,
-    })
+    part.resource(
+        "aws_iam_role_policy_attachment",
+        "execution",
+        {
+            "role": ref(EXECUTION_ROLE, "name"),
+            "policy_arn": EXECUTION_POLICY_ARN,
+        },
+    )
     secret_arns = [ref(address, "arn") for address in injected_secret_addresses(env)]
-    part.resource("aws_iam_role_policy", "execution_secrets", {
-        "name": "read-injected-secrets",
-        "role": ref(EXECUTION_ROLE, "id"),
-        "policy": _policy({
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": secret_arns,
-        }),
-    })
-    part.resource("aws_iam_role", "task", {
-        "name": names.task_role,
-        "assume_role_policy": ASSUME_BY_ECS_TASKS,
-    })
+    part.resource(
+        "aws_iam_role_policy",
+        "execution_secrets",
+        {
+            "name": "read-injected-secrets",
+            "role": ref(EXECUTION_ROLE, "id"),
+            "policy": _policy(
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": secret_arns,
+                }
+            ),
+        },
+    )
+    part.resource(
+        "aws_iam_role",
+        "task",
+        {
+            "name": names.task_role,
+            "assume_role_policy": ASSUME_BY_ECS_TASKS,
+        },
+    )
     # ssmmessages channels cannot be scoped to a resource: AWS documents "*" for them.
-    part.resource("aws_iam_role_policy", "task_exec", {
-        "name": "ecs-exec",
-        "role": ref(TASK_ROLE, "id"),
-        "policy": _policy({"Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"}),
-    })
+    part.resource(
+        "aws_iam_role_policy",
+        "task_exec",
+        {
+            "name": "ecs-exec",
+            "role": ref(TASK_ROLE, "id"),
+            "policy": _policy({"Effect": "Allow", "Action": ECS_EXEC_ACTIONS, "Resource": "*"}),
+        },
+    )
     return part

@@ -34,42 +34,55 @@ def load_balancer(env: Environment) -> Fragment:
     names = Names.of(env)
     settings = env.settings.service
     part = Fragment("load balancer")
-    part.resource("aws_lb", "main", {
-        "name": names.load_balancer,
-        "internal": False,
-        "load_balancer_type": "application",
-        "security_groups": [ref(ALB_SG)],
-        "subnets": subnet_ids(env, "public"),
-        # Reject requests with malformed headers instead of passing them to the app.
-        "drop_invalid_header_fields": True,
-        "tags": {"Name": names.load_balancer},
-    })
-    part.resource("aws_lb_target_group", "app", {
-        "name": names.target_group,
-        "port": settings.port,
-        "protocol": "HTTP",
-        # Fargate tasks use awsvpc networking: targets are task IPs, not instances.
-        "target_type": "ip",
-        "vpc_id": ref(VPC),
-        "deregistration_delay": str(DEREGISTRATION_DELAY_SECONDS),
-        "health_check": {
-            "enabled": True,
-            "path": settings.health_check_path,
-            "protocol": "HTTP",
-            "matcher": "200",
-            "interval": HEALTH_CHECK_INTERVAL_SECONDS,
-            "timeout": HEALTH_CHECK_TIMEOUT_SECONDS,
-            "healthy_threshold": HEALTHY_THRESHOLD,
-            "unhealthy_threshold": UNHEALTHY_THRESHOLD,
+    part.resource(
+        "aws_lb",
+        "main",
+        {
+            "name": names.load_balancer,
+            "internal": False,
+            "load_balancer_type": "application",
+            "security_groups": [ref(ALB_SG)],
+            "subnets": subnet_ids(env, "public"),
+            # Reject requests with malformed headers instead of passing them to the app.
+            "drop_invalid_header_fields": True,
+            "tags": {"Name": names.load_balancer},
         },
-        "tags": {"Name": names.target_group},
-    })
-    part.resource("aws_lb_listener", "http", {
-        "load_balancer_arn": ref(LOAD_BALANCER, "arn"),
-        "port": 80,
-        "protocol": "HTTP",
-        "default_action": [{"type": "forward", "target_group_arn": ref(TARGET_GROUP, "arn")}],
-    })
-    part.output("load_balancer_dns", ref(LOAD_BALANCER, "dns_name"),
-                "The app's public address (HTTP)")
+    )
+    part.resource(
+        "aws_lb_target_group",
+        "app",
+        {
+            "name": names.target_group,
+            "port": settings.port,
+            "protocol": "HTTP",
+            # Fargate tasks use awsvpc networking: targets are task IPs, not instances.
+            "target_type": "ip",
+            "vpc_id": ref(VPC),
+            "deregistration_delay": str(DEREGISTRATION_DELAY_SECONDS),
+            "health_check": {
+                "enabled": True,
+                "path": settings.health_check_path,
+                "protocol": "HTTP",
+                "matcher": "200",
+                "interval": HEALTH_CHECK_INTERVAL_SECONDS,
+                "timeout": HEALTH_CHECK_TIMEOUT_SECONDS,
+                "healthy_threshold": HEALTHY_THRESHOLD,
+                "unhealthy_threshold": UNHEALTHY_THRESHOLD,
+            },
+            "tags": {"Name": names.target_group},
+        },
+    )
+    part.resource(
+        "aws_lb_listener",
+        "http",
+        {
+            "load_balancer_arn": ref(LOAD_BALANCER, "arn"),
+            "port": 80,
+            "protocol": "HTTP",
+            "default_action": [{"type": "forward", "target_group_arn": ref(TARGET_GROUP, "arn")}],
+        },
+    )
+    part.output(
+        "load_balancer_dns", ref(LOAD_BALANCER, "dns_name"), "The app's public address (HTTP)"
+    )
     return part

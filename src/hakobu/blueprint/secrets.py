@@ -17,6 +17,9 @@ DB_PASSWORD_VALUE = "ephemeral.aws_secretsmanager_secret_version.db_password"
 # Deleted secrets stay recoverable this long; `hakobu up` restores one scheduled for
 # deletion instead of failing on the name (the guide's troubleshooting trap).
 RECOVERY_WINDOW_DAYS = 7
+# One number for the secret and the database: bumping it rotates the password in both
+# (a new random value is generated on every run but only sent when this changes).
+DB_PASSWORD_VERSION = 1
 
 
 def uses_master_key(env: Environment) -> bool:
@@ -26,35 +29,53 @@ def uses_master_key(env: Environment) -> bool:
 def secrets(env: Environment) -> Fragment:
     names = Names.of(env)
     part = Fragment("secrets")
-    part.resource("aws_secretsmanager_secret", "db_password", {
-        "name": names.db_password_secret,
-        "description": f"MySQL password of {names.db_instance} (generated, never in state)",
-        "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
-    })
-    password = part.ephemeral_resource("aws_secretsmanager_random_password", "db", {
-        "password_length": 32,
-        # RDS refuses "/", "@", '"' and spaces; letters and digits alone give 190 bits.
-        "exclude_punctuation": True,
-    })
-    part.resource("aws_secretsmanager_secret_version", "db_password", {
-        "secret_id": ref(DB_PASSWORD_SECRET),
-        "secret_string_wo": ref(password, "random_password"),
-        # Bumping the version is what rotates the password; a new random value is
-        # generated on every run but only sent when this number changes.
-        "secret_string_wo_version": 1,
-    })
+    part.resource(
+        "aws_secretsmanager_secret",
+        "db_password",
+        {
+            "name": names.db_password_secret,
+            "description": f"MySQL password of {names.db_instance} (generated, never in state)",
+            "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
+        },
+    )
+    password = part.ephemeral_resource(
+        "aws_secretsmanager_random_password",
+        "db",
+        {
+            "password_length": 32,
+            # RDS refuses "/", "@", '"' and spaces; letters and digits alone give 190 bits.
+            "exclude_punctuation": True,
+        },
+    )
+    part.resource(
+        "aws_secretsmanager_secret_version",
+        "db_password",
+        {
+            "secret_id": ref(DB_PASSWORD_SECRET),
+            "secret_string_wo": ref(password, "random_password"),
+            "secret_string_wo_version": DB_PASSWORD_VERSION,
+        },
+    )
     # The database reads the password back from the secret, so the two can never differ,
     # even if an earlier apply stopped between writing the secret and creating the DB.
-    part.ephemeral_resource("aws_secretsmanager_secret_version", "db_password", {
-        "secret_id": ref(DB_PASSWORD_SECRET),
-        "depends_on": ["aws_secretsmanager_secret_version.db_password"],
-    })
+    part.ephemeral_resource(
+        "aws_secretsmanager_secret_version",
+        "db_password",
+        {
+            "secret_id": ref(DB_PASSWORD_SECRET),
+            "depends_on": ["aws_secretsmanager_secret_version.db_password"],
+        },
+    )
     if uses_master_key(env):
-        part.resource("aws_secretsmanager_secret", "rails_master_key", {
-            "name": names.master_key_secret,
-            "description": "RAILS_MASTER_KEY, written by hakobu from config/master.key",
-            "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
-        })
+        part.resource(
+            "aws_secretsmanager_secret",
+            "rails_master_key",
+            {
+                "name": names.master_key_secret,
+                "description": "RAILS_MASTER_KEY, written by hakobu from config/master.key",
+                "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
+            },
+        )
     return part
 
 

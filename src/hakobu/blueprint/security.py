@@ -27,43 +27,74 @@ def security_groups(env: Environment) -> Fragment:
         ("ecs", "ECS tasks: the app port from the load balancer only"),
         ("db", "Database: MySQL from the ECS tasks only"),
     ):
-        part.resource("aws_security_group", tier, {
-            "name": names.security_group(tier),
-            "description": description,
-            "vpc_id": ref(VPC),
-            "tags": {"Name": names.security_group(tier)},
-        })
+        part.resource(
+            "aws_security_group",
+            tier,
+            {
+                "name": names.security_group(tier),
+                "description": description,
+                "vpc_id": ref(VPC),
+                "tags": {"Name": names.security_group(tier)},
+            },
+        )
     for web_port in (80, 443):
-        _ingress(part, f"alb_from_internet_{web_port}", ALB_SG, web_port,
-                 f"Port {web_port} from the internet", cidr="0.0.0.0/0")
+        _ingress(
+            part,
+            f"alb_from_internet_{web_port}",
+            ALB_SG,
+            web_port,
+            f"Port {web_port} from the internet",
+            cidr="0.0.0.0/0",
+        )
     _egress(part, "alb_to_ecs", ALB_SG, port, "Forward requests to the app tasks", peer=ECS_SG)
     _ingress(part, "ecs_from_alb", ECS_SG, port, "App port from the load balancer", peer=ALB_SG)
     # Tasks need outbound HTTPS (ECR, Secrets Manager, CloudWatch Logs, SSM for ECS Exec)
     # and whatever the app itself calls; the NAT Gateway is the only way out.
-    part.resource("aws_vpc_security_group_egress_rule", "ecs_to_anywhere", {
-        "security_group_id": ref(ECS_SG),
-        "description": "Outbound traffic through the NAT Gateway (AWS APIs, image pulls)",
-        "ip_protocol": "-1",
-        "cidr_ipv4": "0.0.0.0/0",
-    })
+    part.resource(
+        "aws_vpc_security_group_egress_rule",
+        "ecs_to_anywhere",
+        {
+            "security_group_id": ref(ECS_SG),
+            "description": "Outbound traffic through the NAT Gateway (AWS APIs, image pulls)",
+            "ip_protocol": "-1",
+            "cidr_ipv4": "0.0.0.0/0",
+        },
+    )
     _ingress(part, "db_from_ecs", DB_SG, MYSQL_PORT, "MySQL from the app tasks", peer=ECS_SG)
     return part
 
 
-def _ingress(part: Fragment, name: str, group: str, port: int, description: str,
-             peer: str | None = None, cidr: str | None = None) -> None:
-    part.resource("aws_vpc_security_group_ingress_rule", name,
-                  _rule(group, port, description, peer, cidr))
+def _ingress(
+    part: Fragment,
+    name: str,
+    group: str,
+    port: int,
+    description: str,
+    peer: str | None = None,
+    cidr: str | None = None,
+) -> None:
+    part.resource(
+        "aws_vpc_security_group_ingress_rule", name, _rule(group, port, description, peer, cidr)
+    )
 
 
-def _egress(part: Fragment, name: str, group: str, port: int, description: str,
-            peer: str | None = None, cidr: str | None = None) -> None:
-    part.resource("aws_vpc_security_group_egress_rule", name,
-                  _rule(group, port, description, peer, cidr))
+def _egress(
+    part: Fragment,
+    name: str,
+    group: str,
+    port: int,
+    description: str,
+    peer: str | None = None,
+    cidr: str | None = None,
+) -> None:
+    part.resource(
+        "aws_vpc_security_group_egress_rule", name, _rule(group, port, description, peer, cidr)
+    )
 
 
-def _rule(group: str, port: int, description: str, peer: str | None,
-          cidr: str | None) -> dict[str, object]:
+def _rule(
+    group: str, port: int, description: str, peer: str | None, cidr: str | None
+) -> dict[str, object]:
     rule: dict[str, object] = {
         "security_group_id": ref(group),
         "description": description,

@@ -36,54 +36,68 @@ def service(env: Environment) -> Fragment:
     names = Names.of(env)
     settings = env.settings.service
     part = Fragment("service")
-    part.resource("aws_ecs_cluster", "main", {
-        "name": names.cluster,
-        "setting": [{"name": "containerInsights", "value": "disabled"}],
-    })
-    part.resource("aws_ecs_task_definition", "app", {
-        "family": names.task_family,
-        "requires_compatibilities": ["FARGATE"],
-        "network_mode": "awsvpc",
-        "cpu": str(settings.cpu),
-        "memory": str(settings.memory),
-        "execution_role_arn": ref(EXECUTION_ROLE, "arn"),
-        "task_role_arn": ref(TASK_ROLE, "arn"),
-        "runtime_platform": {
-            "operating_system_family": "LINUX",
-            "cpu_architecture": ARCHITECTURES[settings.platform],
+    part.resource(
+        "aws_ecs_cluster",
+        "main",
+        {
+            "name": names.cluster,
+            "setting": [{"name": "containerInsights", "value": "disabled"}],
         },
-        "container_definitions": json.dumps([container_definition(env)]),
-    })
-    part.resource("aws_ecs_service", "app", {
-        "name": names.service,
-        "cluster": ref(CLUSTER, "id"),
-        "task_definition": ref(TASK_DEFINITION, "arn"),
-        "desired_count": settings.desired_count,
-        "launch_type": "FARGATE",
-        "platform_version": "LATEST",
-        "enable_execute_command": True,
-        "propagate_tags": "SERVICE",
-        "health_check_grace_period_seconds": HEALTH_CHECK_GRACE_SECONDS,
-        # Start new tasks before stopping old ones: the app never drops below its count.
-        "deployment_minimum_healthy_percent": 100,
-        "deployment_maximum_percent": 200,
-        # A rollout whose tasks keep failing is stopped and rolled back by ECS itself.
-        "deployment_circuit_breaker": {"enable": True, "rollback": True},
-        "network_configuration": {
-            "subnets": subnet_ids(env, "private"),
-            "security_groups": [ref(ECS_SG)],
-            "assign_public_ip": False,
+    )
+    part.resource(
+        "aws_ecs_task_definition",
+        "app",
+        {
+            "family": names.task_family,
+            "requires_compatibilities": ["FARGATE"],
+            "network_mode": "awsvpc",
+            "cpu": str(settings.cpu),
+            "memory": str(settings.memory),
+            "execution_role_arn": ref(EXECUTION_ROLE, "arn"),
+            "task_role_arn": ref(TASK_ROLE, "arn"),
+            "runtime_platform": {
+                "operating_system_family": "LINUX",
+                "cpu_architecture": ARCHITECTURES[settings.platform],
+            },
+            "container_definitions": json.dumps([container_definition(env)]),
         },
-        "load_balancer": [{
-            "target_group_arn": ref(TARGET_GROUP, "arn"),
-            "container_name": names.container,
-            "container_port": settings.port,
-        }],
-        # The image a deploy put in place is not drift: never revert it.
-        "lifecycle": {"ignore_changes": ["task_definition"]},
-        # The target group must be attached to the ALB before a service can use it.
-        "depends_on": [LISTENER],
-    })
+    )
+    part.resource(
+        "aws_ecs_service",
+        "app",
+        {
+            "name": names.service,
+            "cluster": ref(CLUSTER, "id"),
+            "task_definition": ref(TASK_DEFINITION, "arn"),
+            "desired_count": settings.desired_count,
+            "launch_type": "FARGATE",
+            "platform_version": "LATEST",
+            "enable_execute_command": True,
+            "propagate_tags": "SERVICE",
+            "health_check_grace_period_seconds": HEALTH_CHECK_GRACE_SECONDS,
+            # Start new tasks before stopping old ones: the app never drops below its count.
+            "deployment_minimum_healthy_percent": 100,
+            "deployment_maximum_percent": 200,
+            # A rollout whose tasks keep failing is stopped and rolled back by ECS itself.
+            "deployment_circuit_breaker": {"enable": True, "rollback": True},
+            "network_configuration": {
+                "subnets": subnet_ids(env, "private"),
+                "security_groups": [ref(ECS_SG)],
+                "assign_public_ip": False,
+            },
+            "load_balancer": [
+                {
+                    "target_group_arn": ref(TARGET_GROUP, "arn"),
+                    "container_name": names.container,
+                    "container_port": settings.port,
+                }
+            ],
+            # The image a deploy put in place is not drift: never revert it.
+            "lifecycle": {"ignore_changes": ["task_definition"]},
+            # The target group must be attached to the ALB before a service can use it.
+            "depends_on": [LISTENER],
+        },
+    )
     return part
 
 
@@ -123,8 +137,11 @@ def _environment(env: Environment) -> dict[str, str]:
         "PORT": str(env.settings.service.port),
     }
     if env.framework == "rails":
-        variables |= {"RAILS_ENV": "production", "RAILS_LOG_TO_STDOUT": "1",
-                      "RAILS_SERVE_STATIC_FILES": "1"}
+        variables |= {
+            "RAILS_ENV": "production",
+            "RAILS_LOG_TO_STDOUT": "1",
+            "RAILS_SERVE_STATIC_FILES": "1",
+        }
     return variables
 
 
