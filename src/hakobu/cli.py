@@ -47,6 +47,7 @@ err = Console(stderr=True, highlight=False)
 EnvArg = Annotated[
     str | None,
     typer.Argument(
+        metavar="[ENV]",
         help="Environment, a section of hakobu.toml (default: the only one, or production).",
         show_default=False,
     ),
@@ -216,7 +217,7 @@ def outputs(
 
 @app.command()
 def destroy(
-    env_name: Annotated[str, typer.Argument(help="The environment to destroy.")],
+    env_name: Annotated[str, typer.Argument(metavar="ENV", help="The environment to destroy.")],
     sandbox: SandboxOpt = False,
     yes: YesOpt = False,
     config: ConfigOpt = Path(CONFIG_FILE),

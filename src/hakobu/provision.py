@@ -78,6 +78,9 @@ class Provisioner:
         self.terraform.apply(on_event)
 
     def outputs(self) -> dict[str, Any]:
+        """The outputs of the last apply; empty when this environment was never set up here."""
+        if not (self.workdir / ".terraform").is_dir():
+            return {}
         return self.terraform.outputs()
 
     def _write_master_key(self) -> None:
