@@ -75,6 +75,12 @@ def main() -> None:
         error = aws_error(exc)
         _report(error)
         sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        # Terraform received the same Ctrl-C and stopped cleanly, recording in the state
+        # what it had finished; nothing is half-known, so the next run simply continues.
+        err.print("\nInterrupted. Terraform saved what it had finished; run the same command "
+                  "again to continue from there.")
+        sys.exit(130)
 
 
 def _report(exc: HakobuError) -> None:
