@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,11 @@ def cli_config(mirror: Path) -> str:
 # --- Commands as data ---------------------------------------------------------------
 
 
-def init_args() -> list[str]:
-    return ["init", "-input=false", "-no-color", "-reconfigure"]
+def init_args(backend_config: Mapping[str, str] | None = None) -> list[str]:
+    """`terraform init`; `backend_config` adds settings to the backend block at init time
+    (`-backend-config=KEY=VALUE`), so they stay out of main.tf.json."""
+    args = ["init", "-input=false", "-no-color", "-reconfigure"]
+    return [*args, *(f"-backend-config={k}={v}" for k, v in (backend_config or {}).items())]
 
 
 def plan_args(destroy: bool = False) -> list[str]:
@@ -213,8 +216,8 @@ class Terraform:
     def plan_file(self) -> Path:
         return self.workdir / PLAN_FILE
 
-    def init(self) -> None:
-        self._run(init_args())
+    def init(self, backend_config: Mapping[str, str] | None = None) -> None:
+        self._run(init_args(backend_config))
 
     def validate(self) -> list[Event]:
         result = self._run(validate_args(), check=False)

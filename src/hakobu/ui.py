@@ -25,6 +25,13 @@ ACTION_WORDS = {
     "replace": "replace",
 }
 PART_ORDER = ("network", "load balancer", "service", "database", "registry", "secrets", "logs")
+HEARTBEAT_SECONDS = 30
+PROGRESS_WORDS = {
+    "create": "creating",
+    "delete": "destroying",
+    "update": "updating",
+    "replace": "replacing",
+}
 SANDBOX_BANNER = (
     "SANDBOX: this ran against the local AWS emulator. Nothing real was created, nothing "
     "is billed, and no container runs."
@@ -90,7 +97,18 @@ class ApplyProgress:
             self._finish(address, hook, ok=True)
         elif kind == "apply_errored" and address:
             self._finish(address, hook, ok=False)
+        elif kind == "apply_progress" and address:
+            self._heartbeat(address, hook)
         self.live.update(self._render())
+
+    def _heartbeat(self, address: str, hook: dict[str, Any]) -> None:
+        """Without a terminal there is no live view: say every 30 s what is still running."""
+        elapsed = int(hook.get("elapsed_seconds", 0))
+        if not self.console.is_terminal and elapsed and elapsed % HEARTBEAT_SECONDS == 0:
+            verb = PROGRESS_WORDS.get(hook.get("action", ""), "working on")
+            self.console.print(
+                f"  … still {verb} {address} ({format_seconds(elapsed)})", style="dim"
+            )
 
     def _finish(self, address: str, hook: dict[str, Any], ok: bool) -> None:
         action, began = self.in_flight.pop(address, (hook.get("action", "apply"), time.monotonic()))
