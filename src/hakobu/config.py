@@ -12,6 +12,7 @@ import difflib
 import functools
 import ipaddress
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -24,6 +25,13 @@ from hakobu.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
 
 CONFIG_FILE = "hakobu.toml"
 DEFAULT_ENVIRONMENT = "production"
+# Migrations run as a one-off task of the new revision before the service moves, not by
+# hand after the new code already serves (the guide's step 9).
+DEFAULT_RELEASE_COMMANDS = {
+    "rails": "bin/rails db:migrate",
+    "django": "python manage.py migrate --noinput",
+    "container": "",
+}
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -37,6 +45,7 @@ APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}[a-z0-9]$")
 ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 DB_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+REGISTRY_URL_PATTERN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)+$")
 # Every AWS name is "<prefix>-<suffix>"; the tightest limit is the ALB's and target
 # group's 32 characters ("<prefix>-alb"). RDS identifiers refuse "--"; an ALB name may not
 # start with "internal-".
@@ -162,6 +171,33 @@ class NetworkSettings(_Section):
 class RegistrySettings(_Section):
     # ECR keeps the newest N images; older ones expire. Enough to roll back weeks of deploys.
     keep_images: int = Field(30, ge=1, le=1000)
+    # Push images here ("host[:port]/path") instead of the environment's ECR repository.
+    # For the sandbox, whose emulated ECR cannot receive images: a registry on loopback.
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _url(self) -> RegistrySettings:
+        if self.url is not None and not REGISTRY_URL_PATTERN.match(self.url):
+            raise _KeyProblem(
+                "url",
+                f"{self.url!r} is not a registry repository address",
+                'write it as "host[:port]/repository", without a scheme or tag',
+            )
+        return self
+
+
+class DeploySettings(_Section):
+    # Run before the service moves, as a one-off task of the new revision; a failure stops
+    # the deploy with the old version still serving. Default per framework; "" for none.
+    release_command: str | None = None
+    # docker, podman or buildah; by default the first found (docker only if its daemon runs).
+    builder: Literal["docker", "podman", "buildah"] | None = None
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    # How long to follow a rollout before giving up (the rollout itself goes on in AWS).
+    timeout_seconds: int = Field(900, ge=30, le=7200)
+    # Also tag each pushed image `latest`, for humans; the service always runs a digest.
+    tag_latest: bool = True
 
 
 class LogsSettings(_Section):
@@ -203,6 +239,7 @@ class EnvironmentSettings(_Section):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
 
     @model_validator(mode="after")
     def _region(self) -> EnvironmentSettings:
@@ -250,6 +287,14 @@ class Environment(BaseModel):
         if self.settings.database.name:
             return self.settings.database.name
         return f"{self.app.replace('-', '_')}_{self.name}"
+
+    @property
+    def release_command(self) -> list[str]:
+        """The command run before each rollout, as an argv list (empty: none)."""
+        configured = self.settings.deploy.release_command
+        if configured is None:
+            configured = DEFAULT_RELEASE_COMMANDS[self.framework]
+        return shlex.split(configured)
 
     @property
     def warnings(self) -> list[str]:

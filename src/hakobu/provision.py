@@ -15,7 +15,15 @@ from hakobu.aws.secrets import master_key_source, read_master_key, write_secret_
 from hakobu.blueprint.secrets import uses_master_key
 from hakobu.config import Environment
 from hakobu.names import Names
-from hakobu.state import backend, ensure_state_bucket, state_bucket_name
+from hakobu.state import (
+    MOVED_STATE,
+    backend,
+    ensure_state_bucket,
+    init_settings,
+    local_state_to_move,
+    state_bucket_name,
+    state_key,
+)
 from hakobu.target import Target
 from hakobu.terraform import EventHandler, PlanSummary, Terraform, find_engine
 from hakobu.workspace import environment_dir
@@ -27,6 +35,7 @@ class Provisioner:
     target: Target
     terraform: Terraform = field(init=False)
     notes: list[str] = field(default_factory=list)
+    prepared: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.terraform = Terraform(
@@ -46,6 +55,7 @@ class Provisioner:
         saved before then no longer matches hakobu.toml).
         """
         bucket = None
+        moving = None
         if self.env.settings.state == "s3":
             bucket = state_bucket_name(self.env, self.target)
             if ensure_state_bucket(self.target, bucket):
@@ -53,12 +63,21 @@ class Provisioner:
                     f"Created the state bucket s3://{bucket} "
                     "(versioned, encrypted, public access blocked)."
                 )
+            moving = local_state_to_move(self.workdir, self.target, bucket, state_key(self.env))
         changed = self.terraform.write_document(
             blueprint.render(self.env, backend(self.env, bucket))
         )
-        self.terraform.init()
+        self.terraform.init(init_settings(self.env, self.target), migrate_state=bool(moving))
+        if moving is not None:
+            # Terraform copied it and leaves the file; renamed, it is never moved twice.
+            kept = moving.replace(moving.with_name(MOVED_STATE))
+            self.notes.append(
+                f"Moved the Terraform state to s3://{bucket}/{state_key(self.env)} "
+                f"(the local copy is kept as {kept})."
+            )
         if changed:
             self.terraform.plan_file.unlink(missing_ok=True)
+        self.prepared = True
         return changed
 
     def saved_plan(self) -> PlanSummary | None:
@@ -79,7 +98,11 @@ class Provisioner:
 
     def outputs(self) -> dict[str, Any]:
         """The outputs of the last apply; empty when this environment was never set up here."""
-        if not (self.workdir / ".terraform").is_dir():
+        if self.env.settings.state == "s3":
+            # The state may come from a teammate or CI: this checkout needs only an init.
+            if not self.prepared:
+                self.prepare()
+        elif not (self.workdir / ".terraform").is_dir():
             return {}
         return self.terraform.outputs()
 

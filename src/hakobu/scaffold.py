@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hakobu.config import APP_NAME_PATTERN, CONFIG_FILE
+from hakobu.config import APP_NAME_PATTERN, CONFIG_FILE, DEFAULT_RELEASE_COMMANDS
 from hakobu.errors import HakobuError
 
 
@@ -68,6 +68,7 @@ def render_config(app: str, detected: Detected) -> str:
         if rails
         else ""
     )
+    release = DEFAULT_RELEASE_COMMANDS[detected.framework]
     db_name = (
         f'name = "{detected.database_name}"          # the database Rails connects to\n'
         if detected.database_name
@@ -122,6 +123,17 @@ availability_zones = ["a", "c"]
 
 [registry]
 keep_images = 30                # ECR expires older images; enough to roll back weeks
+# url = "127.0.0.1:5000/{app}"  # push here instead of ECR (e.g. a local registry for --sandbox)
+
+[deploy]
+# Runs as a one-off task of the new revision BEFORE the service moves: if it fails, the
+# old version keeps serving. "" for none.
+release_command = "{release}"
+# builder = "docker"            # docker | podman | buildah (default: the first found)
+dockerfile = "Dockerfile"
+context = "."
+timeout_seconds = 900           # how long `hakobu deploy` follows a rollout
+tag_latest = true               # also tag `latest` for humans; the service runs a digest
 
 [logs]
 retention_days = 30             # CloudWatch Logs retention (kept forever costs forever)

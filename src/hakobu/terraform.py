@@ -96,10 +96,15 @@ def cli_config(mirror: Path) -> str:
 # --- Commands as data ---------------------------------------------------------------
 
 
-def init_args(backend_config: Mapping[str, str] | None = None) -> list[str]:
-    """`terraform init`; `backend_config` adds settings to the backend block at init time
-    (`-backend-config=KEY=VALUE`), so they stay out of main.tf.json."""
-    args = ["init", "-input=false", "-no-color", "-reconfigure"]
+def init_args(
+    backend_config: Mapping[str, str] | None = None, migrate_state: bool = False
+) -> list[str]:
+    """`terraform init`. `backend_config` adds settings to the backend block at init time
+    (`-backend-config=KEY=VALUE`), so they stay out of main.tf.json. `migrate_state` copies
+    the state of the previous backend into the new one without asking, instead of starting
+    the new backend afresh (`-reconfigure`)."""
+    args = ["init", "-input=false", "-no-color"]
+    args += ["-migrate-state", "-force-copy"] if migrate_state else ["-reconfigure"]
     return [*args, *(f"-backend-config={k}={v}" for k, v in (backend_config or {}).items())]
 
 
@@ -216,8 +221,10 @@ class Terraform:
     def plan_file(self) -> Path:
         return self.workdir / PLAN_FILE
 
-    def init(self, backend_config: Mapping[str, str] | None = None) -> None:
-        self._run(init_args(backend_config))
+    def init(
+        self, backend_config: Mapping[str, str] | None = None, migrate_state: bool = False
+    ) -> None:
+        self._run(init_args(backend_config, migrate_state))
 
     def validate(self) -> list[Event]:
         result = self._run(validate_args(), check=False)

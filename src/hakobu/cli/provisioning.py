@@ -1,120 +1,38 @@
-"""The `hakobu` command line: parse, call the library, render. No logic lives here."""
+"""Provisioning commands: init, plan, up, outputs, destroy, eject."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import BotoCoreError, ClientError
-from rich.console import Console
 from rich.markup import escape
 
-from hakobu import sandbox as sandbox_server
-from hakobu.config import CONFIG_FILE, Environment, load_project
-from hakobu.errors import HakobuError, aws_error
+from hakobu.cli.app import (
+    ConfigOpt,
+    EnvArg,
+    JsonOpt,
+    SandboxOpt,
+    YesOpt,
+    app,
+    environment,
+    err,
+    out,
+    sandbox_banner,
+    target,
+)
+from hakobu.config import CONFIG_FILE, Environment
 from hakobu.provision import Provisioner, preflight
 from hakobu.scaffold import write_config
-from hakobu.target import Target
 from hakobu.terraform import DOCUMENT_FILE
-from hakobu.ui import (
-    SANDBOX_BANNER,
-    ApplyProgress,
-    outputs_table,
-    plan_headline,
-    plan_table,
-)
-
-app = typer.Typer(
-    help="Provision a production web stack on AWS, ship your app onto it and operate it, "
-    "from one hakobu.toml.\n\nStart with `hakobu init`, try everything locally with "
-    "`hakobu up --sandbox`, then `hakobu up` for real.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
-)
-sandbox_app = typer.Typer(
-    help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",
-    no_args_is_help=True,
-)
-app.add_typer(sandbox_app, name="sandbox")
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-EnvArg = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[ENV]",
-        help="Environment, a section of hakobu.toml (default: the only one, or production).",
-        show_default=False,
-    ),
-]
-SandboxOpt = Annotated[
-    bool,
-    typer.Option(
-        "--sandbox", help="Run against the local AWS emulator instead of your AWS account."
-    ),
-]
-ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Path to hakobu.toml.", envvar="HAKOBU_CONFIG")
-]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-def main() -> None:
-    try:
-        app()
-    except HakobuError as exc:
-        _report(exc)
-        sys.exit(exc.exit_code)
-    except (BotoCoreError, ClientError) as exc:
-        error = aws_error(exc)
-        _report(error)
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        # Terraform received the same Ctrl-C and stopped cleanly, recording in the state
-        # what it had finished; nothing is half-known, so the next run simply continues.
-        err.print("\nInterrupted. Terraform saved what it had finished; run the same command "
-                  "again to continue from there.")
-        sys.exit(130)
-
-
-def _report(exc: HakobuError) -> None:
-    # Messages quote TOML ("[environments.staging]"): never read them as Rich markup.
-    err.print(f"[bold red]Error:[/] {escape(exc.problem)}", markup=True, soft_wrap=True)
-    if exc.fix:
-        err.print(f"[bold]Fix:[/] {escape(exc.fix)}", markup=True, soft_wrap=True)
-
-
-def _environment(config: Path, name: str | None) -> Environment:
-    return load_project(config).environment(name)
-
-
-def _target(env: Environment, sandbox: bool) -> Target:
-    if not sandbox:
-        return Target(region=env.region)
-    server, started = sandbox_server.start(env.root)
-    if started:
-        err.print(
-            f"Started the sandbox AWS emulator on {server.endpoint} "
-            "(`hakobu sandbox stop` ends it)."
-        )
-    return Target(
-        region=env.region,
-        endpoint_url=server.endpoint,
-        variables=sandbox_server.client_environment(server, env.region),
-        masked=sandbox_server.MASKED_VARIABLES,
-    )
+from hakobu.ui import ApplyProgress, outputs_table, plan_headline, plan_table
 
 
 def _prepared(env: Environment, sandbox: bool) -> Provisioner:
     for warning in preflight(env):
         err.print(f"[yellow]Warning:[/] {escape(warning)}", markup=True, soft_wrap=True)
-    provisioner = Provisioner(env, _target(env, sandbox))
+    provisioner = Provisioner(env, target(env, sandbox))
     with err.status(f"Preparing Terraform in {provisioner.workdir} ..."):
         provisioner.prepare()
     return provisioner
@@ -132,8 +50,7 @@ def _plan(provisioner: Provisioner, destroy: bool = False) -> Any:
 def _finish(provisioner: Provisioner) -> None:
     for note in provisioner.notes:
         out.print(note)
-    if provisioner.target.sandbox:
-        out.print(f"[bold yellow]{SANDBOX_BANNER}[/]", markup=True)
+    sandbox_banner(provisioner.target.sandbox)
 
 
 @app.command()
@@ -159,7 +76,7 @@ def plan(
     env_name: EnvArg = None, sandbox: SandboxOpt = False, config: ConfigOpt = Path(CONFIG_FILE)
 ) -> None:
     """Render the Terraform, plan it and save the plan; show what would change, by part."""
-    env = _environment(config, env_name)
+    env = environment(config, env_name)
     provisioner = _prepared(env, sandbox)
     _plan(provisioner)
     out.print(f"Saved plan: {provisioner.terraform.plan_file}  (`hakobu up` applies it)")
@@ -174,7 +91,7 @@ def up(
     config: ConfigOpt = Path(CONFIG_FILE),
 ) -> None:
     """Create or update the environment: plan, confirm, apply with live progress."""
-    env = _environment(config, env_name)
+    env = environment(config, env_name)
     provisioner = _prepared(env, sandbox)
     summary = provisioner.saved_plan()
     if summary is not None:
@@ -208,8 +125,8 @@ def outputs(
     config: ConfigOpt = Path(CONFIG_FILE),
 ) -> None:
     """Show the environment's outputs: load_balancer_dns, database_host, ECR URL, login."""
-    env = _environment(config, env_name)
-    provisioner = Provisioner(env, _target(env, sandbox))
+    env = environment(config, env_name)
+    provisioner = Provisioner(env, target(env, sandbox))
     values = provisioner.outputs()
     if as_json:
         print(json.dumps(values, indent=2, sort_keys=True))
@@ -229,7 +146,7 @@ def destroy(
     config: ConfigOpt = Path(CONFIG_FILE),
 ) -> None:
     """Delete every resource of an environment. Asks you to type its name first."""
-    env = _environment(config, env_name)
+    env = environment(config, env_name)
     provisioner = _prepared(env, sandbox)
     summary = _plan(provisioner, destroy=True)
     if summary.empty:
@@ -269,7 +186,7 @@ def eject(
     """Write the rendered Terraform (main.tf.json) for a team that wants to own it."""
     from hakobu import blueprint
 
-    env = _environment(config, env_name)
+    env = environment(config, env_name)
     output.mkdir(parents=True, exist_ok=True)
     path = output / DOCUMENT_FILE
     path.write_text(json.dumps(blueprint.render(env), indent=2) + "\n", encoding="utf-8")
@@ -278,43 +195,3 @@ def eject(
         "Secrets Manager at apply time, and the Rails master key is written by "
         "`hakobu up` (put it in the secret yourself if you apply without hakobu)."
     )
-
-
-@sandbox_app.command("start")
-def sandbox_start(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
-    """Start the emulator in the background (reused by every --sandbox command)."""
-    server, started = sandbox_server.start(directory.resolve())
-    verb = "Started" if started else "Already running:"
-    out.print(f"{verb} sandbox on {server.endpoint} (pid {server.pid}).")
-
-
-@sandbox_app.command("stop")
-def sandbox_stop(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
-    """Stop the emulator; everything created in it is gone."""
-    stopped = sandbox_server.stop(directory.resolve())
-    out.print("Stopped the sandbox." if stopped else "No sandbox was running.")
-
-
-@sandbox_app.command("status")
-def sandbox_status(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
-    """Say whether the emulator runs, and where."""
-    server = sandbox_server.running(directory.resolve())
-    if server is None:
-        out.print("No sandbox is running (`hakobu sandbox start`, or any command with --sandbox).")
-        raise typer.Exit(1)
-    out.print(
-        f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at})."
-    )
-
-
-@sandbox_app.command("env")
-def sandbox_env(
-    directory: Annotated[Path, typer.Option("--dir")] = Path("."),
-    region: Annotated[str, typer.Option(help="Region to export.")] = "ap-northeast-1",
-) -> None:
-    """Print shell exports so the guide's own `aws ...` commands run against the sandbox:
-    `eval "$(hakobu sandbox env)"`."""
-    server = sandbox_server.running(directory.resolve())
-    if server is None:
-        raise HakobuError("no sandbox is running", "start one with `hakobu sandbox start`")
-    print(sandbox_server.shell_exports(server, region))

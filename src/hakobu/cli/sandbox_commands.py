@@ -1,0 +1,57 @@
+"""`hakobu sandbox start|stop|status|env`: the local AWS emulator behind --sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hakobu import sandbox as sandbox_server
+from hakobu.cli.app import out
+from hakobu.errors import HakobuError
+
+sandbox_app = typer.Typer(
+    help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",
+    no_args_is_help=True,
+)
+
+
+@sandbox_app.command("start")
+def sandbox_start(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
+    """Start the emulator in the background (reused by every --sandbox command)."""
+    server, started = sandbox_server.start(directory.resolve())
+    verb = "Started" if started else "Already running:"
+    out.print(f"{verb} sandbox on {server.endpoint} (pid {server.pid}).")
+
+
+@sandbox_app.command("stop")
+def sandbox_stop(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
+    """Stop the emulator; everything created in it is gone."""
+    stopped = sandbox_server.stop(directory.resolve())
+    out.print("Stopped the sandbox." if stopped else "No sandbox was running.")
+
+
+@sandbox_app.command("status")
+def sandbox_status(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
+    """Say whether the emulator runs, and where."""
+    server = sandbox_server.running(directory.resolve())
+    if server is None:
+        out.print("No sandbox is running (`hakobu sandbox start`, or any command with --sandbox).")
+        raise typer.Exit(1)
+    out.print(
+        f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at})."
+    )
+
+
+@sandbox_app.command("env")
+def sandbox_env(
+    directory: Annotated[Path, typer.Option("--dir")] = Path("."),
+    region: Annotated[str, typer.Option(help="Region to export.")] = "ap-northeast-1",
+) -> None:
+    """Print shell exports so the guide's own `aws ...` commands run against the sandbox:
+    `eval "$(hakobu sandbox env)"`."""
+    server = sandbox_server.running(directory.resolve())
+    if server is None:
+        raise HakobuError("no sandbox is running", "start one with `hakobu sandbox start`")
+    print(sandbox_server.shell_exports(server, region))
