@@ -1,8 +1,14 @@
-"""The `hakobu` command line. Importing the command modules registers their commands."""
+"""The `hakobu` command line. Importing the command modules registers their commands,
+in the order `hakobu --help` lists them: provision, ship, then the sandbox."""
 
-from hakobu.cli import provisioning, sandbox_commands
+# ruff: noqa: I001  (the import order is the help's order)
 from hakobu.cli.app import app, main
+from hakobu.cli import provisioning
+from hakobu.cli import deploying
+from hakobu.cli import sandbox_commands
 
-app.add_typer(sandbox_commands.sandbox_app, name="sandbox")
+app.add_typer(
+    sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try it locally"
+)
 
-__all__ = ["app", "main", "provisioning"]
+__all__ = ["app", "deploying", "main", "provisioning"]

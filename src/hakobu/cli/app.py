@@ -20,6 +20,7 @@ from hakobu.config import Environment, load_project
 from hakobu.errors import HakobuError, aws_error
 from hakobu.target import Target
 from hakobu.ui import SANDBOX_BANNER
+from hakobu.workspace import forget_sandbox_state
 
 app = typer.Typer(
     help="Provision a production web stack on AWS, ship your app onto it and operate it, "
@@ -89,6 +90,7 @@ def target(env: Environment, sandbox: bool) -> Target:
         return Target(region=env.region)
     server, started = sandbox_server.start(env.root)
     if started:
+        forget_sandbox_state(env.root)  # a new emulator starts empty: so does its state
         err.print(
             f"Started the sandbox AWS emulator on {server.endpoint} "
             "(`hakobu sandbox stop` ends it)."

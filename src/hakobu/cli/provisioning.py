@@ -53,7 +53,7 @@ def _finish(provisioner: Provisioner) -> None:
     sandbox_banner(provisioner.target.sandbox)
 
 
-@app.command()
+@app.command(rich_help_panel="Provision")
 def init(
     app_name: Annotated[
         str | None, typer.Option("--app", help="App name (default: the directory's name).")
@@ -71,7 +71,7 @@ def init(
     )
 
 
-@app.command()
+@app.command(rich_help_panel="Provision")
 def plan(
     env_name: EnvArg = None, sandbox: SandboxOpt = False, config: ConfigOpt = Path(CONFIG_FILE)
 ) -> None:
@@ -83,7 +83,7 @@ def plan(
     _finish(provisioner)
 
 
-@app.command()
+@app.command(rich_help_panel="Provision")
 def up(
     env_name: EnvArg = None,
     sandbox: SandboxOpt = False,
@@ -117,7 +117,7 @@ def up(
     _finish(provisioner)
 
 
-@app.command()
+@app.command(rich_help_panel="Provision")
 def outputs(
     env_name: EnvArg = None,
     sandbox: SandboxOpt = False,
@@ -138,7 +138,7 @@ def outputs(
     _finish(provisioner)
 
 
-@app.command()
+@app.command(rich_help_panel="Provision")
 def destroy(
     env_name: Annotated[str, typer.Argument(metavar="ENV", help="The environment to destroy.")],
     sandbox: SandboxOpt = False,
@@ -175,7 +175,7 @@ def destroy(
     _finish(provisioner)
 
 
-@app.command()
+@app.command(rich_help_panel="Provision")
 def eject(
     env_name: EnvArg = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(

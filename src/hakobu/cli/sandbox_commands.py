@@ -10,6 +10,7 @@ import typer
 from hakobu import sandbox as sandbox_server
 from hakobu.cli.app import out
 from hakobu.errors import HakobuError
+from hakobu.workspace import forget_sandbox_state
 
 sandbox_app = typer.Typer(
     help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",
@@ -21,14 +22,17 @@ sandbox_app = typer.Typer(
 def sandbox_start(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
     """Start the emulator in the background (reused by every --sandbox command)."""
     server, started = sandbox_server.start(directory.resolve())
+    if started:
+        forget_sandbox_state(directory.resolve())  # a new emulator starts empty
     verb = "Started" if started else "Already running:"
     out.print(f"{verb} sandbox on {server.endpoint} (pid {server.pid}).")
 
 
 @sandbox_app.command("stop")
 def sandbox_stop(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
-    """Stop the emulator; everything created in it is gone."""
+    """Stop the emulator; everything created in it is gone (and so is its state)."""
     stopped = sandbox_server.stop(directory.resolve())
+    forget_sandbox_state(directory.resolve())
     out.print("Stopped the sandbox." if stopped else "No sandbox was running.")
 
 

@@ -1,0 +1,162 @@
+"""`hakobu deploy --sandbox --image`, `releases`, `rollback` and `images` as separate
+processes against the shared sandbox stack, and the promise that Terraform never reverts a
+deploy. The emulator runs no containers, so the rollout itself is tested with botocore's
+Stubber in tests/test_rollout_stubbed.py; here the control-plane calls are real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.conftest import SandboxStack, run_hakobu
+
+pytestmark = pytest.mark.integration
+APP = "rails-app"
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 2,
+            "digest": "sha256:" + "a" * 64,
+        },
+        "layers": [],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def deployed(sandbox_stack: SandboxStack) -> dict[str, Any]:
+    """Push an image into the emulated ECR through its API, then deploy it by tag."""
+    ecr = sandbox_stack.client("ecr")
+    pushed = ecr.put_image(repositoryName=APP, imageManifest=MANIFEST, imageTag="v1")
+    digest = pushed["image"]["imageId"]["imageDigest"]
+    repository = ecr.describe_repositories(repositoryNames=[APP])["repositories"][0]
+    ecs = sandbox_stack.client("ecs")
+    before = _service(ecs)["taskDefinition"]
+    result = run_hakobu(
+        "deploy",
+        "--sandbox",
+        "--image",
+        f"{repository['repositoryUri']}:v1",
+        cwd=sandbox_stack.root,
+    )
+    return {
+        "result": result,
+        "digest": digest,
+        "uri": repository["repositoryUri"],
+        "before": before,
+    }
+
+
+def _service(ecs: Any) -> dict[str, Any]:
+    return ecs.describe_services(cluster=f"{APP}-cluster", services=[f"{APP}-service"])["services"][
+        0
+    ]
+
+
+def test_deploy_registers_a_revision_pinned_to_the_digest(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    result = deployed["result"]
+    assert result.code == 0, result.output
+    assert "cannot follow the rollout" in result.output
+    assert "Nothing real was created" in result.output
+    ecs = sandbox_stack.client("ecs")
+    now = _service(ecs)["taskDefinition"]
+    assert now != deployed["before"]
+    definition = ecs.describe_task_definition(taskDefinition=now, include=["TAGS"])
+    container = definition["taskDefinition"]["containerDefinitions"][0]
+    assert container["image"] == f"{deployed['uri']}@{deployed['digest']}"
+    previous = ecs.describe_task_definition(taskDefinition=deployed["before"])["taskDefinition"]
+    # Everything but the image is kept from the previous revision.
+    assert container["secrets"] == previous["containerDefinitions"][0]["secrets"]
+    assert (definition["taskDefinition"]["cpu"], definition["taskDefinition"]["memory"]) == (
+        previous["cpu"],
+        previous["memory"],
+    )
+    tags = {t["key"]: t["value"] for t in definition["tags"]}
+    assert tags["hakobu:image-tag"] == "v1"
+    assert tags["hakobu:deployed-by"].startswith("arn:aws:")
+
+
+def test_release_task_runs_migrations_in_the_private_subnets(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    ecs = sandbox_stack.client("ecs")
+    arns = ecs.list_tasks(cluster=f"{APP}-cluster", startedBy="hakobu-release")["taskArns"]
+    assert arns, deployed["result"].output
+    task = ecs.describe_tasks(cluster=f"{APP}-cluster", tasks=arns[-1:])["tasks"][0]
+    override = task["overrides"]["containerOverrides"][0]
+    assert (override["name"], override["command"]) == (APP, ["bin/rails", "db:migrate"])
+    assert task["taskDefinitionArn"] == _service(ecs)["taskDefinition"]
+
+
+def test_releases_lists_the_history_newest_first(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    result = run_hakobu("releases", "--sandbox", "--json", cwd=sandbox_stack.root)
+    assert result.code == 0, result.output
+    records = json.loads(result.stdout)["releases"]
+    assert [r["revision"] for r in records] == sorted(
+        (r["revision"] for r in records), reverse=True
+    )
+    newest = records[0]
+    assert newest["current"] and newest["image_tag"] == "v1"
+    assert newest["digest"] == deployed["digest"]
+
+
+def test_images_lists_the_pushed_image(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    result = run_hakobu("images", "--sandbox", "--json", cwd=sandbox_stack.root)
+    assert result.code == 0, result.output
+    found = json.loads(result.stdout)["images"]
+    assert [(i["tags"], i["digest"]) for i in found] == [(["v1"], deployed["digest"])]
+
+
+def test_a_later_plan_does_not_revert_the_deploy(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    result = run_hakobu("plan", "--sandbox", cwd=sandbox_stack.root)
+    assert result.code == 0, result.output
+    workdir = sandbox_stack.root / ".hakobu" / "sandbox" / "production"
+    shown = subprocess.run(
+        ["terraform", "show", "-json", "tfplan"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "terraform.rc")},
+    )
+    changes = {c["address"]: c["change"] for c in json.loads(shown.stdout)["resource_changes"]}
+    assert changes["aws_ecs_task_definition.app"]["actions"] == ["no-op"]
+    service = changes["aws_ecs_service.app"]
+    # moto drops enableExecuteCommand on create, so the service may show that update; the
+    # task definition the deploy put in place must never be part of it.
+    running = _service(sandbox_stack.client("ecs"))["taskDefinition"]
+    assert running != deployed["before"]
+    assert service["before"]["task_definition"] == running
+    assert service["after"]["task_definition"] == running
+    (workdir / "tfplan").unlink()
+
+
+def test_rollback_goes_to_the_previous_revision_and_back(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    ecs = sandbox_stack.client("ecs")
+    deployed_arn = _service(ecs)["taskDefinition"]
+    back = run_hakobu("rollback", "--sandbox", cwd=sandbox_stack.root)
+    assert back.code == 0, back.output
+    assert _service(ecs)["taskDefinition"] == deployed["before"]
+    revision = int(deployed_arn.rsplit(":", 1)[1])
+    forward = run_hakobu("rollback", "--sandbox", "--to", str(revision), cwd=sandbox_stack.root)
+    assert forward.code == 0, forward.output
+    assert _service(ecs)["taskDefinition"] == deployed_arn
+    again = run_hakobu("rollback", "--sandbox", "--to", str(revision), cwd=sandbox_stack.root)
+    assert again.code == 1 and "already running" in again.stderr
