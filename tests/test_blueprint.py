@@ -680,19 +680,32 @@ def test_ephemeral_values_only_feed_write_only_arguments(doc: Document) -> None:
 # --- Frameworks ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("framework", ["django", "container"])
-def test_non_rails_apps_get_no_master_key(framework: str) -> None:
+@pytest.mark.parametrize(
+    "framework, extra",
+    [("django", {"DJANGO_SECRET_KEY": "blog-django-secret-key"}), ("container", {})],
+)
+def test_non_rails_apps_get_no_master_key(framework: str, extra: dict[str, str]) -> None:
     doc = render(environment_of({"app": "blog", "framework": framework}))
+    expected = {"DATABASE_PASSWORD": "blog-db-password", **extra}
     secrets = {body["name"] for body in resources(doc, "aws_secretsmanager_secret").values()}
-    assert secrets == {"blog-db-password"}
+    assert secrets == set(expected.values())
     assert not [name for name in container_environment(doc) if name.startswith("RAILS_")]
-    assert {name: secret_name_of(doc, arn) for name, arn in container_secrets(doc).items()} == {
-        "DATABASE_PASSWORD": "blog-db-password"
-    }
+    assert {
+        name: secret_name_of(doc, arn) for name, arn in container_secrets(doc).items()
+    } == expected
     found = inline_statements(doc, role_of(doc, "execution_role_arn"))
-    assert {secret_name_of(doc, r) for s in found for r in as_set(s["Resource"])} == {
-        "blog-db-password"
-    }
+    assert {secret_name_of(doc, r) for s in found for r in as_set(s["Resource"])} == set(
+        expected.values()
+    )
+
+
+def test_django_secret_key_is_generated_write_only() -> None:
+    doc = render(environment_of({"app": "blog", "framework": "django"}))
+    version = resources(doc, "aws_secretsmanager_secret_version")["django_secret_key"]
+    assert "secret_string" not in version
+    assert version["secret_string_wo"].startswith("${ephemeral.aws_secretsmanager_random_pass")
+    random = doc["ephemeral"]["aws_secretsmanager_random_password"]["django_secret_key"]
+    assert random["password_length"] >= 50
 
 
 # --- Environments ----------------------------------------------------------------------------

@@ -43,9 +43,12 @@ def releases(
     ecs: Any, family: str, container: str, current_arn: str | None, limit: int = HISTORY_LENGTH
 ) -> list[ReleaseRecord]:
     """Task-definition revisions of `family`, newest first, with what hakobu tagged them."""
-    arns = ecs.list_task_definitions(familyPrefix=family, sort="DESC", maxResults=min(limit, 100))[
-        "taskDefinitionArns"
-    ]
+    arns: list[str] = []
+    paginator = ecs.get_paginator("list_task_definitions")
+    for page in paginator.paginate(familyPrefix=family, sort="DESC"):
+        arns.extend(page["taskDefinitionArns"])
+    # Sorted here as well: the order of the listing is not something to rely on.
+    arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[1]), reverse=True)
     return [_record(ecs, arn, container, current_arn) for arn in arns[:limit]]
 
 

@@ -65,6 +65,10 @@ class Names:
         return f"{self.prefix}-rails-master-key"
 
     @property
+    def django_secret_key_secret(self) -> str:
+        return f"{self.prefix}-django-secret-key"
+
+    @property
     def execution_role(self) -> str:
         return f"{self.prefix}-ecs-task-execution-role"
 

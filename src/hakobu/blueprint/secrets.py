@@ -13,6 +13,7 @@ from hakobu.names import Names
 
 DB_PASSWORD_SECRET = "aws_secretsmanager_secret.db_password"
 MASTER_KEY_SECRET = "aws_secretsmanager_secret.rails_master_key"
+DJANGO_KEY_SECRET = "aws_secretsmanager_secret.django_secret_key"
 DB_PASSWORD_VALUE = "ephemeral.aws_secretsmanager_secret_version.db_password"
 # Deleted secrets stay recoverable this long; `hakobu up` restores one scheduled for
 # deletion instead of failing on the name (the guide's troubleshooting trap).
@@ -24,6 +25,10 @@ DB_PASSWORD_VERSION = 1
 
 def uses_master_key(env: Environment) -> bool:
     return env.framework == "rails"
+
+
+def uses_django_key(env: Environment) -> bool:
+    return env.framework == "django"
 
 
 def secrets(env: Environment) -> Fragment:
@@ -76,7 +81,29 @@ def secrets(env: Environment) -> Fragment:
                 "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
             },
         )
+    if uses_django_key(env):
+        _django_secret_key(part, names.django_secret_key_secret)
     return part
+
+
+def _django_secret_key(part: Fragment, name: str) -> None:
+    """Django's SECRET_KEY, generated like the DB password and never in state."""
+    part.resource("aws_secretsmanager_secret", "django_secret_key", {
+        "name": name,
+        "description": "DJANGO_SECRET_KEY (generated, never in state)",
+        "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
+    })
+    key = part.ephemeral_resource("aws_secretsmanager_random_password", "django_secret_key", {
+        # Django recommends at least 50 characters of high entropy.
+        "password_length": 64,
+        "exclude_punctuation": True,
+    })
+    part.resource("aws_secretsmanager_secret_version", "django_secret_key", {
+        "secret_id": ref(DJANGO_KEY_SECRET),
+        "secret_string_wo": ref(key, "random_password"),
+        # Rotating it signs everyone out; bump only on purpose.
+        "secret_string_wo_version": 1,
+    })
 
 
 def injected_secret_addresses(env: Environment) -> list[str]:
@@ -84,4 +111,6 @@ def injected_secret_addresses(env: Environment) -> list[str]:
     addresses = [DB_PASSWORD_SECRET]
     if uses_master_key(env):
         addresses.append(MASTER_KEY_SECRET)
+    if uses_django_key(env):
+        addresses.append(DJANGO_KEY_SECRET)
     return addresses

@@ -16,7 +16,13 @@ from hakobu.blueprint.load_balancer import LISTENER, TARGET_GROUP
 from hakobu.blueprint.network import subnet_ids
 from hakobu.blueprint.observability import LOG_GROUP
 from hakobu.blueprint.registry import REPOSITORY
-from hakobu.blueprint.secrets import DB_PASSWORD_SECRET, MASTER_KEY_SECRET, uses_master_key
+from hakobu.blueprint.secrets import (
+    DB_PASSWORD_SECRET,
+    DJANGO_KEY_SECRET,
+    MASTER_KEY_SECRET,
+    uses_django_key,
+    uses_master_key,
+)
 from hakobu.blueprint.security import ECS_SG, MYSQL_PORT
 from hakobu.config import Environment
 from hakobu.names import Names
@@ -149,4 +155,6 @@ def _secrets(env: Environment) -> dict[str, str]:
     secrets = {env.settings.secrets.database_password_env: ref(DB_PASSWORD_SECRET, "arn")}
     if uses_master_key(env):
         secrets["RAILS_MASTER_KEY"] = ref(MASTER_KEY_SECRET, "arn")
+    if uses_django_key(env):
+        secrets["DJANGO_SECRET_KEY"] = ref(DJANGO_KEY_SECRET, "arn")
     return secrets
