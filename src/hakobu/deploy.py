@@ -110,6 +110,9 @@ class Deployer:
         }
         if release.commit:
             tags[TAG_COMMIT] = release.commit
+        if "@sha256:" not in release.image:
+            self.events.step("Warning", f"{release.image} is not pinned to a digest: if the "
+                             "tag moves, new tasks run different code. Prefer repo@sha256:...")
         request = ecs_ops.revision_request(current, self.names.container, release.image, tags)
         arn = ecs_ops.register_revision(ecs, request)
         self.events.step("Registered", f"task definition {_revision(arn)} runs {release.image}")
