@@ -344,4 +344,62 @@ def test_rollout_rolled_back_by_the_circuit_breaker_fails_the_deploy(tmp_path: P
     aws.verify()
     assert reason in caught.value.problem and "rolled the service back" in caught.value.problem
     assert [line.message for line in caught.value.log_lines] == ["Redirecting to https://"]
+    assert caught.value.details == [
+        "task 0f3d2c1b (rails-app:5) stopped [ServiceSchedulerInitiated]: Task failed ELB "
+        f"health checks in (target-group {TG}); rails-app: exit code 137"
+    ]
     assert any("ResponseCodeMismatch" in line for line in events.lines)
+
+
+def test_release_task_logs_stream_while_it_runs(tmp_path: Path) -> None:
+    """botocore Stubber: the task is RUNNING at the first poll; the lines written by then are
+    printed before it stops, and the rest after, each once."""
+    aws, events = StubbedAws(), Recorder()
+    ecs, logs = aws.stub("ecs"), aws.stub("logs")
+    ecs.add_response("describe_services", _service(CURRENT), None)
+    ecs.add_response("describe_task_definition", TASK_DEFINITION, None)
+    aws.stub("sts").add_response(
+        "get_caller_identity",
+        {
+            "UserId": "AIDAEXAMPLE",
+            "Account": ACCOUNT,
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+        },
+    )
+    registered = dict(TASK_DEFINITION["taskDefinition"], taskDefinitionArn=NEW, revision=5)
+    ecs.add_response("register_task_definition", {"taskDefinition": registered}, None)
+    ecs.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, None)
+    ecs.add_response(
+        "describe_tasks",
+        {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING", "containers": []}]},
+        None,
+    )
+    first = {"timestamp": 1795000000000, "message": "migrating"}
+    second = {"timestamp": 1795000001000, "message": "migrated"}
+    logs.add_response("get_log_events", {"events": [first], "nextForwardToken": "f/1"}, None)
+    logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"}, None)
+    ecs.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": TASK,
+                    "lastStatus": "STOPPED",
+                    "stopCode": "EssentialContainerExited",
+                    "containers": [{"name": "rails-app", "exitCode": 1}],
+                }
+            ]
+        },
+        None,
+    )
+    logs.add_response(
+        "get_log_events", {"events": [first, second], "nextForwardToken": "f/2"}, None
+    )
+    logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/2"}, None)
+    deployer = _deployer(tmp_path, aws, events)
+    deployer.sleep = lambda seconds: events.lines.append(f"(slept {seconds:g}s)")
+    with pytest.raises(DeployError):
+        deployer.run()
+    aws.verify()
+    tail = events.lines[events.lines.index("task running") :]
+    assert tail == ["task running", "(slept 3s)", "migrating", "task stopped", "migrated"]

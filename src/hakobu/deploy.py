@@ -12,6 +12,7 @@ No Terraform runs here: redeploying code changes no infrastructure.
 from __future__ import annotations
 
 import getpass
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,11 +40,18 @@ SANDBOX_ROLLOUT_NOTE = (
 
 
 class DeployError(HakobuError):
-    """A deploy stopped; `serving` says which version still serves traffic."""
+    """A deploy stopped before or during the rollout; the message says what still serves."""
 
-    def __init__(self, problem: str, fix: str, log_lines: list[LogLine] | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        fix: str,
+        log_lines: list[LogLine] | None = None,
+        details: list[str] | None = None,
+    ) -> None:
         super().__init__(problem, fix)
         self.log_lines = log_lines or []
+        self.details = details or []
 
 
 class DeployEvents(Protocol):
@@ -78,6 +86,7 @@ class Deployer:
     events: DeployEvents
     # Builds and pushes the image, or resolves a prebuilt one; not needed for a rollback.
     build_image: Callable[[], Release] | None = None
+    sleep: Callable[[float], None] = time.sleep  # between status polls; tests pass a no-op
 
     @property
     def names(self) -> Names:
@@ -111,8 +120,11 @@ class Deployer:
         if release.commit:
             tags[TAG_COMMIT] = release.commit
         if "@sha256:" not in release.image:
-            self.events.step("Warning", f"{release.image} is not pinned to a digest: if the "
-                             "tag moves, new tasks run different code. Prefer repo@sha256:...")
+            self.events.step(
+                "Warning",
+                f"{release.image} is not pinned to a digest: if the "
+                "tag moves, new tasks run different code. Prefer repo@sha256:...",
+            )
         request = ecs_ops.revision_request(current, self.names.container, release.image, tags)
         arn = ecs_ops.register_revision(ecs, request)
         self.events.step("Registered", f"task definition {_revision(arn)} runs {release.image}")
@@ -142,12 +154,15 @@ class Deployer:
                 "so its exit code cannot be seen in the sandbox."
             )
             return
+        stream = _LogStream(self, _task_id(task_arn))
         outcome = ecs_ops.wait_for_task(
-            ecs, self.names.cluster, task_arn, on_status=lambda status: self.events.output(status)
+            ecs,
+            self.names.cluster,
+            task_arn,
+            on_status=lambda status: self.events.output(f"task {status.lower()}"),
+            sleep=stream.sleep_and_print,
         )
-        lines = self._task_logs(_task_id(task_arn))
-        for line in lines:
-            self.events.output(line.message)
+        lines = stream.print_new()
         if outcome.exit_code != 0:
             raise DeployError(
                 f"the release command `{' '.join(command)}` failed "
@@ -158,7 +173,7 @@ class Deployer:
                 last_lines(lines),
             )
 
-    def _task_logs(self, task_id: str) -> list[LogLine]:
+    def task_logs(self, task_id: str) -> list[LogLine]:
         stream = task_log_stream(self.names.container, task_id)
         return task_log_lines(self.target.client("logs"), self.names.log_group, stream)
 
@@ -189,7 +204,7 @@ class Deployer:
             logs = [
                 line
                 for task in result.stopped_tasks[:1]
-                for line in last_lines(self._task_logs(_task_id(task.task_arn)))
+                for line in last_lines(self.task_logs(_task_id(task.task_arn)))
             ]
             raise DeployError(
                 f"the rollout of {_revision(arn)} failed and ECS rolled the service back to "
@@ -197,8 +212,29 @@ class Deployer:
                 "read the stopped tasks' reasons and log lines above; `hakobu status` shows "
                 "the service as it is now",
                 logs,
+                [task.text() for task in result.stopped_tasks],
             )
         return result
+
+
+class _LogStream:
+    """Prints a task's log lines as they arrive, between the status polls of its wait."""
+
+    def __init__(self, deployer: Deployer, task_id: str) -> None:
+        self.deployer = deployer
+        self.task_id = task_id
+        self.printed = 0
+
+    def sleep_and_print(self, seconds: float) -> None:
+        self.deployer.sleep(seconds)
+        self.print_new()
+
+    def print_new(self) -> list[LogLine]:
+        lines = self.deployer.task_logs(self.task_id)
+        for line in lines[self.printed :]:
+            self.deployer.events.output(line.message)
+        self.printed = len(lines)
+        return lines
 
 
 def _revision(arn: str) -> str:

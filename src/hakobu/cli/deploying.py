@@ -128,6 +128,8 @@ def _run(env: Environment, action: str, deploy: partial[DeployResult]) -> Deploy
     try:
         return deploy()
     except DeployError as exc:
+        for detail in exc.details:
+            err.print(f"  {escape(detail)}", markup=True)
         if exc.log_lines:
             err.print(f"Last log lines ({action}):", style="bold")
             for line in exc.log_lines:
