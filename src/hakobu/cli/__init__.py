@@ -1,14 +1,27 @@
 """The `hakobu` command line. Importing the command modules registers their commands,
-in the order `hakobu --help` lists them: provision, ship, then the sandbox."""
+in the order `hakobu --help` lists them: provision, ship, operate, then the sandbox."""
 
 # ruff: noqa: I001  (the import order is the help's order)
 from hakobu.cli.app import app, main
 from hakobu.cli import provisioning
 from hakobu.cli import deploying
+from hakobu.cli import status_commands
+from hakobu.cli import logs_commands
+from hakobu.cli import session_commands
+from hakobu.cli import config_commands
 from hakobu.cli import sandbox_commands
 
 app.add_typer(
     sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try it locally"
 )
 
-__all__ = ["app", "deploying", "main", "provisioning"]
+__all__ = [
+    "app",
+    "config_commands",
+    "deploying",
+    "logs_commands",
+    "main",
+    "provisioning",
+    "session_commands",
+    "status_commands",
+]

@@ -1,0 +1,3 @@
+"""hakobu logs: the app's CloudWatch Logs, filtered, followed."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""hakobu status: the service, deployments, targets, events, stopped tasks, DB, URL."""
+
+from __future__ import annotations
