@@ -22,9 +22,9 @@ def test_init_detects_rails_and_writes_a_valid_commented_config(
     text = (root / "hakobu.toml").read_text()
     raw = tomllib.loads(text)
     assert raw["app"] == "shop" and raw["framework"] == "rails"
-    assert raw["service"] == {"cpu": 256, "memory": 512, "port": 3000,
-                              "health_check_path": "/up", "desired_count": 1,
-                              "platform": "linux/amd64"}
+    # Keys a profile sets are commented out, so that `profile = ...` alone takes effect.
+    assert raw["service"] == {"cpu": 256, "memory": 512, "port": 3000, "health_check_path": "/up"}
+    assert "profile" not in raw and '# profile = "lean"' in text
     assert raw["database"]["username"] == "shop" and raw["database"]["name"] == "shop_production"
     assert raw["secrets"]["database_password_env"] == "SHOP_DATABASE_PASSWORD"
     # The reasons for the defaults are in the file, where the user reads them.
@@ -70,3 +70,16 @@ def test_eject_writes_terraform_without_secrets(rails_app: Path, hakobu: HakobuR
     assert '"rails-app-cluster"' in document
     assert (rails_app / "config" / "master.key").read_text().strip() not in document
     assert not (rails_app / "infra" / "terraform.rc").exists()
+
+
+def test_init_with_a_profile_takes_effect(tmp_path: Path, hakobu: HakobuRunner) -> None:
+    result = hakobu("init", "--app", "shop", "--profile", "lean", cwd=tmp_path)
+    assert result.code == 0, result.output
+    env = load_project(tmp_path / "hakobu.toml").environment(None)
+    settings = env.settings
+    assert settings.profile == "lean"
+    assert (
+        settings.network.nat_gateways,
+        settings.service.public_ip,
+        settings.service.platform,
+    ) == (0, True, "linux/arm64")

@@ -25,7 +25,7 @@ from hakobu.blueprint import render
 from hakobu.config import Environment, load_project
 from hakobu.scaffold import write_config
 from hakobu.terraform import AWS_PROVIDER, Terraform, find_provider_mirror
-from tests.conftest import make_rails_app
+from tests.conftest import environment_of, make_rails_app
 
 TERRAFORM = shutil.which("terraform")
 # Nothing listens on the discard port: a request through this proxy fails at once.
@@ -172,3 +172,14 @@ def test_validate_reports_what_the_provider_rejects(tmp_path: Path) -> None:
     found = errors(terraform.validate())
     assert len(found) == 1 and found[0].startswith("aws_lb.main:"), found
     assert "32 characters" in found[0]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"profile": "lean"}, {"profile": "ha"}, {"service": {"spot": True, "spot_base": 1}}],
+    ids=["lean", "ha", "spot"],
+)
+def test_every_profile_is_valid_terraform(raw: dict[str, object], tmp_path: Path) -> None:
+    env = environment_of({"app": "rails-app", "framework": "container", **raw})
+    terraform = initialized(tmp_path / "terraform", render(env))
+    assert errors(terraform.validate()) == []

@@ -25,6 +25,28 @@ from hakobu.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
 
 CONFIG_FILE = "hakobu.toml"
 DEFAULT_ENVIRONMENT = "production"
+# Profiles: coherent sets of defaults for the three ways the guide's stack is usually run.
+PROFILES: dict[str, dict[str, Any]] = {
+    # The guide as written: private tasks behind one NAT Gateway, x86, db.t3.micro.
+    "guide": {
+        "network": {"nat_gateways": 1},
+        "service": {"public_ip": False, "platform": "linux/amd64"},
+        "database": {"instance_class": "db.t3.micro", "multi_az": False},
+    },
+    # The guide's first cost cut: no NAT Gateway (tasks in public subnets with a public IP,
+    # reachable only from the ALB), Graviton tasks and database.
+    "lean": {
+        "network": {"nat_gateways": 0},
+        "service": {"public_ip": True, "platform": "linux/arm64"},
+        "database": {"instance_class": "db.t4g.micro"},
+    },
+    # Survives a zone outage: two tasks over both zones, a NAT Gateway per zone, Multi-AZ DB.
+    "ha": {
+        "network": {"nat_gateways": 2},
+        "service": {"desired_count": 2, "public_ip": False},
+        "database": {"multi_az": True},
+    },
+}
 # Migrations run as a one-off task of the new revision before the service moves, not by
 # hand after the new code already serves (the guide's step 9).
 DEFAULT_RELEASE_COMMANDS = {
@@ -68,6 +90,13 @@ class ServiceSettings(_Section):
     health_check_path: str = "/up"
     desired_count: int = Field(1, ge=0, le=100)
     platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+    # Tasks in the public subnets with a public IP (still reachable only from the ALB's
+    # security group): no NAT Gateway needed to pull images or call AWS APIs.
+    public_ip: bool = False
+    # Fargate Spot: up to ~70% cheaper, but AWS may stop a task with two minutes' notice.
+    # `spot_base` tasks always run on regular Fargate; the rest go to Spot.
+    spot: bool = False
+    spot_base: int = Field(0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _fargate_size(self) -> ServiceSettings:
@@ -103,6 +132,8 @@ class DatabaseSettings(_Section):
     name: str | None = None
     username: str = "app"
     final_snapshot: bool = True
+    # A standby in the second zone: RDS fails over to it in a minute or two; doubles cost.
+    multi_az: bool = False
 
     @model_validator(mode="after")
     def _names(self) -> DatabaseSettings:
@@ -129,6 +160,9 @@ class NetworkSettings(_Section):
     private_subnets: list[str] = ["10.0.10.0/24", "10.0.11.0/24"]
     # The guide spreads subnets over AZ a and c (ap-northeast-1 has no AZ b for new accounts).
     availability_zones: list[str] = ["a", "c"]
+    # 1 as in the guide (in the first zone); 2 keeps each zone's outbound traffic in that
+    # zone (survives a zone outage); 0 saves ~$35/month when tasks have public IPs.
+    nat_gateways: int = Field(1, ge=0, le=2)
 
     @model_validator(mode="after")
     def _cidrs(self) -> NetworkSettings:
@@ -228,6 +262,8 @@ class EnvironmentSettings(_Section):
     """What an environment may set: everything but the app's identity."""
 
     region: str = "ap-northeast-1"
+    # A set of defaults (see PROFILES); any key it sets can still be given explicitly.
+    profile: Literal["guide", "lean", "ha"] | None = None
     # The prefix of every AWS name. Defaults to the app name for "production" (the guide's
     # names) and to "<app>-<environment>" otherwise, so environments never collide.
     name: str | None = None
@@ -240,6 +276,17 @@ class EnvironmentSettings(_Section):
     logs: LogsSettings = Field(default_factory=LogsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
+
+    @model_validator(mode="after")
+    def _egress(self) -> EnvironmentSettings:
+        if self.network.nat_gateways == 0 and not self.service.public_ip:
+            raise _KeyProblem(
+                "network.nat_gateways",
+                "with no NAT Gateway, tasks in private subnets cannot pull images or reach "
+                "Secrets Manager and CloudWatch Logs",
+                'set service.public_ip = true (or profile = "lean"), or nat_gateways = 1',
+            )
+        return self
 
     @model_validator(mode="after")
     def _region(self) -> EnvironmentSettings:
@@ -422,7 +469,7 @@ def parse_project(raw: dict[str, Any], root: Path) -> Project:
                 "lowercase letters or digits, starting with a letter",
                 "rename the section, for example [environments.staging]",
             )
-        merged = _deep_merge(shared, overrides)
+        merged = _with_profile(_deep_merge(shared, overrides))
         settings = _validate(
             EnvironmentSettings, merged, prefix=f"environments.{env_name}.", overridden=overrides
         )
@@ -464,6 +511,14 @@ def _check_prefix(env: Environment, overrides: dict[str, Any]) -> None:
             f"[environments.{env.name}] (lowercase letters, digits and single "
             f"hyphens, at most {MAX_PREFIX_LENGTH} characters)",
         )
+
+
+def _with_profile(merged: dict[str, Any]) -> dict[str, Any]:
+    """The profile's defaults under what the file says: explicit keys always win."""
+    profile = merged.get("profile")
+    if profile not in PROFILES:
+        return merged  # no profile, or an unknown one that validation will report
+    return _deep_merge(PROFILES[profile], merged)
 
 
 def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def app_name_from(directory: Path) -> str:
     return name[:21].rstrip("-") or "app"
 
 
-def render_config(app: str, detected: Detected) -> str:
+def render_config(app: str, detected: Detected, profile: str | None = None) -> str:
     rails = detected.framework == "rails"
     secrets = (
         "# Rails: the master key is read from this file (or from $RAILS_MASTER_KEY when the\n"
@@ -69,6 +69,7 @@ def render_config(app: str, detected: Detected) -> str:
         else ""
     )
     release = DEFAULT_RELEASE_COMMANDS[detected.framework]
+    profile_line = f'profile = "{profile}"' if profile else '# profile = "lean"'
     db_name = (
         f'name = "{detected.database_name}"          # the database Rails connects to\n'
         if detected.database_name
@@ -88,6 +89,13 @@ region = "ap-northeast-1"
 # versioned, encrypted bucket that hakobu creates, with S3 native locking (teams, CI).
 state = "local"
 
+# A profile sets several keys at once; any of them can still be set explicitly below.
+#   "guide": the guide as written: one NAT Gateway, x86 tasks, db.t3.micro
+#   "lean":  no NAT Gateway (tasks in public subnets with a public IP, reachable only
+#            from the load balancer), Graviton tasks and DB: about $35 a month less
+#   "ha":    two tasks over both zones, a NAT Gateway per zone, a Multi-AZ database
+{profile_line}
+
 [service]
 # Fargate task size, as in the guide: 0.25 vCPU and 512 MiB. AWS accepts only certain
 # pairs (with cpu = 256: memory 512, 1024 or 2048); hakobu checks before calling AWS.
@@ -96,9 +104,15 @@ memory = 512
 port = {detected.port}
 # The ALB marks a task healthy after 2 checks 10 s apart on this path.
 health_check_path = "{detected.health_check_path}"
-desired_count = 1
+# The keys commented out below are set by the profile; these are the values without one.
+# desired_count = 1             # "ha": 2
 # linux/amd64 as the guide builds on ARM Macs; linux/arm64 (Graviton) is ~20% cheaper.
-platform = "linux/amd64"
+# platform = "linux/amd64"      # "lean": linux/arm64
+# public_ip = false             # "lean": true (tasks in the public subnets, no NAT needed)
+# Fargate Spot is up to ~70% cheaper, but AWS may stop a task with two minutes' notice:
+# keep spot_base tasks on regular Fargate so the app never runs on Spot alone.
+# spot = false
+# spot_base = 0
 
 [database]
 engine = "mysql"
@@ -107,7 +121,8 @@ engine = "mysql"
 engine_version = "8.4"
 # Graviton db.t4g.micro costs less than the guide's db.t3.micro for the same 2 vCPU /
 # 1 GiB; "db.t3.micro" is still accepted.
-instance_class = "db.t4g.micro"
+# instance_class = "db.t4g.micro"   # "guide": db.t3.micro
+# multi_az = false                  # "ha": true (a standby in the other zone; twice the cost)
 allocated_storage = 20          # GB of gp3, encrypted
 backup_retention_days = 7       # daily automated backups, as in the guide
 username = "{detected.database_user}"
@@ -120,6 +135,7 @@ vpc_cidr = "10.0.0.0/16"
 public_subnets = ["10.0.1.0/24", "10.0.2.0/24"]
 private_subnets = ["10.0.10.0/24", "10.0.11.0/24"]
 availability_zones = ["a", "c"]
+# nat_gateways = 1              # "lean": 0, "ha": 2 (one per zone)
 
 [registry]
 keep_images = 30                # ECR expires older images; enough to roll back weeks
@@ -153,7 +169,9 @@ database_password_env = "{detected.database_password_env}"
 '''
 
 
-def write_config(root: Path, app: str | None = None, force: bool = False) -> tuple[Path, Detected]:
+def write_config(
+    root: Path, app: str | None = None, force: bool = False, profile: str | None = None
+) -> tuple[Path, Detected]:
     path = root / CONFIG_FILE
     if path.exists() and not force:
         raise HakobuError(f"{path} already exists", "edit it, or pass --force to overwrite it")
@@ -164,7 +182,7 @@ def write_config(root: Path, app: str | None = None, force: bool = False) -> tup
             "pass --app with 2-21 lowercase letters, digits and hyphens",
         )
     detected = detect(root)
-    path.write_text(render_config(name, detected), encoding="utf-8")
+    path.write_text(render_config(name, detected, profile), encoding="utf-8")
     _ignore_work_dir(root)
     return path, detected
 

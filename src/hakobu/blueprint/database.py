@@ -43,7 +43,7 @@ def database(env: Environment) -> Fragment:
         "db_subnet_group_name": ref("aws_db_subnet_group.main", "name"),
         "vpc_security_group_ids": [ref(DB_SG)],
         "publicly_accessible": False,
-        "multi_az": False,
+        "multi_az": settings.multi_az,
         "backup_retention_period": settings.backup_retention_days,
         "copy_tags_to_snapshot": True,
         # MySQL's error log in CloudWatch: where "the app cannot connect" is explained.

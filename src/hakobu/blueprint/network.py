@@ -1,8 +1,9 @@
-"""The guide's network: a VPC, public and private subnets in two zones, one NAT Gateway.
+"""The guide's network: a VPC, public and private subnets in two zones, NAT Gateways.
 
 Tasks and the database live in the private subnets; only the ALB and the NAT Gateway sit
 in the public ones. One NAT Gateway (in the first zone) is the guide's cost choice: a
-zone outage cuts the private subnets' outbound traffic, which the "ha" profile will fix.
+zone outage cuts the private subnets' outbound traffic. The "ha" profile puts one in each
+zone; the "lean" profile has none and runs tasks in the public subnets with public IPs.
 """
 
 from __future__ import annotations
@@ -68,48 +69,86 @@ def network(env: Environment) -> Fragment:
 
 def _routes(part: Fragment, env: Environment) -> None:
     prefix = env.prefix
-    first_zone = env.settings.network.availability_zones[0]
-    part.resource("aws_eip", "nat", {"domain": "vpc", "tags": {"Name": f"{prefix}-nat-eip"}})
+    zones = env.settings.network.availability_zones
+    _table(part, env, "public", {"gateway_id": ref("aws_internet_gateway.main")})
+    for zone in zones:
+        _associate(part, "public", zone, "aws_route_table.public")
+    nat_count = env.settings.network.nat_gateways
+    if nat_count == 0:
+        # No NAT: the private subnets hold only the database, which needs no way out.
+        part.resource(
+            "aws_route_table",
+            "private",
+            {
+                "vpc_id": ref(VPC),
+                "tags": {"Name": f"{prefix}-private-rt"},
+            },
+        )
+        for zone in zones:
+            _associate(part, "private", zone, "aws_route_table.private")
+        return
+    nat_zones = zones[:nat_count]
+    for zone in nat_zones:
+        _nat_gateway(part, env, zone, suffix="" if nat_count == 1 else f"_{zone}")
+    if nat_count == 1:
+        _table(part, env, "private", {"nat_gateway_id": ref("aws_nat_gateway.main")})
+        for zone in zones:
+            _associate(part, "private", zone, "aws_route_table.private")
+        return
+    # One NAT Gateway per zone: each private subnet leaves through its own zone's NAT, so a
+    # zone outage does not cut the other zone's outbound traffic.
+    for zone in zones:
+        _table(
+            part, env, f"private_{zone}", {"nat_gateway_id": ref(f"aws_nat_gateway.main_{zone}")}
+        )
+        _associate(part, "private", zone, f"aws_route_table.private_{zone}")
+
+
+def _nat_gateway(part: Fragment, env: Environment, zone: str, suffix: str) -> None:
+    prefix = env.prefix
+    label = f"{prefix}-nat" + (f"-{zone}" if suffix else "")
+    part.resource("aws_eip", f"nat{suffix}", {"domain": "vpc", "tags": {"Name": f"{label}-eip"}})
     part.resource(
         "aws_nat_gateway",
-        "main",
+        f"main{suffix}",
         {
-            "allocation_id": ref("aws_eip.nat"),
-            "subnet_id": ref(subnet_address("public", first_zone)),
-            "tags": {"Name": f"{prefix}-nat"},
+            "allocation_id": ref(f"aws_eip.nat{suffix}"),
+            "subnet_id": ref(subnet_address("public", zone)),
+            "tags": {"Name": label},
             "depends_on": ["aws_internet_gateway.main"],
         },
     )
-    for tier, target in (
-        ("public", {"gateway_id": ref("aws_internet_gateway.main")}),
-        ("private", {"nat_gateway_id": ref("aws_nat_gateway.main")}),
-    ):
-        table = part.resource(
-            "aws_route_table",
-            tier,
-            {
-                "vpc_id": ref(VPC),
-                "tags": {"Name": f"{prefix}-{tier}-rt"},
-            },
-        )
-        # Routes as their own resources: inline routes would need every attribute spelled
-        # out in JSON syntax, and separate ones show up clearly in a plan.
-        part.resource(
-            "aws_route",
-            f"{tier}_default",
-            {
-                "route_table_id": ref(table),
-                "destination_cidr_block": "0.0.0.0/0",
-                **target,
-            },
-        )
-    for tier in ("public", "private"):
-        for zone in env.settings.network.availability_zones:
-            part.resource(
-                "aws_route_table_association",
-                f"{tier}_{zone}",
-                {
-                    "subnet_id": ref(subnet_address(tier, zone)),
-                    "route_table_id": ref(f"aws_route_table.{tier}"),
-                },
-            )
+
+
+def _table(part: Fragment, env: Environment, name: str, target: dict[str, str]) -> None:
+    tier_zone = name.replace("_", "-")
+    table = part.resource(
+        "aws_route_table",
+        name,
+        {
+            "vpc_id": ref(VPC),
+            "tags": {"Name": f"{env.prefix}-{tier_zone}-rt"},
+        },
+    )
+    # Routes as their own resources: inline routes would need every attribute spelled out
+    # in JSON syntax, and separate ones show up clearly in a plan.
+    part.resource(
+        "aws_route",
+        f"{name}_default",
+        {
+            "route_table_id": ref(table),
+            "destination_cidr_block": "0.0.0.0/0",
+            **target,
+        },
+    )
+
+
+def _associate(part: Fragment, tier: str, zone: str, table: str) -> None:
+    part.resource(
+        "aws_route_table_association",
+        f"{tier}_{zone}",
+        {
+            "subnet_id": ref(subnet_address(tier, zone)),
+            "route_table_id": ref(table),
+        },
+    )

@@ -88,22 +88,34 @@ def secrets(env: Environment) -> Fragment:
 
 def _django_secret_key(part: Fragment, name: str) -> None:
     """Django's SECRET_KEY, generated like the DB password and never in state."""
-    part.resource("aws_secretsmanager_secret", "django_secret_key", {
-        "name": name,
-        "description": "DJANGO_SECRET_KEY (generated, never in state)",
-        "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
-    })
-    key = part.ephemeral_resource("aws_secretsmanager_random_password", "django_secret_key", {
-        # Django recommends at least 50 characters of high entropy.
-        "password_length": 64,
-        "exclude_punctuation": True,
-    })
-    part.resource("aws_secretsmanager_secret_version", "django_secret_key", {
-        "secret_id": ref(DJANGO_KEY_SECRET),
-        "secret_string_wo": ref(key, "random_password"),
-        # Rotating it signs everyone out; bump only on purpose.
-        "secret_string_wo_version": 1,
-    })
+    part.resource(
+        "aws_secretsmanager_secret",
+        "django_secret_key",
+        {
+            "name": name,
+            "description": "DJANGO_SECRET_KEY (generated, never in state)",
+            "recovery_window_in_days": RECOVERY_WINDOW_DAYS,
+        },
+    )
+    key = part.ephemeral_resource(
+        "aws_secretsmanager_random_password",
+        "django_secret_key",
+        {
+            # Django recommends at least 50 characters of high entropy.
+            "password_length": 64,
+            "exclude_punctuation": True,
+        },
+    )
+    part.resource(
+        "aws_secretsmanager_secret_version",
+        "django_secret_key",
+        {
+            "secret_id": ref(DJANGO_KEY_SECRET),
+            "secret_string_wo": ref(key, "random_password"),
+            # Rotating it signs everyone out; bump only on purpose.
+            "secret_string_wo_version": 1,
+        },
+    )
 
 
 def injected_secret_addresses(env: Environment) -> list[str]:

@@ -50,6 +50,15 @@ def service(env: Environment) -> Fragment:
             "setting": [{"name": "containerInsights", "value": "disabled"}],
         },
     )
+    if settings.spot:
+        part.resource(
+            "aws_ecs_cluster_capacity_providers",
+            "main",
+            {
+                "cluster_name": ref(CLUSTER, "name"),
+                "capacity_providers": ["FARGATE", "FARGATE_SPOT"],
+            },
+        )
     part.resource(
         "aws_ecs_task_definition",
         "app",
@@ -76,7 +85,7 @@ def service(env: Environment) -> Fragment:
             "cluster": ref(CLUSTER, "id"),
             "task_definition": ref(TASK_DEFINITION, "arn"),
             "desired_count": settings.desired_count,
-            "launch_type": "FARGATE",
+            **_capacity(env),
             "platform_version": "LATEST",
             "enable_execute_command": True,
             "propagate_tags": "SERVICE",
@@ -87,9 +96,11 @@ def service(env: Environment) -> Fragment:
             # A rollout whose tasks keep failing is stopped and rolled back by ECS itself.
             "deployment_circuit_breaker": {"enable": True, "rollback": True},
             "network_configuration": {
-                "subnets": subnet_ids(env, "private"),
+                # Private subnets behind NAT; with service.public_ip (the lean profile), the
+                # public subnets with a public IP. Either way only the ALB's SG gets in.
+                "subnets": subnet_ids(env, "public" if settings.public_ip else "private"),
                 "security_groups": [ref(ECS_SG)],
-                "assign_public_ip": False,
+                "assign_public_ip": settings.public_ip,
             },
             "load_balancer": [
                 {
@@ -101,10 +112,25 @@ def service(env: Environment) -> Fragment:
             # The image a deploy put in place is not drift: never revert it.
             "lifecycle": {"ignore_changes": ["task_definition"]},
             # The target group must be attached to the ALB before a service can use it.
-            "depends_on": [LISTENER],
+            # The strategy for Spot needs the cluster's capacity providers first.
+            "depends_on": [LISTENER]
+            + (["aws_ecs_cluster_capacity_providers.main"] if settings.spot else []),
         },
     )
     return part
+
+
+def _capacity(env: Environment) -> dict[str, object]:
+    """Regular Fargate, or Spot for all tasks beyond `spot_base` on-demand ones."""
+    settings = env.settings.service
+    if not settings.spot:
+        return {"launch_type": "FARGATE"}
+    return {
+        "capacity_provider_strategy": [
+            {"capacity_provider": "FARGATE", "base": settings.spot_base, "weight": 0},
+            {"capacity_provider": "FARGATE_SPOT", "base": 0, "weight": 1},
+        ],
+    }
 
 
 def container_definition(env: Environment) -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from hakobu.cli.app import (
     sandbox_banner,
     target,
 )
-from hakobu.config import CONFIG_FILE, Environment
+from hakobu.config import CONFIG_FILE, PROFILES, Environment
 from hakobu.provision import Provisioner, preflight
 from hakobu.scaffold import write_config
 from hakobu.terraform import DOCUMENT_FILE
@@ -53,6 +54,9 @@ def _finish(provisioner: Provisioner) -> None:
     sandbox_banner(provisioner.target.sandbox)
 
 
+Profile = Enum("Profile", {name: name for name in PROFILES}, type=str)  # type: ignore[misc]
+
+
 @app.command(rich_help_panel="Provision")
 def init(
     app_name: Annotated[
@@ -60,10 +64,14 @@ def init(
     ] = None,
     directory: Annotated[Path, typer.Option("--dir", help="The app's directory.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Overwrite an existing hakobu.toml.")] = False,
+    profile: Annotated[
+        Profile | None,
+        typer.Option(help="guide (as the guide), lean (no NAT Gateway, Graviton) or ha."),
+    ] = None,
 ) -> None:
     """Write a commented hakobu.toml for the app in this directory (Rails, Django or any
     container), and keep .hakobu/ out of git."""
-    path, detected = write_config(directory, app_name, force)
+    path, detected = write_config(directory, app_name, force, profile.value if profile else None)
     out.print(f"Wrote {path} for a {detected.framework} app ({detected.reason}).")
     out.print(
         "Next: review it, then `hakobu plan --sandbox` or `hakobu up --sandbox` to try "

@@ -1,0 +1,114 @@
+"""The lean and ha profiles through `hakobu up` and `destroy --sandbox`, each app with its
+own emulator, both at once (each apply is ~100 s of the provider's own waiting)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hakobu import sandbox
+from hakobu.scaffold import write_config
+from tests.conftest import make_rails_app
+
+pytestmark = pytest.mark.integration
+PROFILES = ("lean", "ha")
+
+
+def _app(root: Path, profile: str) -> Path:
+    make_rails_app(root, app=f"{profile}-app")
+    write_config(root, f"{profile}-app", force=True, profile=profile)
+    return root
+
+
+def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Run the same hakobu command in every app at once; wait for all."""
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "hakobu", *args],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name, root in roots.items()
+    }
+    results = {}
+    for name, process in processes.items():
+        output, _ = process.communicate(timeout=900)
+        results[name] = subprocess.CompletedProcess(process.args, process.returncode, output)
+    return results
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    base = tmp_path_factory.mktemp("profiles")
+    roots = {profile: _app(base / profile, profile) for profile in PROFILES}
+    try:
+        yield roots
+    finally:
+        for root in roots.values():
+            sandbox.stop(root)
+
+
+def _client(root: Path, service: str) -> Any:
+    server = sandbox.running(root)
+    assert server is not None
+    return sandbox.client(server, "ap-northeast-1", service)
+
+
+def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> None:
+    ups = _all(stacks, "up", "--sandbox", "--yes")
+    for name, result in ups.items():
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+    lean = stacks["lean"]
+    assert not [
+        n
+        for n in _client(lean, "ec2").describe_nat_gateways()["NatGateways"]
+        if n["State"] != "deleted"
+    ]
+    service = _client(lean, "ecs").describe_services(
+        cluster="lean-app-cluster", services=["lean-app-service"]
+    )["services"][0]
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert network["assignPublicIp"] == "ENABLED"
+    cidrs = {
+        s["CidrBlock"]
+        for s in _client(lean, "ec2").describe_subnets(SubnetIds=network["subnets"])["Subnets"]
+    }
+    assert cidrs == {"10.0.1.0/24", "10.0.2.0/24"}
+
+    ha = stacks["ha"]
+    nats = [
+        n
+        for n in _client(ha, "ec2").describe_nat_gateways()["NatGateways"]
+        if n["State"] != "deleted"
+    ]
+    assert len(nats) == 2 and len({n["SubnetId"] for n in nats}) == 2
+    db = _client(ha, "rds").describe_db_instances(DBInstanceIdentifier="ha-app-db")
+    assert db["DBInstances"][0]["MultiAZ"] is True
+    service = _client(ha, "ecs").describe_services(
+        cluster="ha-app-cluster", services=["ha-app-service"]
+    )["services"][0]
+    assert service["desiredCount"] == 2
+
+    downs = {
+        name: result
+        for name, result in _all(
+            {name: root for name, root in stacks.items()},
+            "destroy",
+            "production",
+            "--sandbox",
+            "--yes",
+        ).items()
+    }
+    for name, result in downs.items():
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+        assert not _client(stacks[name], "ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Name", "Values": [f"{name}-app-vpc"]}]
+        )["Vpcs"]
