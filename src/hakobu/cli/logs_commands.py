@@ -1,3 +1,135 @@
 """hakobu logs: the app's CloudWatch Logs, filtered, followed."""
 
 from __future__ import annotations
+
+import os
+import sys
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from hakobu import logtail
+from hakobu.aws.logs import LogLine
+from hakobu.cli.app import (
+    ConfigOpt,
+    EnvArg,
+    JsonOpt,
+    SandboxOpt,
+    app,
+    environment,
+    err,
+    out,
+    target,
+)
+from hakobu.config import CONFIG_FILE
+from hakobu.names import Names
+
+# One colour per task, so interleaved lines of several tasks are easy to tell apart.
+TASK_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")
+SANDBOX_NOTE = (
+    "SANDBOX: the emulator's log group holds only what was written to it; no container "
+    "runs in the sandbox."
+)
+
+
+class LinePrinter:
+    """Writes log lines to stdout: JSON, plain text, or text with coloured task ids."""
+
+    def __init__(self, as_json: bool, flush: bool) -> None:
+        self.as_json = as_json
+        self.flush = flush  # when following, a pipe (`| grep`) must get each line at once
+        self.count = 0
+
+    def __call__(self, line: LogLine) -> None:
+        self.count += 1
+        if not self.as_json and out.is_terminal:
+            out.print(_styled(line), soft_wrap=True, markup=False, highlight=False)
+            return
+        text = logtail.json_line(line) if self.as_json else logtail.format_line(line)
+        sys.stdout.write(text + "\n")
+        if self.flush:
+            sys.stdout.flush()
+
+
+def _styled(line: LogLine) -> Text:
+    task = logtail.short_task_id(line.stream)
+    style = TASK_STYLES[zlib.crc32(task.encode()) % len(TASK_STYLES)]
+    stamp = logtail.timestamp_text(line.timestamp)
+    return Text.assemble((task, style), " ", (stamp, "dim"), " ", line.message)
+
+
+def _note(text: str) -> None:
+    err.print(text, style="dim", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command(rich_help_panel="Operate")
+def logs(
+    env_name: EnvArg = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
+    ] = False,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            help="Start this long ago (30s, 5m, 1h, 2d, 1w) or at an ISO 8601 time.",
+        ),
+    ] = logtail.DEFAULT_SINCE,
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--filter",
+            help='A CloudWatch Logs filter pattern: ERROR, "Completed 500", {$.level = "error"}.',
+        ),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="Only this task: its id, the id's first characters or ARN."),
+    ] = None,
+    as_json: JsonOpt = False,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """The app's logs from CloudWatch Logs, oldest first, each line with its task and time.
+
+    Like `aws logs tail /ecs/<app> --since 10m`, for every task at once; with --follow, new
+    lines arrive through CloudWatch Logs Live Tail (or by polling where it is unavailable).
+    Ctrl-C ends --follow with exit code 130, as it does for `aws logs tail --follow`.
+    """
+    printer = LinePrinter(as_json, flush=follow)
+    try:
+        # Options first: a bad value costs no config load, no emulator and no AWS call.
+        start = logtail.parse_since(since, datetime.now(UTC))
+        env = environment(config, env_name)
+        query = logtail.build_query(Names.of(env), start, pattern, task)
+        aws = target(env, sandbox)
+        if aws.sandbox:
+            _note(SANDBOX_NOTE)
+        if follow:
+            live = logtail.live_tail_client(aws)
+            logtail.Follower(aws.client("logs"), query, printer, _note, live).run()
+            raise typer.Exit(logtail.EXIT_INTERRUPTED)  # run() returns only after Ctrl-C
+        for line in logtail.read_lines(aws.client("logs"), query):
+            printer(line)
+    except KeyboardInterrupt:
+        raise typer.Exit(logtail.EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader (`| head`) has what it wanted
+        return
+    if printer.count == 0:
+        _note(_nothing_found(query, since))
+
+
+def _nothing_found(query: logtail.LogQuery, since: str) -> str:
+    matching = f" matching {query.pattern!r}" if query.pattern else ""
+    return f"No log events in {query.group} since {since}{matching}."
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout again at exit; pointing it at /dev/null keeps that quiet.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
