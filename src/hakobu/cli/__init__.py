@@ -9,6 +9,7 @@ from hakobu.cli import status_commands
 from hakobu.cli import logs_commands
 from hakobu.cli import session_commands
 from hakobu.cli import config_commands
+from hakobu.cli import cost_commands
 from hakobu.cli import sandbox_commands
 
 app.add_typer(
@@ -18,6 +19,7 @@ app.add_typer(
 __all__ = [
     "app",
     "config_commands",
+    "cost_commands",
     "deploying",
     "logs_commands",
     "main",
