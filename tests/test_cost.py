@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from hakobu.cli import cost_commands
 from hakobu.cli.app import app
-from hakobu.config import Environment
+from hakobu.config import Environment, with_profile
 from hakobu.cost import (
     ALB,
     FARGATE,
@@ -36,7 +36,6 @@ from hakobu.cost import (
     guide_comparison,
     profile_totals,
     public_ipv4_count,
-    with_profile,
 )
 from hakobu.errors import HakobuError, PreflightError
 from hakobu.prices import (

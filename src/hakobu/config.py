@@ -14,6 +14,7 @@ import ipaddress
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -621,3 +622,17 @@ def _known_keys(model: type[BaseModel], location: list[str]) -> list[str]:
             return []
         model = annotation
     return sorted(model.model_fields)
+
+
+def with_profile(raw: Mapping[str, Any], env: Environment, profile: str) -> Environment:
+    """`env` as if hakobu.toml set `profile` for it; keys written in the file still win.
+
+    `raw` is the parsed file (for `hakobu cost --profile` and `hakobu diagram --profile`).
+    """
+    changed = copy.deepcopy(dict(raw))
+    sections = changed.get("environments") or {}
+    if env.name in sections:
+        sections[env.name]["profile"] = profile
+    else:
+        changed["profile"] = profile
+    return parse_project(changed, env.root).environment(env.name)

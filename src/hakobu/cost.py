@@ -12,12 +12,11 @@ Pure functions of the configuration and the price table: no AWS call, no clock.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hakobu.config import PROFILES, Environment, parse_project
+from hakobu.config import PROFILES, Environment, with_profile
 from hakobu.errors import ConfigError
 from hakobu.prices import PriceTable, fargate_key, rds_instance_key
 
@@ -384,17 +383,6 @@ def _notes(env: Environment, usage: Assumptions) -> list[str]:
 
 
 # --- Profiles side by side ----------------------------------------------------------------
-
-
-def with_profile(raw: Mapping[str, Any], env: Environment, profile: str) -> Environment:
-    """`env` as if hakobu.toml set `profile` for it; keys written in the file still win."""
-    changed = copy.deepcopy(dict(raw))
-    sections = changed.get("environments") or {}
-    if env.name in sections:
-        sections[env.name]["profile"] = profile
-    else:
-        changed["profile"] = profile
-    return parse_project(changed, env.root).environment(env.name)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from hakobu.cli import logs_commands
 from hakobu.cli import session_commands
 from hakobu.cli import config_commands
 from hakobu.cli import cost_commands
+from hakobu.cli import diagram_commands
 from hakobu.cli import sandbox_commands
 
 app.add_typer(
@@ -21,6 +22,7 @@ __all__ = [
     "config_commands",
     "cost_commands",
     "deploying",
+    "diagram_commands",
     "logs_commands",
     "main",
     "provisioning",

@@ -22,7 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from hakobu.cli.app import ConfigOpt, EnvArg, JsonOpt, app, out
-from hakobu.config import CONFIG_FILE, PROFILES, DatabaseSettings, Environment, load_project
+from hakobu.config import (
+    CONFIG_FILE,
+    PROFILES,
+    DatabaseSettings,
+    Environment,
+    load_project,
+    with_profile,
+)
 from hakobu.cost import (
     GROUPS,
     GUIDE_REGION,
@@ -34,7 +41,6 @@ from hakobu.cost import (
     estimate,
     guide_comparison,
     profile_totals,
-    with_profile,
 )
 from hakobu.errors import PreflightError
 from hakobu.prices import (
