@@ -142,11 +142,7 @@ class Deployer:
         command = self.env.release_command
         if not command:
             return
-        network = service["networkConfiguration"]["awsvpcConfiguration"]
-        request = ecs_ops.release_task_request(
-            self.names.cluster, arn, self.names.container, command, network, STARTED_BY
-        )
-        task_arn = ecs_ops.run_task(ecs, request)
+        task_arn = self.start_one_off(ecs, service, arn, command, STARTED_BY)
         self.events.step("Release command", f"{' '.join(command)} (task {_task_id(task_arn)})")
         if self.target.sandbox:
             result.notes.append(
@@ -154,15 +150,7 @@ class Deployer:
                 "so its exit code cannot be seen in the sandbox."
             )
             return
-        stream = _LogStream(self, _task_id(task_arn))
-        outcome = ecs_ops.wait_for_task(
-            ecs,
-            self.names.cluster,
-            task_arn,
-            on_status=lambda status: self.events.output(f"task {status.lower()}"),
-            sleep=stream.sleep_and_print,
-        )
-        lines = stream.print_new()
+        outcome, lines = self.follow_task(ecs, task_arn)
         if outcome.exit_code != 0:
             raise DeployError(
                 f"the release command `{' '.join(command)}` failed "
@@ -172,6 +160,37 @@ class Deployer:
                 "the task's full output",
                 last_lines(lines),
             )
+
+    def start_one_off(
+        self,
+        ecs: Any,
+        service: dict[str, Any],
+        arn: str,
+        command: list[str],
+        started_by: str,
+    ) -> str:
+        """Start `command` as a one-off task of revision `arn`; the task's ARN.
+
+        It runs where the service's tasks run (its private subnets and security groups), so
+        it reaches the database exactly as the app does. `hakobu run` uses this too.
+        """
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        request = ecs_ops.release_task_request(
+            self.names.cluster, arn, self.names.container, command, network, started_by
+        )
+        return ecs_ops.run_task(ecs, request)
+
+    def follow_task(self, ecs: Any, task_arn: str) -> tuple[ecs_ops.TaskOutcome, list[LogLine]]:
+        """Wait for a one-off task to stop, printing its log lines as they arrive."""
+        stream = _LogStream(self, _task_id(task_arn))
+        outcome = ecs_ops.wait_for_task(
+            ecs,
+            self.names.cluster,
+            task_arn,
+            on_status=lambda status: self.events.output(f"task {status.lower()}"),
+            sleep=stream.sleep_and_print,
+        )
+        return outcome, stream.print_new()
 
     def task_logs(self, task_id: str) -> list[LogLine]:
         stream = task_log_stream(self.names.container, task_id)

@@ -1,3 +1,281 @@
 """Interactive and one-off commands in the app's environment: exec, console, run, db."""
 
 from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.markup import escape
+from typer.core import TyperCommand
+
+from hakobu import sessions
+from hakobu.aws.ecs import task_id
+from hakobu.cli.app import (
+    ConfigOpt,
+    EnvArg,
+    SandboxOpt,
+    app,
+    environment,
+    err,
+    out,
+    sandbox_banner,
+    target,
+)
+from hakobu.cli.deploying import ConsoleEvents
+from hakobu.config import CONFIG_FILE, Environment
+from hakobu.errors import HakobuError
+from hakobu.names import Names
+
+COMMAND_KEY = "hakobu.command"
+PANEL = "Operate"
+
+TaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        help="Connect to this task (id or ARN) instead of the service's first running one.",
+    ),
+]
+PortOpt = Annotated[
+    int,
+    typer.Option("--port", "-p", min=1, max=65535, help="Local port on 127.0.0.1."),
+]
+
+db_app = typer.Typer(
+    help="The database: a tunnel to it, a mysql shell, its password.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db", rich_help_panel=PANEL)
+
+
+class DashCommand(TyperCommand):
+    """A command taking `[-- COMMAND...]`: everything after `--` is the command to run.
+
+    Click drops `--` and would hand its first word to the optional [ENV] argument, so the
+    arguments are split here, before Click parses the ones in front of `--`.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            args, ctx.meta[COMMAND_KEY] = args[:split], args[split + 1 :]
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- COMMAND...]"]
+
+
+def _command(ctx: typer.Context) -> list[str]:
+    return list(ctx.meta.get(COMMAND_KEY, []))
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C before the session starts: say so (not the CLI's Terraform message)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print("\nInterrupted; nothing was left open.")
+        raise typer.Exit(130) from None
+
+
+def _note(message: str) -> None:
+    # stderr, unwrapped: stdout belongs to the session, and host names must stay whole.
+    err.print(escape(message), markup=True, soft_wrap=True)
+
+
+@app.command("exec", cls=DashCommand, rich_help_panel=PANEL)
+def exec_(
+    ctx: typer.Context,
+    env_name: EnvArg = None,
+    task: TaskOpt = None,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """Open a shell (or run `-- COMMAND`) in a running task of the service, with ECS Exec.
+
+    The default shell is bash when the image has it, else sh. Needs the Session Manager
+    plugin, as `aws ecs execute-command` does. The exit code is the plugin's: ECS Exec does
+    not report the remote command's, so use `hakobu run` when the exit code matters.
+    """
+    env = environment(config, env_name)
+    command = _command(ctx) or sessions.SHELL_COMMAND
+    sessions.refuse_sandbox(sandbox)  # before target(): no emulator started just to refuse
+    with _interruptible():
+        code = sessions.exec_session(target(env, sandbox), env, command, task, _note)
+    raise typer.Exit(code)
+
+
+@app.command(rich_help_panel=PANEL)
+def console(
+    env_name: EnvArg = None,
+    task: TaskOpt = None,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """Open the framework's console in a running task: `bin/rails console` (Rails) or
+    `python manage.py shell` (Django)."""
+    env = environment(config, env_name)
+    command = sessions.console_command(env)
+    sessions.refuse_sandbox(sandbox)  # before target(): no emulator started just to refuse
+    with _interruptible():
+        code = sessions.exec_session(target(env, sandbox), env, command, task, _note)
+    raise typer.Exit(code)
+
+
+@app.command(cls=DashCommand, rich_help_panel=PANEL)
+def run(
+    ctx: typer.Context,
+    env_name: EnvArg = None,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """Run `-- COMMAND` as a one-off task of the service's current revision, print its
+    output, and exit with its exit code.
+
+    The task runs where the service's tasks run (private subnets, the service's security
+    groups) and does not need a healthy service: the reliable way to run
+    `bin/rails db:migrate` or a rake task. Example: `hakobu run -- bin/rails db:migrate`.
+    """
+    command = _command(ctx)
+    if not command:
+        raise typer.BadParameter(
+            "give the command after --, e.g. `hakobu run -- bin/rails db:migrate`",
+            param_hint="COMMAND",
+        )
+    env = environment(config, env_name)
+    aws = target(env, sandbox)
+    try:
+        result = sessions.run_one_off(aws, env, command, ConsoleEvents())
+    except KeyboardInterrupt:
+        names = Names.of(env)
+        err.print(
+            "\nStopped following. The task goes on in AWS; stop it with `aws ecs stop-task "
+            f"--cluster {names.cluster} --task TASK_ID`, or follow it with `hakobu logs`."
+        )
+        raise typer.Exit(130) from None
+    _conclude_run(result, command)
+    sandbox_banner(sandbox)
+    raise typer.Exit(result.exit_code)
+
+
+def _conclude_run(result: sessions.RunResult, command: list[str]) -> None:
+    shown = escape(shlex.join(command))
+    ident = task_id(result.task_arn)
+    outcome = result.outcome
+    if outcome is None:
+        out.print(
+            f"Task {ident} was started with `{shown}`. The sandbox emulator does not run "
+            "containers, so the command did not run and there is no exit code to report."
+        )
+    elif outcome.exit_code is None:
+        why = outcome.stopped_reason or outcome.container_reason or "no reason given"
+        raise HakobuError(
+            f"task {ident} stopped before `{shlex.join(command)}` could exit: {why}"
+            + (f" [{outcome.stop_code}]" if outcome.stop_code else ""),
+            "`hakobu status` shows the service and its events; a CannotPullContainerError "
+            "means the image is missing or the private subnets cannot reach ECR",
+        )
+    elif outcome.exit_code == 0:
+        out.print(f"[green]`{shown}` exited 0[/] (task {ident}).", markup=True)
+    else:
+        err.print(f"[bold red]`{shown}` exited {outcome.exit_code}[/] (task {ident}).", markup=True)
+
+
+@db_app.command("tunnel")
+def db_tunnel(
+    env_name: EnvArg = None,
+    port: PortOpt = sessions.DEFAULT_TUNNEL_PORT,
+    task: TaskOpt = None,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """Forward 127.0.0.1:PORT to the database through a running task (SSM port
+    forwarding), until Ctrl-C. Connect any MySQL client to it."""
+    env = environment(config, env_name)
+    sessions.refuse_sandbox(sandbox)
+    aws = target(env, sandbox)
+    with _interruptible():
+        plan = sessions.plan_tunnel(aws, env, port, task)
+        _describe_tunnel(env, plan)
+        code = sessions.forward_port(aws, plan)
+    raise typer.Exit(code)
+
+
+def _describe_tunnel(env: Environment, plan: sessions.TunnelPlan) -> None:
+    db = plan.database
+    lines = [
+        f"Forwarding 127.0.0.1:{plan.local_port} to {db.host}:{db.port} through task "
+        f"{plan.task.task_id}. Ctrl-C closes it.",
+        "  host:     127.0.0.1",
+        f"  port:     {plan.local_port}",
+        f"  user:     {db.user}",
+        f"  database: {db.name}",
+        f"  password: `hakobu db password {env.name} --reveal`",
+        f"  e.g.      mysql -h 127.0.0.1 -P {plan.local_port} -u {db.user} -p {db.name}",
+        f"  (or simply `hakobu db shell {env.name}`)",
+    ]
+    for line in lines:
+        out.print(escape(line), markup=True, soft_wrap=True)
+
+
+@db_app.command("shell")
+def db_shell(
+    env_name: EnvArg = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", "-p", min=1, max=65535, help="Local port (default: a free one)."),
+    ] = None,
+    task: TaskOpt = None,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """Open the mysql client on the database, through a tunnel that closes when it exits.
+
+    The password goes to mysql in a private option file (mode 0600, deleted afterwards),
+    never on its command line.
+    """
+    env = environment(config, env_name)
+    sessions.refuse_sandbox(sandbox)
+    sessions.require_plugin()
+    sessions.require_mysql()
+    aws = target(env, sandbox)
+    with _interruptible():
+        plan = sessions.plan_tunnel(aws, env, port or sessions.free_port(), task)
+        db = plan.database
+        _note(f"Connecting to {db.name} as {db.user} through task {plan.task.task_id}...")
+        code = sessions.db_shell(aws, env, plan)
+    raise typer.Exit(code)
+
+
+@db_app.command("password")
+def db_password(
+    env_name: EnvArg = None,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="Print the password itself (only here).")
+    ] = False,
+    sandbox: SandboxOpt = False,
+    config: ConfigOpt = Path(CONFIG_FILE),
+) -> None:
+    """Where the database password is and when it changed; `--reveal` prints it."""
+    env = environment(config, env_name)
+    aws = target(env, sandbox)
+    if reveal:
+        # The only place hakobu prints a secret: plain stdout, so it can be piped.
+        print(sessions.db_password(aws, env))
+        return
+    info = sessions.db_password_info(aws, env)
+    changed = info.last_changed.isoformat(timespec="seconds") if info.last_changed else "unknown"
+    out.print(
+        escape(
+            f"The password of {env.settings.database.username} is in Secrets Manager as "
+            f"{info.secret} (last changed {changed}). "
+            f"`hakobu db password {env.name} --reveal` prints it."
+        ),
+        markup=True,
+    )
+    sandbox_banner(sandbox)
