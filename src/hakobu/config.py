@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import botocore.session
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hakobu.errors import ConfigError
@@ -399,6 +398,8 @@ class _KeyProblem(ValueError):
 @functools.cache
 def known_regions() -> list[str]:
     """AWS regions where ECS runs, from botocore's bundled endpoint data (no network)."""
+    import botocore.session  # lazily: it costs ~80 ms, and only validation needs it
+
     return botocore.session.get_session().get_available_regions("ecs")
 
 

@@ -46,7 +46,7 @@ from hakobu.aws.logs import (
 )
 from hakobu.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.names import Names
-from hakobu.target import RETRY_CONFIG, Target
+from hakobu.target import Target, retry_config
 
 DEFAULT_SINCE = "10m"  # what `aws logs tail` shows by default
 POLL_SECONDS = 2.0
@@ -276,7 +276,7 @@ def live_tail_client(aws: Target) -> Any:
     `Follower` itself). Live Tail's `stream-` host prefix cannot go before the sandbox's
     IP address, so it is not injected there.
     """
-    config = RETRY_CONFIG.merge(
+    config = retry_config().merge(
         Config(
             retries={"mode": "standard", "total_max_attempts": 1},
             connect_timeout=10,

@@ -30,7 +30,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import botocore.session
 from botocore.exceptions import ClientError
 
 from hakobu.aws import ecs as ecs_ops
@@ -466,6 +465,8 @@ def profile_name(aws: Aws) -> str:
     """The profile the plugin should use, as the AWS CLI passes it ("" when none is set)."""
     if aws.sandbox:
         return ""
+    import botocore.session  # lazily: ~80 ms, and only a session hand-off needs it
+
     return str(botocore.session.get_session().get_config_variable("profile") or "")
 
 

@@ -8,13 +8,21 @@ a real run would send.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+if TYPE_CHECKING:
+    import boto3
 
-# Throttling is normal at scale: back off adaptively instead of failing a long command.
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10})
+if TYPE_CHECKING:
+    from botocore.config import Config
+
+
+def retry_config() -> Config:
+    """Throttling is normal at scale: back off adaptively instead of failing a command."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "adaptive", "max_attempts": 10})
 
 
 @dataclass(frozen=True)
@@ -34,15 +42,24 @@ class Target:
         """Variables for child processes (terraform, aws, session-manager-plugin)."""
         return {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **self.variables}
 
-    def session(self) -> boto3.Session:
+    @cached_property
+    def _session(self) -> boto3.Session:
+        # One session per target: each new session re-reads botocore's data (~0.1 s).
+        import boto3  # lazily: boto3 costs ~0.2 s to import, and --help needs none of it
+
         return boto3.Session(
             region_name=self.region,
             aws_access_key_id=self.variables.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=self.variables.get("AWS_SECRET_ACCESS_KEY"),
         )
 
+    def session(self) -> boto3.Session:
+        return self._session
+
     def client(self, service: str) -> Any:
-        config = RETRY_CONFIG
+        from botocore.config import Config
+
+        config = retry_config()
         if self.sandbox:
             # proxies={} keeps botocore from sending loopback calls through HTTP(S)_PROXY.
             config = config.merge(Config(proxies={}))

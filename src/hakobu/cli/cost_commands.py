@@ -15,7 +15,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import boto3
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -132,6 +131,8 @@ def build_view(config: Path, env_name: str | None, profile: str | None, fresh: b
 
 
 def _refresh(env: Environment) -> RefreshReport:
+    import boto3  # lazily: only --refresh talks to AWS
+
     if boto3.Session().get_credentials() is None:
         raise PreflightError(
             "--refresh asks the AWS Price List API, which needs AWS credentials; none were found",
