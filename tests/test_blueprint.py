@@ -606,17 +606,43 @@ def test_both_roles_are_assumed_by_ecs_tasks_only(doc: Document) -> None:
         assert as_set(statement["Action"]) == {"sts:AssumeRole"}
 
 
+def readable_secrets(doc: Document) -> tuple[set[str], set[str]]:
+    """What the execution role may read: (secret references, ARN patterns)."""
+    found = inline_statements(doc, role_of(doc, "execution_role_arn"))
+    assert {a for s in found for a in as_set(s["Action"])} == {"secretsmanager:GetSecretValue"}
+    readable = {r for s in found for r in as_set(s["Resource"])}
+    patterns = {r for r in readable if not REFERENCE.match(r)}
+    return readable - patterns, patterns
+
+
 def test_execution_role_reads_exactly_the_injected_secrets(doc: Document) -> None:
     role = role_of(doc, "execution_role_arn")
     assert managed_policies(doc, role) == {EXECUTION_POLICY_ARN}
-    found = inline_statements(doc, role)
-    assert {a for s in found for a in as_set(s["Action"])} == {"secretsmanager:GetSecretValue"}
-    readable = {r for s in found for r in as_set(s["Resource"])}
-    assert readable == set(container_secrets(doc).values())
-    assert {secret_name_of(doc, arn) for arn in readable} == {
+    references, _ = readable_secrets(doc)
+    assert references == set(container_secrets(doc).values())
+    assert {secret_name_of(doc, arn) for arn in references} == {
         "rails-app-db-password",
         "rails-app-rails-master-key",
     }
+
+
+def test_execution_role_reads_app_secrets_of_its_own_prefix_only(doc: Document) -> None:
+    # `hakobu secrets set NAME` creates rails-app-app-NAME after apply: the role may read
+    # that name prefix, in the partition, region and account of the DB password secret.
+    _, patterns = readable_secrets(doc)
+    parts = "data.aws_arn.db_password_secret"
+    assert patterns == {
+        f"arn:${{{parts}.partition}}:secretsmanager:${{{parts}.region}}:"
+        f"${{{parts}.account}}:secret:rails-app-app-*"
+    }
+    # The ARN is parsed from the DB password secret's own ARN (no API call, no "*").
+    assert secret_name_of(doc, body_at(doc, parts)["arn"]) == "rails-app-db-password"
+
+
+def test_app_secrets_of_another_environment_are_not_readable() -> None:
+    raw = {"app": "rails-app", "framework": "rails", "environments": {"staging": {}}}
+    _, patterns = readable_secrets(render(environment_of(raw, "staging")))
+    assert [p.rsplit(":", 1)[1] for p in patterns] == ["rails-app-staging-app-*"]
 
 
 def test_task_role_only_opens_ecs_exec_channels(doc: Document) -> None:
@@ -693,10 +719,9 @@ def test_non_rails_apps_get_no_master_key(framework: str, extra: dict[str, str])
     assert {
         name: secret_name_of(doc, arn) for name, arn in container_secrets(doc).items()
     } == expected
-    found = inline_statements(doc, role_of(doc, "execution_role_arn"))
-    assert {secret_name_of(doc, r) for s in found for r in as_set(s["Resource"])} == set(
-        expected.values()
-    )
+    references, patterns = readable_secrets(doc)
+    assert {secret_name_of(doc, r) for r in references} == set(expected.values())
+    assert [p.rsplit(":", 1)[1] for p in patterns] == ["blog-app-*"]
 
 
 def test_django_secret_key_is_generated_write_only() -> None:
