@@ -6,9 +6,11 @@ from hakobu.cli.app import app, main
 from hakobu.cli import provisioning
 from hakobu.cli import deploying
 from hakobu.cli import status_commands
+from hakobu.cli import doctor_commands
 from hakobu.cli import logs_commands
 from hakobu.cli import session_commands
 from hakobu.cli import config_commands
+from hakobu.cli import pause_commands
 from hakobu.cli import cost_commands
 from hakobu.cli import diagram_commands
 from hakobu.cli import sandbox_commands
@@ -23,8 +25,10 @@ __all__ = [
     "cost_commands",
     "deploying",
     "diagram_commands",
+    "doctor_commands",
     "logs_commands",
     "main",
+    "pause_commands",
     "provisioning",
     "session_commands",
     "status_commands",
