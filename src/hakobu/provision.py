@@ -6,12 +6,23 @@ before applying and how to show progress.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from hakobu import blueprint
-from hakobu.aws.secrets import master_key_source, read_master_key, write_secret_if_changed
+from hakobu.app_secrets import managed_secrets
+from hakobu.aws.secrets import (
+    describe,
+    master_key_source,
+    read_master_key,
+    restore,
+    scheduled_for_deletion,
+    write_secret_if_changed,
+)
 from hakobu.blueprint.secrets import uses_master_key
 from hakobu.config import Environment
 from hakobu.names import Names
@@ -28,6 +39,10 @@ from hakobu.target import Target
 from hakobu.terraform import EventHandler, PlanSummary, Terraform, find_engine
 from hakobu.workspace import environment_dir
 
+# Secrets `hakobu up` restored from a scheduled deletion and Terraform has not adopted yet
+# (kept across runs: a `hakobu plan` restores, the later `hakobu up` applies).
+RESTORED_FILE = "restored-secrets.json"
+
 
 @dataclass
 class Provisioner:
@@ -35,6 +50,8 @@ class Provisioner:
     target: Target
     terraform: Terraform = field(init=False)
     notes: list[str] = field(default_factory=list)
+    # Render the deep-paused shape (`hakobu pause --deep`) instead of the normal one.
+    paused: bool = False
     prepared: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -64,9 +81,11 @@ class Provisioner:
                     "(versioned, encrypted, public access blocked)."
                 )
             moving = local_state_to_move(self.workdir, self.target, bucket, state_key(self.env))
-        changed = self.terraform.write_document(
-            blueprint.render(self.env, backend(self.env, bucket))
-        )
+        document = blueprint.render(self.env, backend(self.env, bucket), paused=self.paused)
+        imports = self._secret_imports()
+        if imports:
+            document["import"] = imports
+        changed = self.terraform.write_document(document)
         self.terraform.init(init_settings(self.env, self.target), migrate_state=bool(moving))
         if moving is not None:
             # Terraform copied it and leaves the file; renamed, it is never moved twice.
@@ -85,13 +104,68 @@ class Provisioner:
         return self.terraform.saved_plan()
 
     def plan(self, on_event: EventHandler | None = None, destroy: bool = False) -> PlanSummary:
+        if not destroy:
+            self.restore_secrets()
         return self.terraform.plan(on_event, destroy=destroy)
 
     def apply(self, on_event: EventHandler | None = None) -> dict[str, Any]:
         """Apply the saved plan, then write the secret values Terraform must not hold."""
+        self.restore_secrets()  # one scheduled for deletion since `hakobu plan` saved it
         self.terraform.apply(on_event)
+        (self.workdir / RESTORED_FILE).unlink(missing_ok=True)  # adopted by now
         self._write_master_key()
         return self.terraform.outputs()
+
+    def restore_secrets(self) -> list[str]:
+        """Cancel the scheduled deletion of the secrets hakobu manages; their names.
+
+        The guide's trap: a destroyed stack leaves its secrets scheduled for deletion
+        (recoverable for days), and creating them again fails with "a secret with this name
+        is already scheduled for deletion". The guide's fix force-deletes them, losing the
+        values for good; hakobu restores them instead (and never force-deletes), and the
+        import blocks written by `prepare` let Terraform adopt them if its state lost them.
+        """
+        client = self.target.client("secretsmanager")
+        restored = []
+        for managed in managed_secrets(self.env):
+            if not scheduled_for_deletion(_look_up(client, managed.secret)):
+                continue
+            restore(client, managed.secret)
+            restored.append(managed.secret)
+            self.notes.append(
+                f"Restored the secret {managed.secret} ({managed.what}): it was scheduled "
+                "for deletion. hakobu keeps the secrets it manages instead of failing on "
+                "their names, and never force-deletes one."
+            )
+        if restored:
+            self._remember_restored(restored)
+        return restored
+
+    def _secret_imports(self) -> list[dict[str, str]]:
+        """Import blocks for managed secrets that are (or were just) restored.
+
+        Terraform skips an import block whose resource is already in its state (and in a
+        destroy plan), so this only ever adopts a restored secret the state no longer has,
+        as after `hakobu destroy` and a new `hakobu up`. Secrets that merely exist are not
+        imported: adopting the DB password secret of someone else's stack would overwrite it.
+        """
+        remembered = self._restored()
+        client = self.target.client("secretsmanager")
+        imports = []
+        for managed in managed_secrets(self.env):
+            found = _look_up(client, managed.secret)
+            if found and (scheduled_for_deletion(found) or managed.secret in remembered):
+                imports.append({"to": managed.address, "id": str(found["ARN"])})
+        return imports
+
+    def _restored(self) -> set[str]:
+        path = self.workdir / RESTORED_FILE
+        return set(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else set()
+
+    def _remember_restored(self, names: list[str]) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        known = sorted(self._restored() | set(names))
+        (self.workdir / RESTORED_FILE).write_text(json.dumps(known) + "\n", encoding="utf-8")
 
     def destroy(self, on_event: EventHandler | None = None) -> None:
         self.terraform.apply(on_event)
@@ -113,6 +187,18 @@ class Provisioner:
         secret = Names.of(self.env).master_key_secret
         if write_secret_if_changed(client, secret, read_master_key(self.env)):
             self.notes.append(f"Wrote the Rails master key to Secrets Manager ({secret}).")
+
+
+def _look_up(client: Any, secret: str) -> dict[str, Any] | None:
+    """The secret's description, or None if it does not exist or cannot be looked at.
+
+    A helper step must not stand in Terraform's way: without the permission or the
+    credentials to look, Terraform runs and reports the problem with its own diagnostics.
+    """
+    try:
+        return describe(client, secret)
+    except (BotoCoreError, ClientError):
+        return None
 
 
 def preflight(env: Environment) -> list[str]:

@@ -16,6 +16,7 @@ from hakobu.blueprint.iam import roles
 from hakobu.blueprint.load_balancer import load_balancer
 from hakobu.blueprint.network import network
 from hakobu.blueprint.observability import observability
+from hakobu.blueprint.paused import deep_paused
 from hakobu.blueprint.registry import registry
 from hakobu.blueprint.secrets import secrets
 from hakobu.blueprint.security import security_groups
@@ -44,11 +45,14 @@ def fragments(env: Environment) -> list[Fragment]:
     return [build(env) for build in PARTS]
 
 
-def render(env: Environment, backend: dict[str, Any] | None = None) -> dict[str, Any]:
+def render(
+    env: Environment, backend: dict[str, Any] | None = None, paused: bool = False
+) -> dict[str, Any]:
     """The whole Terraform JSON document for one environment.
 
     `backend` is a Terraform backend block such as `{"s3": {...}}`; the default keeps the
-    state in the working directory.
+    state in the working directory. `paused` renders the deep-paused shape of
+    `hakobu pause --deep` (no NAT Gateway, no ALB, no tasks: see `blueprint.paused`).
     """
     header = {
         "//": f"Rendered by hakobu for {env.app} ({env.name}). Edit hakobu.toml, not this file.",
@@ -72,7 +76,8 @@ def render(env: Environment, backend: dict[str, Any] | None = None) -> dict[str,
             },
         },
     }
-    return merge(header, fragments(env))
+    document = merge(header, fragments(env))
+    return deep_paused(document) if paused else document
 
 
 def part_of_resource_type() -> dict[str, str]:

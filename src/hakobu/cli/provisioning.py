@@ -48,6 +48,21 @@ def _plan(provisioner: Provisioner, destroy: bool = False) -> Any:
     return summary
 
 
+def _warn_if_paused(env: Environment, sandbox: bool, ask: bool) -> None:
+    """`hakobu pause` changed what Terraform does not track (desired count 0, DB stopped,
+    with --deep no NAT or ALB): applying hakobu.toml now would undo part of it."""
+    from hakobu.pausing import pause_in_effect, paused_notice  # only read when paused
+
+    record = pause_in_effect(env, sandbox)
+    if record is None:
+        return
+    notice = paused_notice(env, record)
+    err.print(f"[yellow]Warning:[/] {escape(notice)}", markup=True, soft_wrap=True)
+    if ask and not typer.confirm("Apply hakobu.toml anyway?", default=False):
+        out.print("Nothing was applied.")
+        raise typer.Exit(1)
+
+
 def _finish(provisioner: Provisioner) -> None:
     for note in provisioner.notes:
         out.print(note)
@@ -85,6 +100,7 @@ def plan(
 ) -> None:
     """Render the Terraform, plan it and save the plan; show what would change, by part."""
     env = environment(config, env_name)
+    _warn_if_paused(env, sandbox, ask=False)
     provisioner = _prepared(env, sandbox)
     _plan(provisioner)
     out.print(f"Saved plan: {provisioner.terraform.plan_file}  (`hakobu up` applies it)")
@@ -100,6 +116,7 @@ def up(
 ) -> None:
     """Create or update the environment: plan, confirm, apply with live progress."""
     env = environment(config, env_name)
+    _warn_if_paused(env, sandbox, ask=not yes)
     provisioner = _prepared(env, sandbox)
     summary = provisioner.saved_plan()
     if summary is not None:
@@ -179,6 +196,10 @@ def destroy(
             raise typer.Exit(1)
     with ApplyProgress(err, total=summary.destroy) as view:
         provisioner.destroy(view)
+    # A destroyed environment is no longer paused: nothing is left to resume.
+    from hakobu.pausing import remove_record, state_path
+
+    remove_record(state_path(env, sandbox))
     out.print(f"Destroyed {summary.destroy} resources of `{env.name}`.")
     _finish(provisioner)
 
