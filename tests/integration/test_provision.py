@@ -204,9 +204,12 @@ def test_no_secret_value_in_state_or_workdir(sandbox_stack: SandboxStack) -> Non
 
 @pytest.mark.destroys_stack
 def test_destroy_removes_every_resource(sandbox_stack: SandboxStack) -> None:
-    result = run_hakobu("destroy", "production", "--sandbox", "--yes", cwd=sandbox_stack.root)
+    result = run_hakobu(
+        "destroy", "production", "--sandbox", "--yes", "--force-delete", cwd=sandbox_stack.root
+    )
     assert result.code == 0, result.output
     assert "A final DB snapshot is kept." in result.output
+    assert "deleted without recovery" in result.output
     assert "Destroyed 45 resources" in result.output
     assert not sandbox_stack.client("ec2").describe_vpcs(
         Filters=[{"Name": "tag:Name", "Values": [f"{APP}-vpc"]}]
@@ -216,7 +219,10 @@ def test_destroy_removes_every_resource(sandbox_stack: SandboxStack) -> None:
     assert all(c["status"] == "INACTIVE" for c in clusters["clusters"])
     assert not sandbox_stack.client("rds").describe_db_instances()["DBInstances"]
     assert not sandbox_stack.client("ecr").describe_repositories()["repositories"]
-    assert not sandbox_stack.client("secretsmanager").list_secrets()["SecretList"]
+    # --force-delete: not even scheduled for deletion (the guide's 30-day name trap).
+    assert not sandbox_stack.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)[
+        "SecretList"
+    ]
     assert not sandbox_stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{APP}")[
         "logGroups"
     ]

@@ -177,3 +177,25 @@ def discard_pending(client: Any, secret_id: str, version_id: str) -> None:
 
 def random_password(client: Any, length: int = 32) -> str:
     return str(client.get_random_password(**random_password_request(length))["RandomPassword"])
+
+
+def force_delete_all(client: Any, names: list[str], app_prefix: str) -> list[str]:
+    """Delete `names` and every app secret under `app_prefix` at once, without recovery.
+
+    Only for `hakobu destroy --force-delete`, when the user asked for it by name: the guide's
+    `--force-delete-without-recovery`, which otherwise leaves a name blocked for 30 days.
+    """
+    found = [name for name in names if describe(client, name) is not None]
+    paginator = client.get_paginator("list_secrets")
+    pages = paginator.paginate(
+        IncludePlannedDeletion=True, Filters=[{"Key": "name", "Values": [app_prefix]}]
+    )
+    found += [
+        s["Name"]
+        for page in pages
+        for s in page["SecretList"]
+        if s["Name"].startswith(app_prefix) and s["Name"] not in found
+    ]
+    for name in found:
+        client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    return found

@@ -168,6 +168,14 @@ def destroy(
     env_name: Annotated[str, typer.Argument(metavar="ENV", help="The environment to destroy.")],
     sandbox: SandboxOpt = False,
     yes: YesOpt = False,
+    force_delete: Annotated[
+        bool,
+        typer.Option(
+            "--force-delete",
+            help="Also delete its secrets at once, without Secrets Manager's recovery window "
+            "(they cannot be restored; the names are free for a new `hakobu up` right away).",
+        ),
+    ] = False,
     config: ConfigOpt = Path(CONFIG_FILE),
 ) -> None:
     """Delete every resource of an environment. Asks you to type its name first."""
@@ -177,16 +185,20 @@ def destroy(
     if summary.empty:
         out.print("Nothing to destroy.")
         return
-    snapshot = env.settings.database.final_snapshot
+    kept = (
+        "A final DB snapshot is kept."
+        if env.settings.database.final_snapshot
+        else "No final DB snapshot is kept (database.final_snapshot = false): the data is "
+        "lost for good."
+    )
+    secrets = (
+        "Its secrets are deleted without recovery (--force-delete)."
+        if force_delete
+        else "Its secrets stay recoverable for 7 days: a new `hakobu up` restores them."
+    )
     out.print(
-        f"[bold red]This deletes the database, the images and the logs of "
-        f"`{env.name}`.[/] "
-        + (
-            "A final DB snapshot is kept."
-            if snapshot
-            else "No final DB snapshot is kept (database.final_snapshot = false): the data is "
-            "lost for good."
-        ),
+        f"[bold red]This deletes the database, the images and the logs of `{env.name}`.[/] "
+        f"{kept} {secrets}",
         markup=True,
     )
     if not yes:
@@ -196,12 +208,28 @@ def destroy(
             raise typer.Exit(1)
     with ApplyProgress(err, total=summary.destroy) as view:
         provisioner.destroy(view)
+    if force_delete:
+        _force_delete_secrets(provisioner)
     # A destroyed environment is no longer paused: nothing is left to resume.
     from hakobu.pausing import remove_record, state_path
 
     remove_record(state_path(env, sandbox))
     out.print(f"Destroyed {summary.destroy} resources of `{env.name}`.")
     _finish(provisioner)
+
+
+def _force_delete_secrets(provisioner: Provisioner) -> None:
+    from hakobu.app_secrets import managed_secrets
+    from hakobu.aws.secrets import app_secret_prefix, force_delete_all
+
+    env = provisioner.env
+    deleted = force_delete_all(
+        provisioner.target.client("secretsmanager"),
+        [managed.secret for managed in managed_secrets(env)],
+        app_secret_prefix(env.prefix),
+    )
+    if deleted:
+        out.print(f"Deleted without recovery: {', '.join(deleted)}.")
 
 
 @app.command(rich_help_panel="Provision")
