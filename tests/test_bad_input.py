@@ -404,6 +404,12 @@ CASES = [
         ("production", "[environments.staging]"),
         args=("plan", "staging"),
     ),
+    Case(
+        "environment-named-app",
+        VALID + "[environments.app]\n",
+        ("hakobu.toml: environments.app: ", 'cannot be named "app"'),
+        ("[environments.staging]",),
+    ),
     Case("no-hakobu-toml", None, ("no hakobu.toml",), ("hakobu init", "--config")),
     # Preflight: what the machine lacks.
     Case(

@@ -67,6 +67,7 @@ CASES = [
     Case(("releases", "--sandbox", "--json")),
     Case(("images", "--sandbox")),
     Case(("deploy", "--sandbox", "--image", "IMAGE")),
+    Case(("rollback", "--sandbox")),
     Case(("logs", "--sandbox")),
     Case(("exec", "--sandbox", "--", "env")),
     Case(("console", "--sandbox")),
@@ -84,7 +85,10 @@ CASES = [
     Case(("secrets", "rotate-db", "--sandbox", "--yes")),
     Case(("secrets", "unset", PROBE, "--sandbox")),
     Case(("sandbox", "status")),
+    Case(("sandbox", "env")),
 ]
+# Not run: `destroy` (it would end the shared stack; it reads no secret value), and the
+# interactive prompt of `secrets set` (tests/test_app_secrets.py covers it in-process).
 
 
 def command_exists(args: tuple[str, ...]) -> bool:

@@ -471,6 +471,15 @@ def parse_project(raw: dict[str, Any], root: Path) -> Project:
                 "lowercase letters or digits, starting with a letter",
                 "rename the section, for example [environments.staging]",
             )
+        if env_name == "app":
+            # "<app>-app-*" is the pattern production's tasks may read app secrets from:
+            # an environment named "app" would put its own secrets inside it.
+            raise ConfigError(
+                "environments.app",
+                'an environment cannot be named "app" (its AWS names would fall inside '
+                "production's app-secret names)",
+                "rename the section, for example [environments.apps] or [environments.staging]",
+            )
         merged = _with_profile(_deep_merge(shared, overrides))
         settings = _validate(
             EnvironmentSettings, merged, prefix=f"environments.{env_name}.", overridden=overrides
