@@ -364,7 +364,7 @@ class AppSecrets:
         tags = revision_tags(
             current.tags,
             change,
-            self.deployer._deployer_identity(),  # who: the same identity a deploy records
+            self.deployer.deployer_identity(),  # who: the same identity a deploy records
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
         request = secrets_revision_request(
@@ -504,7 +504,7 @@ def roll_out(deployer: Deployer, arn: str) -> DeployResult:
     if deployer.target.sandbox:
         result.notes.append(SANDBOX_ROLLOUT_NOTE)
     else:
-        result.rollout = deployer._follow(ecs, arn)  # the deploy's own judgement and logs
+        result.rollout = deployer.follow(ecs, arn)  # the deploy's own judgement and logs
     return result
 
 

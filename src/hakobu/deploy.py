@@ -105,7 +105,7 @@ class Deployer:
         if self.target.sandbox:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
             return result
-        result.rollout = self._follow(ecs, arn)
+        result.rollout = self.follow(ecs, arn)
         return result
 
     def _register(self, ecs: Any, service: dict[str, Any], release: Release) -> str:
@@ -114,7 +114,7 @@ class Deployer:
         ]
         tags = {
             TAG_IMAGE: release.tag,
-            TAG_BY: self._deployer_identity(),
+            TAG_BY: self.deployer_identity(),
             TAG_AT: datetime.now(UTC).isoformat(timespec="seconds"),
         }
         if release.commit:
@@ -130,7 +130,7 @@ class Deployer:
         self.events.step("Registered", f"task definition {_revision(arn)} runs {release.image}")
         return arn
 
-    def _deployer_identity(self) -> str:
+    def deployer_identity(self) -> str:
         try:
             return str(self.target.client("sts").get_caller_identity()["Arn"])
         except Exception:  # who deployed is informative, never a reason to fail a deploy
@@ -206,10 +206,10 @@ class Deployer:
         if self.target.sandbox:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
-            result.rollout = self._follow(ecs, arn)
+            result.rollout = self.follow(ecs, arn)
         return result
 
-    def _follow(self, ecs: Any, arn: str) -> RolloutResult:
+    def follow(self, ecs: Any, arn: str) -> RolloutResult:
         result = follow_rollout(
             ecs,
             self.target.client("elbv2"),

@@ -46,7 +46,7 @@ from hakobu.errors import HakobuError, aws_error
 from hakobu.image import find_builder
 from hakobu.names import Names
 from hakobu.prices import load_prices
-from hakobu.rollout import ContainerExit, StoppedTask, TargetLine
+from hakobu.rollout import StoppedTask, stopped_task, target_line
 from hakobu.sessions import PLUGIN, PLUGIN_INSTALL, require_mysql
 from hakobu.terraform import find_engine
 
@@ -773,21 +773,6 @@ def stop_fix(task: Mapping[str, Any]) -> str:
     return "; ".join(hints) or "read the log lines and `hakobu logs`"
 
 
-def stopped_task(task: Mapping[str, Any]) -> StoppedTask:
-    # rollout.py turns a described task into a StoppedTask the same way (privately).
-    return StoppedTask(
-        task_arn=task["taskArn"],
-        task_definition=task.get("taskDefinitionArn", "").rsplit("/", 1)[-1],
-        stopped_reason=task.get("stoppedReason") or None,
-        stop_code=task.get("stopCode") or None,
-        stopped_at=task.get("stoppedAt"),
-        containers=tuple(
-            ContainerExit(c.get("name", "?"), c.get("exitCode"), c.get("reason") or None)
-            for c in task.get("containers", [])
-        ),
-    )
-
-
 def _log_details(facts: Facts, task: StoppedTask) -> list[str]:
     task_id = task.task_arn.rsplit("/", 1)[-1]
     try:
@@ -832,17 +817,6 @@ def check_targets(facts: Facts) -> Finding:
             lines,
         )
     return ok(f"{len(targets)} of {len(targets)} target(s) healthy", lines)
-
-
-def target_line(description: Mapping[str, Any]) -> TargetLine:
-    # rollout.py reads a target health description the same way (privately).
-    target, health = description.get("Target", {}), description.get("TargetHealth", {})
-    where = target.get("Id", "?")
-    if target.get("Port") is not None:
-        where = f"{where}:{target['Port']}"
-    return TargetLine(
-        where, health.get("State", "unknown"), health.get("Reason"), health.get("Description")
-    )
 
 
 # --- network --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ explained in words from `TARGET_REASONS`). Nothing here prints.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -308,9 +308,9 @@ def judge(
     deployments: list[dict[str, Any]], task_definition_arn: str
 ) -> tuple[Outcome | None, str | None]:
     """COMPLETED or FAILED with ECS's reason, or (None, None) while the rollout goes on."""
-    ours = _revision(task_definition_arn)
+    ours = revision_of(task_definition_arn)
     primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
-    if primary is not None and _revision(primary.get("taskDefinition", "")) == ours:
+    if primary is not None and revision_of(primary.get("taskDefinition", "")) == ours:
         state = primary.get("rolloutState")
         if state == "COMPLETED":
             return "COMPLETED", primary.get("rolloutStateReason")
@@ -321,11 +321,12 @@ def judge(
         (
             d
             for d in deployments
-            if _revision(d.get("taskDefinition", "")) == ours and d.get("rolloutState") == "FAILED"
+            if revision_of(d.get("taskDefinition", "")) == ours
+            and d.get("rolloutState") == "FAILED"
         ),
         None,
     )
-    now = _revision(primary.get("taskDefinition", "")) if primary else "no primary deployment"
+    now = revision_of(primary.get("taskDefinition", "")) if primary else "no primary deployment"
     if failed is not None:
         reason = failed.get("rolloutStateReason") or f"the rollout of {ours} failed"
         return "FAILED", f"{reason} (the service is back on {now})"
@@ -357,10 +358,10 @@ def stopped_tasks(
     if not arns:
         return []
     described = call(partial(ecs.describe_tasks, cluster=cluster, tasks=arns)).get("tasks", [])
-    ours = _revision(task_definition_arn)
-    mine = [t for t in described if _revision(t.get("taskDefinitionArn", "")) == ours]
+    ours = revision_of(task_definition_arn)
+    mine = [t for t in described if revision_of(t.get("taskDefinitionArn", "")) == ours]
     mine.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or 0, reverse=True)
-    return [_stopped_task(t) for t in mine[:limit]]
+    return [stopped_task(t) for t in mine[:limit]]
 
 
 # --- internals --------------------------------------------------------------------------
@@ -392,7 +393,7 @@ class _Watch:
         lines = [self._deployment_line(d) for d in deployments]
         changed = tuple(line for line in lines if self.deployments.get(line.id) != line)
         self.deployments.update((line.id, line) for line in changed)
-        targets = [_target_line(t) for page in health for t in page["TargetHealthDescriptions"]]
+        targets = [target_line(t) for page in health for t in page["TargetHealthDescriptions"]]
         moved = tuple(t for t in targets if self.targets.get(t.target) != t)
         self.targets.update((t.target, t) for t in moved)
         return RolloutUpdate(elapsed=elapsed, events=events, deployments=changed, targets=moved)
@@ -403,11 +404,11 @@ class _Watch:
     def _start(self, deployments: list[dict[str, Any]]) -> None:
         """Events from the creation of our deployment on are this rollout's."""
         self.started = True
-        ours = _revision(self.task_definition_arn)
+        ours = revision_of(self.task_definition_arn)
         created = [
             d["createdAt"]
             for d in deployments
-            if _revision(d.get("taskDefinition", "")) == ours and d.get("createdAt")
+            if revision_of(d.get("taskDefinition", "")) == ours and d.get("createdAt")
         ]
         self.since = min(created) if created else None
 
@@ -426,7 +427,7 @@ class _Watch:
         return tuple(fresh)
 
     def _deployment_line(self, deployment: dict[str, Any]) -> DeploymentLine:
-        revision = _revision(deployment.get("taskDefinition", ""))
+        revision = revision_of(deployment.get("taskDefinition", ""))
         return DeploymentLine(
             id=deployment["id"],
             status=deployment.get("status", "?"),
@@ -436,7 +437,7 @@ class _Watch:
             desired=deployment.get("desiredCount", 0),
             pending=deployment.get("pendingCount", 0),
             running=deployment.get("runningCount", 0),
-            ours=revision == _revision(self.task_definition_arn),
+            ours=revision == revision_of(self.task_definition_arn),
         )
 
 
@@ -445,7 +446,8 @@ def _target_groups(description: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(a for a in arns if a))
 
 
-def _target_line(description: dict[str, Any]) -> TargetLine:
+def target_line(description: Mapping[str, Any]) -> TargetLine:
+    """A target health description as one line (reason explained by TARGET_REASONS)."""
     target = description.get("Target", {})
     where = target.get("Id", "?")
     if target.get("Port") is not None:
@@ -459,10 +461,11 @@ def _target_line(description: dict[str, Any]) -> TargetLine:
     )
 
 
-def _stopped_task(task: dict[str, Any]) -> StoppedTask:
+def stopped_task(task: Mapping[str, Any]) -> StoppedTask:
+    """A described task reduced to why it stopped and how its containers exited."""
     return StoppedTask(
         task_arn=task["taskArn"],
-        task_definition=_revision(task.get("taskDefinitionArn", "")),
+        task_definition=revision_of(task.get("taskDefinitionArn", "")),
         stopped_reason=task.get("stoppedReason") or None,
         stop_code=task.get("stopCode") or None,
         stopped_at=task.get("stoppedAt"),
@@ -473,6 +476,6 @@ def _stopped_task(task: dict[str, Any]) -> StoppedTask:
     )
 
 
-def _revision(task_definition: str) -> str:
+def revision_of(task_definition: str) -> str:
     """`family:revision` of a task-definition ARN (or of a `family:revision` string)."""
     return task_definition.rsplit("/", 1)[-1]

@@ -38,10 +38,15 @@ from hakobu.config import Environment
 from hakobu.history import ReleaseRecord
 from hakobu.history import _record as release_record
 from hakobu.names import Names
-from hakobu.rollout import DeploymentLine, EventLine, StoppedTask, TargetLine
-from hakobu.rollout import _revision as revision_of
-from hakobu.rollout import _stopped_task as stopped_task
-from hakobu.rollout import _target_line as target_line
+from hakobu.rollout import (
+    DeploymentLine,
+    EventLine,
+    StoppedTask,
+    TargetLine,
+    revision_of,
+    stopped_task,
+    target_line,
+)
 
 T = TypeVar("T")
 Patient = Callable[[Callable[[], T]], T]  # call_patiently with its deadline bound

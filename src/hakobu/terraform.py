@@ -144,11 +144,13 @@ class PlanSummary:
     add: int = 0
     change: int = 0
     destroy: int = 0
+    # Existing resources adopted into the state (a restored secret): work to apply too.
+    imports: int = 0
     changes: list[PlannedChange] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return self.add == self.change == self.destroy == 0
+        return self.add == self.change == self.destroy == self.imports == 0
 
 
 def summarize_plan(events: list[Event]) -> PlanSummary:
@@ -169,6 +171,7 @@ def summarize_plan(events: list[Event]) -> PlanSummary:
             changes = event["changes"]
             summary.add, summary.change = changes["add"], changes["change"]
             summary.destroy = changes["remove"]
+            summary.imports = changes.get("import", 0)
     return summary
 
 
@@ -177,6 +180,8 @@ def summarize_saved_plan(plan: dict[str, Any]) -> PlanSummary:
     summary = PlanSummary()
     for change in plan.get("resource_changes", []):
         actions = change["change"]["actions"]
+        if change["change"].get("importing"):
+            summary.imports += 1
         action = "replace" if sorted(actions) == ["create", "delete"] else actions[0]
         if action in ("no-op", "read"):
             continue

@@ -61,7 +61,11 @@ def plan_table(summary: PlanSummary) -> Table:
 def plan_headline(summary: PlanSummary) -> str:
     if summary.empty:
         return "No changes: the infrastructure matches hakobu.toml."
-    return f"Plan: {summary.add} to add, {summary.change} to change, {summary.destroy} to destroy."
+    imported = f"{summary.imports} to import, " if summary.imports else ""
+    return (
+        f"Plan: {imported}{summary.add} to add, {summary.change} to change, "
+        f"{summary.destroy} to destroy."
+    )
 
 
 def format_seconds(seconds: float) -> str:
