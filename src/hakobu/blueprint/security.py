@@ -79,16 +79,11 @@ def _ingress(
 
 
 def _egress(
-    part: Fragment,
-    name: str,
-    group: str,
-    port: int,
-    description: str,
-    peer: str | None = None,
-    cidr: str | None = None,
+    part: Fragment, name: str, group: str, port: int, description: str, peer: str | None = None
 ) -> None:
+    # Only the ALB has a port-specific egress rule, and it always names a peer group.
     part.resource(
-        "aws_vpc_security_group_egress_rule", name, _rule(group, port, description, peer, cidr)
+        "aws_vpc_security_group_egress_rule", name, _rule(group, port, description, peer, None)
     )
 
 
