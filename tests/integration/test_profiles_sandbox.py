@@ -1,5 +1,5 @@
-"""The lean and ha profiles through `hakobu up` and `destroy --sandbox`, each app with its
-own emulator, both at once (each apply is ~100 s of the provider's own waiting)."""
+"""The guide, lean and ha profiles through `hakobu up` and `destroy --sandbox`, each app
+with its own emulator, all at once (each apply is ~100 s of the provider's own waiting)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hakobu.scaffold import write_config
 from tests.conftest import make_rails_app
 
 pytestmark = pytest.mark.integration
-PROFILES = ("lean", "ha")
+PROFILES = ("guide", "lean", "ha")
 
 
 def _app(root: Path, profile: str) -> Path:
@@ -65,6 +65,16 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
     ups = _all(stacks, "up", "--sandbox", "--yes")
     for name, result in ups.items():
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
+
+    guide = stacks["guide"]
+    nats = [
+        n
+        for n in _client(guide, "ec2").describe_nat_gateways()["NatGateways"]
+        if n["State"] != "deleted"
+    ]
+    assert len(nats) == 1
+    db = _client(guide, "rds").describe_db_instances(DBInstanceIdentifier="guide-app-db")
+    assert db["DBInstances"][0]["DBInstanceClass"] == "db.t3.micro"
 
     lean = stacks["lean"]
     assert not [
