@@ -30,6 +30,7 @@ def test_up_reports_progress_outputs_and_sandbox(sandbox_stack: SandboxStack) ->
     assert "✓ aws_db_instance.main created" in out
     assert "load_balancer_dns" in out and "ecr_repository_url" in out
     assert "Nothing real was created" in out
+    assert "Next: `hakobu deploy --sandbox`" in out
 
 
 def test_network_has_the_guides_layout(sandbox_stack: SandboxStack) -> None:

@@ -139,6 +139,12 @@ def up(
             f"Applied: {summary.add} added, {summary.change} changed, {summary.destroy} destroyed."
         )
     out.print(outputs_table(outputs))
+    if summary.add:
+        # A new environment's service points at a placeholder image until the first deploy.
+        out.print(
+            f"Next: `hakobu deploy{' --sandbox' if sandbox else ''}` builds the app's "
+            "image and ships it (the service has no image to run until then)."
+        )
     _finish(provisioner)
 
 
