@@ -427,18 +427,23 @@ class _Watch:
         return tuple(fresh)
 
     def _deployment_line(self, deployment: dict[str, Any]) -> DeploymentLine:
-        revision = revision_of(deployment.get("taskDefinition", ""))
-        return DeploymentLine(
-            id=deployment["id"],
-            status=deployment.get("status", "?"),
-            rollout_state=deployment.get("rolloutState"),
-            rollout_state_reason=deployment.get("rolloutStateReason"),
-            task_definition=revision,
-            desired=deployment.get("desiredCount", 0),
-            pending=deployment.get("pendingCount", 0),
-            running=deployment.get("runningCount", 0),
-            ours=revision == revision_of(self.task_definition_arn),
-        )
+        return deployment_line(deployment, self.task_definition_arn)
+
+
+def deployment_line(deployment: Mapping[str, Any], current: str | None) -> DeploymentLine:
+    """One deployment of a described service; `ours` when it runs `current`'s revision."""
+    revision = revision_of(deployment.get("taskDefinition", ""))
+    return DeploymentLine(
+        id=deployment.get("id", "?"),
+        status=deployment.get("status", "?"),
+        rollout_state=deployment.get("rolloutState"),
+        rollout_state_reason=deployment.get("rolloutStateReason") or None,
+        task_definition=revision,
+        desired=deployment.get("desiredCount", 0),
+        pending=deployment.get("pendingCount", 0),
+        running=deployment.get("runningCount", 0),
+        ours=current is not None and revision == revision_of(current),
+    )
 
 
 def _target_groups(description: dict[str, Any]) -> list[str]:

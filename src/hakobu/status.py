@@ -43,6 +43,7 @@ from hakobu.rollout import (
     EventLine,
     StoppedTask,
     TargetLine,
+    deployment_line,
     revision_of,
     stopped_task,
     target_line,
@@ -327,27 +328,12 @@ def _deployments(
     }
     return tuple(
         Deployment(
-            line=_deployment_line(d, current),
+            line=deployment_line(d, current),
             created_at=d.get("createdAt"),
             updated_at=d.get("updatedAt"),
             release=releases.get(revision_of(d.get("taskDefinition", ""))),
         )
         for d in raw
-    )
-
-
-def _deployment_line(deployment: dict[str, Any], current: str | None) -> DeploymentLine:
-    revision = revision_of(deployment.get("taskDefinition", ""))
-    return DeploymentLine(
-        id=deployment.get("id", "?"),
-        status=deployment.get("status", "?"),
-        rollout_state=deployment.get("rolloutState"),
-        rollout_state_reason=deployment.get("rolloutStateReason") or None,
-        task_definition=revision,
-        desired=deployment.get("desiredCount", 0),
-        pending=deployment.get("pendingCount", 0),
-        running=deployment.get("runningCount", 0),
-        ours=current is not None and revision == revision_of(current),
     )
 
 
