@@ -12,7 +12,7 @@ most of it the one-off `hakobu up --sandbox --yes`). See bench/README.md.
    Terraform must not run during a deploy: a logging `terraform` shim (proved by `up`,
    which goes through it) and the state file's mtime and hash show it does not.
 2. Computed: the rollout wait implied by the target group's health-check settings on real
-   AWS, hakobu's (read from `hakobu.blueprint.render`) versus the guide's defaults.
+   AWS, hakobu's (read from `hakobu.provision.blueprint.render`) versus the guide's defaults.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from hakobu import sandbox
-from hakobu.blueprint import render
-from hakobu.config import Environment, load_project, parse_project
-from hakobu.names import Names
+from hakobu.core.config import Environment, load_project, parse_project
+from hakobu.core.names import Names
+from hakobu.provision.blueprint import render
+from hakobu.sandbox import emulator as sandbox
 
 APP = "bench"
 TAG = "v1"

@@ -9,7 +9,7 @@ Against ONE sandbox emulator (moto on loopback), provisioned once:
 - the guide: its own commands, run by bash with the awscli package exactly as the guide
   writes them ("メンテナンス" 1, 2, 3 and 5, plus the DB look of "トラブルシューティング" and
   `terraform output load_balancer_dns` for the URL), with the environment that
-  `eval "$(hakobu sandbox env)"` would set (`hakobu.sandbox.client_environment`).
+  `eval "$(hakobu sandbox env)"` would set (`hakobu.sandbox.emulator.client_environment`).
 Each side's wall time is the median of --runs runs (alternating, after one warm-up each).
 API calls are counted on the emulator's side: every AWS request is one werkzeug request line
 in `.hakobu/sandbox.log` (hakobu's own `/moto-api/` liveness probe is not an AWS call).
@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hakobu import sandbox
-from hakobu.scaffold import write_config
+from hakobu.provision.scaffold import write_config
+from hakobu.sandbox import emulator as sandbox
 
 APP = "rails-app"
 REGION = "ap-northeast-1"
@@ -251,9 +251,9 @@ def heaviest_imports(python: str, shown: int = 8) -> list[tuple[str, int]]:
 
 def in_process(bench: Bench, runs: int) -> None:
     """Where the time of one status goes once Python runs: clients, then the calls."""
-    from hakobu.config import load_project
-    from hakobu.status import StatusClients, gather_status
-    from hakobu.target import Target
+    from hakobu.core.config import load_project
+    from hakobu.core.target import Target
+    from hakobu.operate.status import StatusClients, gather_status
 
     env = load_project(bench.root / "hakobu.toml").environment(None)
     server = sandbox.running(bench.root)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from hakobu import sandbox
-from hakobu.config import Environment, parse_project
-from hakobu.scaffold import write_config
+from hakobu.core.config import Environment, parse_project
+from hakobu.provision.scaffold import write_config
+from hakobu.sandbox import emulator as sandbox
 
 MASTER_KEY = "5f0e6c1d2b3a49588776655443322110"
 

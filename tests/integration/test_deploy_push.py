@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hakobu.errors import PreflightError
-from hakobu.image import ecr_login, find_builder
+from hakobu.core.errors import PreflightError
+from hakobu.ship.image import ecr_login, find_builder
 from tests.conftest import SandboxStack, run_hakobu
-from tests.registry import Registry, missing, start_registry
+from tests.support.registry import Registry, missing, start_registry
 
 pytestmark = pytest.mark.integration
 APP = "rails-app"
@@ -44,8 +44,9 @@ def _require_tools() -> None:
 
 
 @pytest.fixture(scope="module")
-def pushed(sandbox_stack: SandboxStack, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[tuple[Registry, str, str]]:
+def pushed(
+    sandbox_stack: SandboxStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Registry, str, str]]:
     _require_tools()
     root = sandbox_stack.root
     password = ecr_login(sandbox_stack.client("ecr")).password
@@ -53,8 +54,9 @@ def pushed(sandbox_stack: SandboxStack, tmp_path_factory: pytest.TempPathFactory
     config = root / "hakobu.toml"
     original = config.read_text()
     try:
-        config.write_text(original.replace(
-            "[registry]\n", f'[registry]\nurl = "{registry.host}/{APP}"\n', 1))
+        config.write_text(
+            original.replace("[registry]\n", f'[registry]\nurl = "{registry.host}/{APP}"\n', 1)
+        )
         (root / "Dockerfile").write_text("FROM scratch\nCOPY config/application.rb /app.rb\n")
         (root / ".gitignore").write_text(".hakobu/\nconfig/master.key\n")
         _git(root, "init", "--quiet")
@@ -64,10 +66,17 @@ def pushed(sandbox_stack: SandboxStack, tmp_path_factory: pytest.TempPathFactory
         storage = tmp_path_factory.mktemp("containers")
         (storage / "storage.conf").write_text(
             f'[storage]\ndriver = "vfs"\ngraphroot = "{storage / "graph"}"\n'
-            f'runroot = "{storage / "run"}"\n')
-        result = run_hakobu("deploy", "--sandbox", cwd=root, env={
-            "CONTAINERS_STORAGE_CONF": str(storage / "storage.conf"),
-            "HAKOBU_BUILDAH_VFS": "1"})
+            f'runroot = "{storage / "run"}"\n'
+        )
+        result = run_hakobu(
+            "deploy",
+            "--sandbox",
+            cwd=root,
+            env={
+                "CONTAINERS_STORAGE_CONF": str(storage / "storage.conf"),
+                "HAKOBU_BUILDAH_VFS": "1",
+            },
+        )
         assert result.code == 0, result.output
         assert password not in result.output
         yield registry, password, commit
@@ -77,7 +86,8 @@ def pushed(sandbox_stack: SandboxStack, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_task_definition_runs_the_digest_the_registry_serves(
-        sandbox_stack: SandboxStack, pushed: tuple[Registry, str, str]) -> None:
+    sandbox_stack: SandboxStack, pushed: tuple[Registry, str, str]
+) -> None:
     registry, password, commit = pushed
     served = registry.manifest(APP, commit[:12], "AWS", password)
     assert served.status == 200 and served.digest and served.digest.startswith("sha256:")

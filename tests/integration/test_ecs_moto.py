@@ -16,7 +16,7 @@ import pytest
 
 from hakobu.aws import ecs as ecs_ops
 from hakobu.aws.logs import task_log_lines, task_log_stream
-from hakobu.rollout import RolloutUpdate, follow_rollout
+from hakobu.ship.rollout import RolloutUpdate, follow_rollout
 from tests.conftest import SandboxStack
 
 pytestmark = pytest.mark.integration

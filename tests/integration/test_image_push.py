@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from hakobu import sandbox
-from hakobu.errors import PreflightError
-from hakobu.git import source_revision
-from hakobu.image import (
+from hakobu.core.errors import PreflightError
+from hakobu.sandbox import emulator as sandbox
+from hakobu.ship.git import source_revision
+from hakobu.ship.image import (
     Builder,
     PushedImage,
     RegistryLogin,
@@ -29,7 +29,7 @@ from hakobu.image import (
     ecr_login,
     find_builder,
 )
-from tests.registry import Registry, missing, start_registry
+from tests.support.registry import Registry, missing, start_registry
 
 pytestmark = pytest.mark.integration
 REGION = "ap-northeast-1"
@@ -62,7 +62,7 @@ def builder() -> Builder:
 def isolated_storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """podman/buildah keep this test's layers under tmp_path, not the machine's store.
 
-    vfs, as in a container where overlay may not work (HAKOBU_BUILDAH_VFS, hakobu.image).
+    vfs, as in a container where overlay may not work (HAKOBU_BUILDAH_VFS, hakobu.ship.image).
     """
     conf = tmp_path / "storage.conf"
     conf.write_text(

@@ -31,7 +31,7 @@ from typing import IO, Any
 import pytest
 
 from hakobu.aws.logs import LogLine
-from hakobu.logtail import format_line
+from hakobu.operate.logs import format_line
 from tests.conftest import Run, SandboxStack, run_hakobu
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from hakobu import sandbox
+from hakobu.sandbox import emulator as sandbox
 from tests.conftest import Run, make_rails_app, run_hakobu
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from hakobu import sandbox
-from hakobu.scaffold import write_config
+from hakobu.provision.scaffold import write_config
+from hakobu.sandbox import emulator as sandbox
 from tests.conftest import make_rails_app
 
 pytestmark = pytest.mark.integration

@@ -18,19 +18,20 @@ from typing import Any
 
 import pytest
 
-from hakobu import blueprint, sandbox
-from hakobu.config import Environment, load_project
-from hakobu.provision import Provisioner
-from hakobu.state import (
+from hakobu.core.config import Environment, load_project
+from hakobu.core.target import Target
+from hakobu.core.workspace import environment_dir
+from hakobu.provision import blueprint
+from hakobu.provision.pipeline import Provisioner
+from hakobu.provision.state import (
     LOCAL_STATE,
     MOVED_STATE,
     backend,
     ensure_state_bucket,
     init_settings,
 )
-from hakobu.target import Target
-from hakobu.terraform import Terraform
-from hakobu.workspace import environment_dir
+from hakobu.provision.terraform import Terraform
+from hakobu.sandbox import emulator as sandbox
 from tests.conftest import Run, make_rails_app, run_hakobu
 
 pytestmark = pytest.mark.integration

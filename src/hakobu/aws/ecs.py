@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from hakobu.errors import HakobuError
+from hakobu.core.errors import HakobuError
 
 T = TypeVar("T")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hakobu.config import Environment
-from hakobu.errors import PreflightError
+from hakobu.core.config import Environment
+from hakobu.core.errors import PreflightError
 
 # App secrets (`hakobu secrets set NAME`) are named `<prefix>-app-<NAME>`: one secret per
 # variable, so IAM, rotation and CloudTrail see each one; the execution role may read

@@ -15,9 +15,7 @@ from hakobu.cli import cost_commands
 from hakobu.cli import diagram_commands
 from hakobu.cli import sandbox_commands
 
-app.add_typer(
-    sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try it locally"
-)
+app.add_typer(sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try it locally")
 
 __all__ = [
     "app",

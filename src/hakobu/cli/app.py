@@ -15,12 +15,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
 
-from hakobu import sandbox as sandbox_server
-from hakobu.config import Environment, load_project
-from hakobu.errors import HakobuError, aws_error
-from hakobu.target import Target
-from hakobu.ui import SANDBOX_BANNER
-from hakobu.workspace import forget_sandbox_state
+from hakobu.cli.ui import SANDBOX_BANNER
+from hakobu.core.config import Environment, load_project
+from hakobu.core.errors import HakobuError, aws_error
+from hakobu.core.target import Target
+from hakobu.core.workspace import forget_sandbox_state
+from hakobu.sandbox import emulator as sandbox_server
 
 app = typer.Typer(
     help="Provision a production web stack on AWS, ship your app onto it and operate it, "

@@ -13,8 +13,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hakobu import app_secrets, scaling
-from hakobu.app_secrets import MASK, AppSecrets
 from hakobu.cli.app import (
     ConfigOpt,
     EnvArg,
@@ -29,10 +27,13 @@ from hakobu.cli.app import (
     target,
 )
 from hakobu.cli.deploying import TimeoutOpt, _conclude, _deployer, _run, _with_timeout
-from hakobu.config import CONFIG_FILE, Environment
-from hakobu.deploy import DeployError, DeployResult
-from hakobu.scaling import InvalidArgument, parse_count
-from hakobu.target import Target
+from hakobu.core.config import CONFIG_FILE, Environment
+from hakobu.core.target import Target
+from hakobu.operate import scaling
+from hakobu.operate import secrets as app_secrets
+from hakobu.operate.scaling import InvalidArgument, parse_count
+from hakobu.operate.secrets import MASK, AppSecrets
+from hakobu.ship.deploy import DeployError, DeployResult
 
 secrets_app = typer.Typer(
     help="The app's secrets, injected into its container as environment variables: list "

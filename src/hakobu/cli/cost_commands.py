@@ -1,6 +1,6 @@
 """hakobu cost: the monthly estimate, its assumptions, the other profiles' totals.
 
-The numbers come from `hakobu.cost` (pure) and `hakobu.prices` (the shipped table and the
+The numbers come from `provision.cost` (pure) and `provision.prices` (the shipped table and the
 user's refreshed prices); this module parses, calls and renders. No AWS call is made
 unless `--refresh` asks the Price List API for fresh prices.
 """
@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hakobu.cli.app import ConfigOpt, EnvArg, JsonOpt, app, out
-from hakobu.config import (
+from hakobu.core.config import (
     CONFIG_FILE,
     PROFILES,
     DatabaseSettings,
@@ -29,7 +29,9 @@ from hakobu.config import (
     load_project,
     with_profile,
 )
-from hakobu.cost import (
+from hakobu.core.errors import PreflightError
+from hakobu.core.target import Target
+from hakobu.provision.cost import (
     GROUPS,
     GUIDE_REGION,
     GUIDE_TABLE,
@@ -41,8 +43,7 @@ from hakobu.cost import (
     guide_comparison,
     profile_totals,
 )
-from hakobu.errors import PreflightError
-from hakobu.prices import (
+from hakobu.provision.prices import (
     PRICING_API_REGION,
     Price,
     RefreshReport,
@@ -51,7 +52,6 @@ from hakobu.prices import (
     refresh,
     user_prices_path,
 )
-from hakobu.target import Target
 
 ProfileName = Enum("ProfileName", {name: name for name in PROFILES}, type=str)  # type: ignore[misc]
 ProfileOpt = Annotated[

@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hakobu import artifact, history
 from hakobu.aws.ecs import service_description
 from hakobu.cli.app import (
     ConfigOpt,
@@ -25,13 +24,14 @@ from hakobu.cli.app import (
     sandbox_banner,
     target,
 )
-from hakobu.config import CONFIG_FILE, Environment
-from hakobu.deploy import Deployer, DeployError, DeployResult
-from hakobu.errors import HakobuError
-from hakobu.names import Names
-from hakobu.rollout import RolloutUpdate
-from hakobu.target import Target
-from hakobu.ui import format_seconds
+from hakobu.cli.ui import format_seconds
+from hakobu.core.config import CONFIG_FILE, Environment
+from hakobu.core.errors import HakobuError
+from hakobu.core.names import Names
+from hakobu.core.target import Target
+from hakobu.ship import artifact, history
+from hakobu.ship.deploy import Deployer, DeployError, DeployResult
+from hakobu.ship.rollout import RolloutUpdate
 
 ImageOpt = Annotated[
     str | None,

@@ -12,8 +12,8 @@ import typer
 
 from hakobu.cli.app import ConfigOpt, EnvArg, app, environment, err
 from hakobu.cli.provisioning import Profile
-from hakobu.config import CONFIG_FILE, Environment, with_profile
-from hakobu.diagram import architecture, render_svg, to_mermaid
+from hakobu.core.config import CONFIG_FILE, Environment, with_profile
+from hakobu.provision.diagram import architecture, render_svg, to_mermaid
 
 
 class Format(StrEnum):

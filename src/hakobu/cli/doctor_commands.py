@@ -1,6 +1,6 @@
 """hakobu doctor: the guide's troubleshooting section, run as a tree of named checks.
 
-The checks and their results come from `hakobu.doctor.run_checks`; this module only
+The checks and their results come from `hakobu.operate.doctor.run_checks`; this module only
 renders them (a tree per group, or the `--json` envelope) and exits 1 when a check found
 a problem (warnings alone exit 0), so a script or CI step can gate on it.
 """
@@ -28,10 +28,10 @@ from hakobu.cli.app import (
     sandbox_banner,
     target,
 )
-from hakobu.config import CONFIG_FILE
+from hakobu.core.config import CONFIG_FILE
 
 if TYPE_CHECKING:  # imported when the command runs: `hakobu --help` need not pay for it
-    from hakobu.doctor import CheckResult
+    from hakobu.operate.doctor import CheckResult
 
 LABELS = {
     "ok": ("[OK]", "green"),
@@ -55,7 +55,7 @@ def doctor(
     target health, NAT routes, the image in ECR, MySQL 8.0 on Extended Support. Exit code
     1 when a problem is found; warnings alone exit 0.
     """
-    from hakobu.doctor import exit_code, report_json, run_checks
+    from hakobu.operate.doctor import exit_code, report_json, run_checks
 
     env = environment(config, env_name)
     aws = target(env, sandbox)
@@ -95,7 +95,7 @@ def _group_tree(group: str, results: Iterable[CheckResult]) -> Tree:
 
 
 def summary(results: list[CheckResult]) -> Text:
-    from hakobu.doctor import counts
+    from hakobu.operate.doctor import counts
 
     found = counts(results)
     words = [

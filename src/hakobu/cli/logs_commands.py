@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from hakobu import logtail
 from hakobu.aws.logs import LogLine
 from hakobu.cli.app import (
     ConfigOpt,
@@ -25,8 +24,9 @@ from hakobu.cli.app import (
     out,
     target,
 )
-from hakobu.config import CONFIG_FILE
-from hakobu.names import Names
+from hakobu.core.config import CONFIG_FILE
+from hakobu.core.names import Names
+from hakobu.operate import logs as logtail
 
 # One colour per task, so interleaved lines of several tasks are easy to tell apart.
 TASK_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")

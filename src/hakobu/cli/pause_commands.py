@@ -1,6 +1,6 @@
 """hakobu pause / resume: the guide's "使わない時はリソースを停止" as two commands.
 
-The plans, the savings and the steps come from `hakobu.pausing`; this module parses, asks,
+The plans, the savings and the steps come from `hakobu.operate.pausing`; this module parses, asks,
 renders, and hands the library the Terraform step (the same plan / apply pipeline and
 progress view as `hakobu up`).
 """
@@ -28,12 +28,12 @@ from hakobu.cli.app import (
     sandbox_banner,
     target,
 )
-from hakobu.config import CONFIG_FILE, Environment
-from hakobu.target import Target
-from hakobu.ui import format_seconds
+from hakobu.cli.ui import format_seconds
+from hakobu.core.config import CONFIG_FILE, Environment
+from hakobu.core.target import Target
 
 if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` need not pay for them
-    from hakobu.pausing import Health, PauseRecord, Saving, Waiter
+    from hakobu.operate.pausing import Health, PauseRecord, Saving, Waiter
 
 DeepOpt = Annotated[
     bool,
@@ -65,8 +65,8 @@ def pause(
 ) -> None:
     """Stop paying for an idle environment: no tasks, the DB stopped (`--deep`: no NAT
     Gateway and no ALB either). Prints the monthly saving; `hakobu resume` undoes it."""
-    from hakobu import pausing
-    from hakobu.prices import load_prices
+    from hakobu.operate import pausing
+    from hakobu.provision.prices import load_prices
 
     env = environment(config, env_name)
     if deep:
@@ -119,7 +119,7 @@ def resume(
 ) -> None:
     """Bring a paused environment back: the DB started, the NAT Gateway and ALB again after
     `--deep`, the service's tasks and revision as before; then wait until it is healthy."""
-    from hakobu import pausing
+    from hakobu.operate import pausing
 
     env = environment(config, env_name)
     aws = target(env, sandbox)
@@ -149,7 +149,7 @@ def resume(
 
 def _preflight(env: Environment) -> None:
     """Terraform runs: the same checks as `hakobu up` before anything changes."""
-    from hakobu.provision import preflight
+    from hakobu.provision.pipeline import preflight
 
     for warning in preflight(env):
         err.print(f"[yellow]Warning:[/] {escape(warning)}", markup=True, soft_wrap=True)
@@ -158,8 +158,8 @@ def _preflight(env: Environment) -> None:
 def _reshape(env: Environment, aws: Target) -> Callable[[bool], None]:
     """The Terraform step: render the paused or the normal shape, plan, apply with the
     live progress of `hakobu up`."""
-    from hakobu.provision import Provisioner
-    from hakobu.ui import ApplyProgress, plan_table
+    from hakobu.cli.ui import ApplyProgress, plan_table
+    from hakobu.provision.pipeline import Provisioner
 
     def reshape(paused: bool) -> None:
         provisioner = Provisioner(env, aws, paused=paused)
@@ -184,7 +184,7 @@ def _reshape(env: Environment, aws: Target) -> Callable[[bool], None]:
 
 
 def _waiter(env: Environment, timeout: int | None) -> Callable[[], Waiter]:
-    from hakobu.pausing import Waiter
+    from hakobu.operate.pausing import Waiter
 
     seconds = timeout or env.settings.deploy.timeout_seconds
     return lambda: Waiter(timeout=seconds)
@@ -265,8 +265,8 @@ def _show_saving(saving: Saving) -> None:
 
 
 def _deep_hint(env: Environment, desired_count: int, saving: Saving) -> None:
-    from hakobu.pausing import pause_saving
-    from hakobu.prices import load_prices
+    from hakobu.operate.pausing import pause_saving
+    from hakobu.provision.prices import load_prices
 
     deep = pause_saving(env, load_prices(), True, desired_count)
     extra = deep.total - saving.total
@@ -291,9 +291,9 @@ def _auto_start_warning(env: Environment, record: PauseRecord) -> None:
 
 
 def _conclude_resume(env: Environment, record: PauseRecord, health: Health | None) -> None:
-    from hakobu.cost import HOURS_PER_MONTH
-    from hakobu.pausing import now_utc
-    from hakobu.status import revision_of
+    from hakobu.operate.pausing import now_utc
+    from hakobu.operate.status import revision_of
+    from hakobu.provision.cost import HOURS_PER_MONTH
 
     revision = revision_of(record.task_definition)
     out.print(

@@ -23,11 +23,11 @@ from hakobu.cli.app import (
     sandbox_banner,
     target,
 )
-from hakobu.config import CONFIG_FILE, PROFILES, Environment
-from hakobu.provision import Provisioner, preflight
-from hakobu.scaffold import write_config
-from hakobu.terraform import DOCUMENT_FILE
-from hakobu.ui import ApplyProgress, outputs_table, plan_headline, plan_table
+from hakobu.cli.ui import ApplyProgress, outputs_table, plan_headline, plan_table
+from hakobu.core.config import CONFIG_FILE, PROFILES, Environment
+from hakobu.provision.pipeline import Provisioner, preflight
+from hakobu.provision.scaffold import write_config
+from hakobu.provision.terraform import DOCUMENT_FILE
 
 
 def _prepared(env: Environment, sandbox: bool) -> Provisioner:
@@ -51,7 +51,7 @@ def _plan(provisioner: Provisioner, destroy: bool = False) -> Any:
 def _warn_if_paused(env: Environment, sandbox: bool, ask: bool) -> None:
     """`hakobu pause` changed what Terraform does not track (desired count 0, DB stopped,
     with --deep no NAT or ALB): applying hakobu.toml now would undo part of it."""
-    from hakobu.pausing import pause_in_effect, paused_notice  # only read when paused
+    from hakobu.operate.pausing import pause_in_effect, paused_notice  # only read when paused
 
     record = pause_in_effect(env, sandbox)
     if record is None:
@@ -217,7 +217,7 @@ def destroy(
     if force_delete:
         _force_delete_secrets(provisioner)
     # A destroyed environment is no longer paused: nothing is left to resume.
-    from hakobu.pausing import remove_record, state_path
+    from hakobu.operate.pausing import remove_record, state_path
 
     remove_record(state_path(env, sandbox))
     out.print(f"Destroyed {summary.destroy} resources of `{env.name}`.")
@@ -225,8 +225,8 @@ def destroy(
 
 
 def _force_delete_secrets(provisioner: Provisioner) -> None:
-    from hakobu.app_secrets import managed_secrets
     from hakobu.aws.secrets import app_secret_prefix, force_delete_all
+    from hakobu.operate.secrets import managed_secrets
 
     env = provisioner.env
     deleted = force_delete_all(
@@ -247,7 +247,7 @@ def eject(
     config: ConfigOpt = Path(CONFIG_FILE),
 ) -> None:
     """Write the rendered Terraform (main.tf.json) for a team that wants to own it."""
-    from hakobu import blueprint
+    from hakobu.provision import blueprint
 
     env = environment(config, env_name)
     output.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from hakobu import sandbox as sandbox_server
 from hakobu.cli.app import out
-from hakobu.errors import HakobuError
-from hakobu.workspace import forget_sandbox_state
+from hakobu.core.errors import HakobuError
+from hakobu.core.workspace import forget_sandbox_state
+from hakobu.sandbox import emulator as sandbox_server
 
 sandbox_app = typer.Typer(
     help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",

@@ -13,7 +13,6 @@ import typer
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from hakobu import sessions
 from hakobu.aws.ecs import task_id
 from hakobu.cli.app import (
     ConfigOpt,
@@ -27,9 +26,10 @@ from hakobu.cli.app import (
     target,
 )
 from hakobu.cli.deploying import ConsoleEvents
-from hakobu.config import CONFIG_FILE, Environment
-from hakobu.errors import HakobuError
-from hakobu.names import Names
+from hakobu.core.config import CONFIG_FILE, Environment
+from hakobu.core.errors import HakobuError
+from hakobu.core.names import Names
+from hakobu.operate import sessions
 
 COMMAND_KEY = "hakobu.command"
 PANEL = "Operate"

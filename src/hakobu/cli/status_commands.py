@@ -1,7 +1,7 @@
 """hakobu status: the service, deployments, targets, events, stopped tasks, DB, URL.
 
 One screen for what the guide's "メンテナンス" section asks four commands for (and its
-"トラブルシューティング" a fifth). The data comes from `hakobu.status.gather_status`; this
+"トラブルシューティング" a fifth). The data comes from `hakobu.operate.status.gather_status`; this
 module only renders it as text, as JSON, or refreshed in place with `--watch`.
 """
 
@@ -32,11 +32,11 @@ from hakobu.cli.app import (
     sandbox_banner,
     target,
 )
-from hakobu.config import CONFIG_FILE
-from hakobu.errors import HakobuError
+from hakobu.core.config import CONFIG_FILE
+from hakobu.core.errors import HakobuError
 
 if TYPE_CHECKING:  # imported when the command runs: `hakobu --help` need not pay for it
-    from hakobu.status import StatusReport
+    from hakobu.operate.status import StatusReport
 
 WatchOpt = Annotated[
     bool,
@@ -77,7 +77,7 @@ def status(
     One screen instead of the guide's describe-services, describe-target-health,
     list-tasks / describe-tasks and describe-db-instances. `--watch` refreshes it.
     """
-    from hakobu.status import StatusClients, gather_status
+    from hakobu.operate.status import StatusClients, gather_status
 
     env = environment(config, env_name)
     aws = target(env, sandbox)

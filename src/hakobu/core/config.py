@@ -1,0 +1,648 @@
+"""The `hakobu.toml` schema, its validation and the per-environment view of it.
+
+One file describes the app; each `[environments.NAME]` section overrides any key for one
+environment. Everything is validated before hakobu calls AWS or Terraform: a wrong value
+raises `ConfigError` naming the key, what was expected and the fix (DESIGN.md decision 7).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import ipaddress
+import re
+import shlex
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hakobu.core.errors import ConfigError
+from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
+
+CONFIG_FILE = "hakobu.toml"
+DEFAULT_ENVIRONMENT = "production"
+# Profiles: coherent sets of defaults for the three ways the guide's stack is usually run.
+PROFILES: dict[str, dict[str, Any]] = {
+    # The guide as written: private tasks behind one NAT Gateway, x86, db.t3.micro.
+    "guide": {
+        "network": {"nat_gateways": 1},
+        "service": {"public_ip": False, "platform": "linux/amd64"},
+        "database": {"instance_class": "db.t3.micro", "multi_az": False},
+    },
+    # The guide's first cost cut: no NAT Gateway (tasks in public subnets with a public IP,
+    # reachable only from the ALB), Graviton tasks and database.
+    "lean": {
+        "network": {"nat_gateways": 0},
+        "service": {"public_ip": True, "platform": "linux/arm64"},
+        "database": {"instance_class": "db.t4g.micro"},
+    },
+    # Survives a zone outage: two tasks over both zones, a NAT Gateway per zone, Multi-AZ DB.
+    "ha": {
+        "network": {"nat_gateways": 2},
+        "service": {"desired_count": 2, "public_ip": False},
+        "database": {"multi_az": True},
+    },
+}
+# Migrations run as a one-off task of the new revision before the service moves, not by
+# hand after the new code already serves (the guide's step 9).
+DEFAULT_RELEASE_COMMANDS = {
+    "rails": "bin/rails db:migrate",
+    "django": "python manage.py migrate --noinput",
+    "container": "",
+}
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Names built from the app name must fit AWS's shortest limit: an ALB or target group
+# name is at most 32 characters, and hakobu appends "-staging-alb" style suffixes.
+APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}[a-z0-9]$")
+ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+DB_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+REGISTRY_URL_PATTERN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)+$")
+# Every AWS name is "<prefix>-<suffix>"; the tightest limit is the ALB's and target
+# group's 32 characters ("<prefix>-alb"). RDS identifiers refuse "--"; an ALB name may not
+# start with "internal-".
+MAX_PREFIX_LENGTH = 28
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _Section(BaseModel):
+    """Every section rejects unknown keys: a typo must not be silently ignored."""
+
+    # strict: "1024" or true is not silently read as a number; TOML has real types.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+
+
+class ServiceSettings(_Section):
+    cpu: int = 256
+    memory: int = 512
+    port: int = Field(3000, ge=1, le=65535)
+    health_check_path: str = "/up"
+    desired_count: int = Field(1, ge=0, le=100)
+    platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+    # Tasks in the public subnets with a public IP (still reachable only from the ALB's
+    # security group): no NAT Gateway needed to pull images or call AWS APIs.
+    public_ip: bool = False
+    # Fargate Spot: up to ~70% cheaper, but AWS may stop a task with two minutes' notice.
+    # `spot_base` tasks always run on regular Fargate; the rest go to Spot.
+    spot: bool = False
+    spot_base: int = Field(0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _fargate_size(self) -> ServiceSettings:
+        if self.cpu not in FARGATE_MEMORY_BY_CPU:
+            allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
+            raise _KeyProblem(
+                "cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}"
+            )
+        if self.memory not in FARGATE_MEMORY_BY_CPU[self.cpu]:
+            raise _KeyProblem(
+                "memory",
+                f"Fargate does not accept memory = {self.memory} with cpu = {self.cpu}",
+                f"with cpu = {self.cpu}, memory must be {describe_allowed_memory(self.cpu)} (MiB)",
+            )
+        if not self.health_check_path.startswith("/"):
+            raise _KeyProblem(
+                "health_check_path",
+                f"{self.health_check_path!r} is not a URL path",
+                'start it with "/", for example "/up"',
+            )
+        return self
+
+
+class DatabaseSettings(_Section):
+    engine: Literal["mysql"] = "mysql"
+    # MySQL 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance bills
+    # Extended Support, so 8.4 (LTS) is the default and 8.0 is allowed with a warning.
+    engine_version: Literal["8.4", "8.0"] = "8.4"
+    # Graviton (t4g) costs less than the guide's db.t3.micro for the same size.
+    instance_class: str = "db.t4g.micro"
+    allocated_storage: int = Field(20, ge=20, le=65536)
+    backup_retention_days: int = Field(7, ge=0, le=35)
+    name: str | None = None
+    username: str = "app"
+    final_snapshot: bool = True
+    # A standby in the second zone: RDS fails over to it in a minute or two; doubles cost.
+    multi_az: bool = False
+
+    @model_validator(mode="after")
+    def _names(self) -> DatabaseSettings:
+        if not INSTANCE_CLASS_PATTERN.match(self.instance_class):
+            raise _KeyProblem(
+                "instance_class",
+                f"{self.instance_class!r} is not an RDS instance class",
+                'use a class such as "db.t4g.micro" or "db.t3.micro"',
+            )
+        for key in ("name", "username"):
+            value = getattr(self, key)
+            if value is not None and not DB_IDENTIFIER_PATTERN.match(value):
+                raise _KeyProblem(
+                    key,
+                    f"{value!r} is not a valid MySQL {key}",
+                    "use letters, digits and underscores, starting with a letter",
+                )
+        return self
+
+
+class NetworkSettings(_Section):
+    vpc_cidr: str = "10.0.0.0/16"
+    public_subnets: list[str] = ["10.0.1.0/24", "10.0.2.0/24"]
+    private_subnets: list[str] = ["10.0.10.0/24", "10.0.11.0/24"]
+    # The guide spreads subnets over AZ a and c (ap-northeast-1 has no AZ b for new accounts).
+    availability_zones: list[str] = ["a", "c"]
+    # 1 as in the guide (in the first zone); 2 keeps each zone's outbound traffic in that
+    # zone (survives a zone outage); 0 saves ~$35/month when tasks have public IPs.
+    nat_gateways: int = Field(1, ge=0, le=2)
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> NetworkSettings:
+        vpc = _parse_network("vpc_cidr", self.vpc_cidr)
+        zones = len(self.availability_zones)
+        if zones != 2 or len(set(self.availability_zones)) != 2:
+            raise _KeyProblem(
+                "availability_zones",
+                f"expected two different zone letters, got {self.availability_zones}",
+                'an ALB needs two zones: use for example ["a", "c"]',
+            )
+        seen: list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
+        for key in ("public_subnets", "private_subnets"):
+            cidrs = getattr(self, key)
+            if len(cidrs) != zones:
+                raise _KeyProblem(
+                    key,
+                    f"expected {zones} subnets (one per zone), got {len(cidrs)}",
+                    f"list {zones} CIDR blocks inside {self.vpc_cidr}",
+                )
+            for index, cidr in enumerate(cidrs):
+                subnet = _parse_network(f"{key}.{index}", cidr)
+                if not subnet.subnet_of(vpc):  # type: ignore[arg-type]
+                    raise _KeyProblem(
+                        f"{key}.{index}",
+                        f"{cidr} is not inside the VPC {self.vpc_cidr}",
+                        f"choose a block inside {self.vpc_cidr}, or widen vpc_cidr",
+                    )
+                for other_key, other in seen:
+                    if subnet.overlaps(other):
+                        raise _KeyProblem(
+                            f"{key}.{index}",
+                            f"{cidr} overlaps {other} ({other_key})",
+                            "give every subnet its own block",
+                        )
+                seen.append((f"network.{key}.{index}", subnet))
+        return self
+
+
+class RegistrySettings(_Section):
+    # ECR keeps the newest N images; older ones expire. Enough to roll back weeks of deploys.
+    keep_images: int = Field(30, ge=1, le=1000)
+    # Push images here ("host[:port]/path") instead of the environment's ECR repository.
+    # For the sandbox, whose emulated ECR cannot receive images: a registry on loopback.
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _url(self) -> RegistrySettings:
+        if self.url is not None and not REGISTRY_URL_PATTERN.match(self.url):
+            raise _KeyProblem(
+                "url",
+                f"{self.url!r} is not a registry repository address",
+                'write it as "host[:port]/repository", without a scheme or tag',
+            )
+        return self
+
+
+class DeploySettings(_Section):
+    # Run before the service moves, as a one-off task of the new revision; a failure stops
+    # the deploy with the old version still serving. Default per framework; "" for none.
+    release_command: str | None = None
+    # docker, podman or buildah; by default the first found (docker only if its daemon runs).
+    builder: Literal["docker", "podman", "buildah"] | None = None
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    # How long to follow a rollout before giving up (the rollout itself goes on in AWS).
+    timeout_seconds: int = Field(900, ge=30, le=7200)
+    # Also tag each pushed image `latest`, for humans; the service always runs a digest.
+    tag_latest: bool = True
+
+
+class LogsSettings(_Section):
+    retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _retention(self) -> LogsSettings:
+        if self.retention_days not in LOG_RETENTION_DAYS:
+            raise _KeyProblem(
+                "retention_days",
+                f"CloudWatch Logs does not accept {self.retention_days}",
+                f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            )
+        return self
+
+
+class SecretsSettings(_Section):
+    # Rails: the master key is read from this file (or from the environment variable below
+    # when the file is absent, as in CI) and written straight to Secrets Manager.
+    master_key_file: str = "config/master.key"
+    master_key_env: str = "RAILS_MASTER_KEY"
+    # The variable the app reads its DB password from; Rails' generated database.yml uses
+    # <APP>_DATABASE_PASSWORD. Defaults to DATABASE_PASSWORD.
+    database_password_env: str = "DATABASE_PASSWORD"
+
+
+class EnvironmentSettings(_Section):
+    """What an environment may set: everything but the app's identity."""
+
+    region: str = "ap-northeast-1"
+    # A set of defaults (see PROFILES); any key it sets can still be given explicitly.
+    profile: Literal["guide", "lean", "ha"] | None = None
+    # The prefix of every AWS name. Defaults to the app name for "production" (the guide's
+    # names) and to "<app>-<environment>" otherwise, so environments never collide.
+    name: str | None = None
+    state: Literal["local", "s3"] = "local"
+    state_bucket: str | None = None
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    logs: LogsSettings = Field(default_factory=LogsSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+
+    @model_validator(mode="after")
+    def _egress(self) -> EnvironmentSettings:
+        if self.network.nat_gateways == 0 and not self.service.public_ip:
+            raise _KeyProblem(
+                "network.nat_gateways",
+                "with no NAT Gateway, tasks in private subnets cannot pull images or reach "
+                "Secrets Manager and CloudWatch Logs",
+                'set service.public_ip = true (or profile = "lean"), or nat_gateways = 1',
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _region(self) -> EnvironmentSettings:
+        regions = known_regions()
+        if self.region not in regions:
+            close = [r for r in regions if r.split("-")[0] == self.region.split("-")[0]] or regions
+            raise _KeyProblem(
+                "region", f"{self.region!r} is not an AWS region", f"use one of {', '.join(close)}"
+            )
+        return self
+
+
+class ProjectFile(EnvironmentSettings):
+    """The whole file: the app's identity, shared settings and per-environment overrides."""
+
+    app: str
+    framework: Literal["rails", "django", "container"] = "container"
+    environments: dict[str, dict[str, Any]] = {}
+
+
+class Environment(BaseModel):
+    """One environment, fully resolved: what the blueprint and the commands work from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app: str
+    framework: Literal["rails", "django", "container"]
+    name: str
+    settings: EnvironmentSettings
+    root: Path
+
+    @property
+    def prefix(self) -> str:
+        """The start of every AWS name: `rails-app` gives `rails-app-cluster`."""
+        if self.settings.name:
+            return self.settings.name
+        return self.app if self.name == DEFAULT_ENVIRONMENT else f"{self.app}-{self.name}"
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    @property
+    def database_name(self) -> str:
+        if self.settings.database.name:
+            return self.settings.database.name
+        return f"{self.app.replace('-', '_')}_{self.name}"
+
+    @property
+    def release_command(self) -> list[str]:
+        """The command run before each rollout, as an argv list (empty: none)."""
+        configured = self.settings.deploy.release_command
+        if configured is None:
+            configured = DEFAULT_RELEASE_COMMANDS[self.framework]
+        return shlex.split(configured)
+
+    @property
+    def warnings(self) -> list[str]:
+        notes = []
+        if self.settings.database.engine_version == "8.0":
+            notes.append(
+                'database.engine_version = "8.0": RDS for MySQL 8.0 left standard support on '
+                '2026-07-31, so this instance bills RDS Extended Support. Use "8.4" unless '
+                "the app cannot run on it yet."
+            )
+        return notes
+
+
+class Project(BaseModel):
+    """The validated file and every environment it declares."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app: str
+    framework: Literal["rails", "django", "container"]
+    root: Path
+    environments: dict[str, Environment]
+
+    def environment(self, name: str | None) -> Environment:
+        """The named environment, or the only / default one when none is named."""
+        if name is None:
+            if len(self.environments) == 1:
+                return next(iter(self.environments.values()))
+            if DEFAULT_ENVIRONMENT in self.environments:
+                return self.environments[DEFAULT_ENVIRONMENT]
+            raise ConfigError(
+                None,
+                "several environments are declared and none was named",
+                f"name one: {', '.join(self.environments)}",
+            )
+        if name not in self.environments:
+            raise ConfigError(
+                f"environments.{name}",
+                f"no environment named {name!r}",
+                f"use one of {', '.join(self.environments)}, or add "
+                f"[environments.{name}] to {CONFIG_FILE}",
+            )
+        return self.environments[name]
+
+
+class _KeyProblem(ValueError):
+    """Raised inside validators so the error names the exact key and carries a fix."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.key, self.problem, self.fix = key, problem, fix
+
+
+@functools.cache
+def known_regions() -> list[str]:
+    """AWS regions where ECS runs, from botocore's bundled endpoint data (no network)."""
+    import botocore.session  # lazily: it costs ~80 ms, and only validation needs it
+
+    return botocore.session.get_session().get_available_regions("ecs")
+
+
+def _parse_network(key: str, cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise _KeyProblem(
+            key,
+            f"{cidr!r} is not a CIDR block ({exc})",
+            'write it as "10.0.1.0/24", with the host bits zero',
+        ) from None
+
+
+def load_project(path: Path) -> Project:
+    """Read and validate `hakobu.toml`; raise `ConfigError` with one clear message."""
+    if not path.is_file():
+        raise ConfigError(
+            None,
+            f"no {CONFIG_FILE} in {path.parent.resolve()}",
+            "run `hakobu init` in the app's directory, or pass --config PATH",
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            None,
+            f"not valid TOML: {_toml_problem(exc, text)}",
+            "fix the syntax at that line (strings need quotes, tables [brackets])",
+        ) from None
+    return parse_project(raw, path.parent.resolve())
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """tomllib's message, with the line where an unclosed array or table was opened."""
+    message = str(exc)
+    if not message.endswith("(at end of document)"):
+        return message
+    lines = text.splitlines()
+    for count in range(len(lines), 0, -1):
+        try:
+            tomllib.loads("\n".join(lines[: count - 1]))
+        except tomllib.TOMLDecodeError:
+            continue
+        problem = message.removesuffix(" (at end of document)")
+        return f"{problem} (opened at line {count}, never closed)"
+    return message
+
+
+def parse_project(raw: dict[str, Any], root: Path) -> Project:
+    """Validate the parsed TOML: the shared settings first, then each environment."""
+    base = _validate(ProjectFile, raw, prefix="")
+    app = base.app
+    if not APP_NAME_PATTERN.match(app):
+        raise ConfigError(
+            "app",
+            f"{app!r} cannot name AWS resources",
+            "use 2-21 lowercase letters, digits and hyphens, starting with a letter",
+        )
+    shared = {k: v for k, v in raw.items() if k not in ("app", "framework", "environments")}
+    declared = base.environments or {DEFAULT_ENVIRONMENT: {}}
+    environments = {}
+    for env_name, overrides in declared.items():
+        if not ENV_NAME_PATTERN.match(env_name):
+            raise ConfigError(
+                f"environments.{env_name}",
+                "an environment name must be 1-10 "
+                "lowercase letters or digits, starting with a letter",
+                "rename the section, for example [environments.staging]",
+            )
+        if env_name == "app":
+            # "<app>-app-*" is the pattern production's tasks may read app secrets from:
+            # an environment named "app" would put its own secrets inside it.
+            raise ConfigError(
+                "environments.app",
+                'an environment cannot be named "app" (its AWS names would fall inside '
+                "production's app-secret names)",
+                "rename the section, for example [environments.apps] or [environments.staging]",
+            )
+        merged = _with_profile(_deep_merge(shared, overrides))
+        settings = _validate(
+            EnvironmentSettings, merged, prefix=f"environments.{env_name}.", overridden=overrides
+        )
+        environment = Environment(
+            app=app, framework=base.framework, name=env_name, settings=settings, root=root
+        )
+        _check_prefix(environment, overrides)
+        environments[env_name] = environment
+    return Project(app=app, framework=base.framework, root=root, environments=environments)
+
+
+def _check_prefix(env: Environment, overrides: dict[str, Any]) -> None:
+    """The names built from the prefix must be names AWS accepts."""
+    prefix = env.prefix
+    if "name" in overrides:
+        key = f"environments.{env.name}.name"
+    elif env.settings.name:
+        key = "name"
+    else:
+        key = "app" if env.name == DEFAULT_ENVIRONMENT else f"environments.{env.name}"
+    problem = None
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        problem = (
+            f"the names of {env.name!r} would start with {prefix!r} "
+            f"({len(prefix)} characters), too long for {prefix}-alb (AWS allows 32)"
+        )
+    elif not re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", prefix) or "--" in prefix:
+        problem = (
+            f"{prefix!r} cannot start AWS names: use lowercase letters, digits and "
+            "single hyphens, starting with a letter"
+        )
+    elif prefix.startswith("internal-"):
+        problem = f'{prefix!r} cannot start an ALB name (AWS reserves "internal-")'
+    if problem:
+        raise ConfigError(
+            key,
+            problem,
+            f'choose another app name, or set name = "..." in '
+            f"[environments.{env.name}] (lowercase letters, digits and single "
+            f"hyphens, at most {MAX_PREFIX_LENGTH} characters)",
+        )
+
+
+def _with_profile(merged: dict[str, Any]) -> dict[str, Any]:
+    """The profile's defaults under what the file says: explicit keys always win."""
+    profile = merged.get("profile")
+    if profile not in PROFILES:
+        return merged  # no profile, or an unknown one that validation will report
+    return _deep_merge(PROFILES[profile], merged)
+
+
+def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _validate(
+    model: type[ModelT], data: dict[str, Any], prefix: str, overridden: dict[str, Any] | None = None
+) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, model, prefix, overridden) from None
+
+
+def _config_error(
+    exc: ValidationError,
+    model: type[BaseModel],
+    prefix: str,
+    overridden: dict[str, Any] | None,
+) -> ConfigError:
+    """Turn pydantic's first error into one message with the key path and the fix."""
+    error = exc.errors(include_url=False)[0]
+    location = [str(part) for part in error["loc"]]
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _KeyProblem):
+        location = [*location, cause.key]
+        key, problem, fix = _key_path(location), cause.problem, cause.fix
+    else:
+        key = _key_path(location)
+        problem, fix = _describe(error, location, model)
+    # A key set in an environment section is reported there; one inherited from the shared
+    # settings is reported where the user wrote it.
+    if overridden is not None and _has_path(overridden, location):
+        key = prefix + key
+    elif overridden:
+        problem += f" (in [{prefix.rstrip('.')}], with its overrides)"
+    return ConfigError(key, problem, fix)
+
+
+def _key_path(location: list[str]) -> str:
+    return ".".join(location) if location else "(top level)"
+
+
+def _has_path(data: dict[str, Any], location: list[str]) -> bool:
+    node: Any = data
+    for part in location:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def _describe(error: Any, location: list[str], model: type[BaseModel]) -> tuple[str, str]:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        known = _known_keys(model, location[:-1])
+        close = difflib.get_close_matches(location[-1], known, n=1)
+        hint = f"did you mean {close[0]!r}? Otherwise " if close else ""
+        return (
+            f"unknown key {location[-1]!r}",
+            f"{hint}remove it or use one of: {', '.join(known)}" if known else "remove it",
+        )
+    if kind == "missing":
+        return "this key is required", f"add {location[-1]} = ... to {CONFIG_FILE}"
+    if kind == "literal_error":
+        return f"{value!r} is not allowed", f"use {error['ctx']['expected']}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected a whole number, got {value!r}", "write it without quotes, e.g. 512"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {value!r}", "write true or false without quotes"
+    if kind in ("string_type",):
+        return f"expected a string, got {value!r}", "put the value in double quotes"
+    if kind in ("list_type",):
+        return f"expected a list, got {value!r}", 'write it as ["a", "b"]'
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a table, got {value!r}", f"write it as a [{'.'.join(location)}] section"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        words = {"ge": "at least", "le": "at most", "gt": "more than", "lt": "less than"}
+        bounds = " and ".join(f"{words[k]} {v}" for k, v in error["ctx"].items() if k in words)
+        return f"{value!r} is out of range", f"use a value {bounds}"
+    return error["msg"], "see the comments in a fresh `hakobu init` file for the allowed values"
+
+
+def _known_keys(model: type[BaseModel], location: list[str]) -> list[str]:
+    for part in location:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def with_profile(raw: Mapping[str, Any], env: Environment, profile: str) -> Environment:
+    """`env` as if hakobu.toml set `profile` for it; keys written in the file still win.
+
+    `raw` is the parsed file (for `hakobu cost --profile` and `hakobu diagram --profile`).
+    """
+    changed = copy.deepcopy(dict(raw))
+    sections = changed.get("environments") or {}
+    if env.name in sections:
+        sections[env.name]["profile"] = profile
+    else:
+        changed["profile"] = profile
+    return parse_project(changed, env.root).environment(env.name)

@@ -1,0 +1,80 @@
+"""AWS names of an environment's resources, shared by the blueprint and the operations.
+
+With app `rails-app` in `production` these are exactly the guide's names (DESIGN.md
+decision 5), so every `aws ...` command in the guide works against a hakobu deployment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hakobu.core.config import Environment
+
+
+@dataclass(frozen=True)
+class Names:
+    prefix: str
+    container: str
+
+    @classmethod
+    def of(cls, env: Environment) -> Names:
+        return cls(prefix=env.prefix, container=env.app)
+
+    @property
+    def cluster(self) -> str:
+        return f"{self.prefix}-cluster"
+
+    @property
+    def service(self) -> str:
+        return f"{self.prefix}-service"
+
+    @property
+    def task_family(self) -> str:
+        return self.prefix
+
+    @property
+    def target_group(self) -> str:
+        return f"{self.prefix}-tg"
+
+    @property
+    def load_balancer(self) -> str:
+        return f"{self.prefix}-alb"
+
+    @property
+    def log_group(self) -> str:
+        return f"/ecs/{self.prefix}"
+
+    @property
+    def repository(self) -> str:
+        return self.prefix
+
+    @property
+    def db_instance(self) -> str:
+        return f"{self.prefix}-db"
+
+    @property
+    def db_subnet_group(self) -> str:
+        return f"{self.prefix}-db-subnet-group"
+
+    @property
+    def db_password_secret(self) -> str:
+        return f"{self.prefix}-db-password"
+
+    @property
+    def master_key_secret(self) -> str:
+        return f"{self.prefix}-rails-master-key"
+
+    @property
+    def django_secret_key_secret(self) -> str:
+        return f"{self.prefix}-django-secret-key"
+
+    @property
+    def execution_role(self) -> str:
+        return f"{self.prefix}-ecs-task-execution-role"
+
+    @property
+    def task_role(self) -> str:
+        return f"{self.prefix}-ecs-task-role"
+
+    def security_group(self, tier: str) -> str:
+        return f"{self.prefix}-{tier}-sg"

@@ -1,0 +1,1 @@
+"""Day 2: status, logs, sessions, scaling, secrets, pause/resume and doctor."""

@@ -1,0 +1,223 @@
+"""`hakobu scale`: change the number of tasks now, and record it in hakobu.toml.
+
+The guide scales by editing `desired_count` in ecs.tf and running `terraform apply`.
+hakobu calls `ecs.update_service(desiredCount=...)` directly (seconds, no Terraform run)
+and writes the same number into hakobu.toml, so the next `hakobu plan` agrees with what
+runs: no drift to undo, no surprise scale-down on the next `hakobu up`.
+
+Where the number is written: in the environment's own `[environments.NAME]` section as
+`service.desired_count`, never in the shared `[service]` table, because a shared value is
+inherited by every environment and scaling production must not scale staging.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import InlineTable, Table
+
+from hakobu.aws.ecs import service_description
+from hakobu.core.config import Environment, ServiceSettings, parse_project
+from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
+from hakobu.core.names import Names
+from hakobu.core.target import Target
+
+
+class InvalidArgument(HakobuError):
+    """A command-line argument is wrong. Raised before any AWS call; exit code 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+def _count_bounds() -> tuple[int, int]:
+    """The bounds hakobu.toml accepts for service.desired_count, so both always agree."""
+    low, high = 0, 100
+    for rule in ServiceSettings.model_fields["desired_count"].metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return low, high
+
+
+MIN_COUNT, MAX_COUNT = _count_bounds()
+
+
+@dataclass(frozen=True)
+class ConfigEdit:
+    """hakobu.toml after the edit, and the key written (None: it already said so)."""
+
+    text: str
+    key: str | None
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    service: str
+    previous: int
+    desired: int
+    config_key: str | None
+    config_path: Path
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "previous": self.previous,
+            "desired": self.desired,
+            "config_key": self.config_key,
+            "config_file": str(self.config_path),
+        }
+
+
+# --- pure -------------------------------------------------------------------------------
+
+
+def parse_count(text: str | int) -> int:
+    """The task count from the command line; `InvalidArgument` unless 0..100."""
+    try:
+        count = int(str(text).strip(), 10)
+    except ValueError:
+        raise InvalidArgument(
+            f"COUNT must be a whole number, got {text!r}",
+            f"pass the number of tasks, {MIN_COUNT} to {MAX_COUNT}: hakobu scale 3",
+        ) from None
+    if not MIN_COUNT <= count <= MAX_COUNT:
+        raise InvalidArgument(
+            f"COUNT {count} is out of range",
+            f"pass {MIN_COUNT} to {MAX_COUNT} ({MIN_COUNT} stops every task and keeps the "
+            "service; more than that needs a quota increase and a look at the DB's connections)",
+        )
+    return count
+
+
+def update_request(cluster: str, service: str, count: int) -> dict[str, Any]:
+    """`ecs.update_service` kwargs: only the count. The revision is left as it runs."""
+    return {"cluster": cluster, "service": service, "desiredCount": count}
+
+
+def desired_count_key(env_name: str) -> str:
+    return f"environments.{env_name}.service.desired_count"
+
+
+def set_desired_count(text: str, env_name: str, count: int) -> ConfigEdit:
+    """hakobu.toml with `service.desired_count = count` in `[environments.<env_name>]`.
+
+    tomlkit keeps every comment, blank line and key order; only that one value is added or
+    replaced (its trailing comment is kept). A missing section is appended (only the
+    implicit `production` of a file without environments can lack one).
+    """
+    document = tomlkit.parse(text)
+    environments = document.get("environments")
+    if environments is None:
+        environments = tomlkit.table(is_super_table=True)
+        document.append("environments", environments)
+    section = environments.get(env_name)
+    if section is None:
+        section = tomlkit.table()
+        environments.append(env_name, section)
+    service = section.get("service")
+    if service is not None:
+        if service.get("desired_count") == count:
+            return ConfigEdit(text, None)
+        service["desired_count"] = count
+    elif isinstance(section, InlineTable):
+        service = tomlkit.inline_table()
+        service.append("desired_count", count)
+        section.append("service", service)
+    elif isinstance(section, Table) and section.is_super_table():
+        # No [environments.NAME] header of its own (only sub-tables such as
+        # [environments.NAME.database]): a dotted key here would land in the wrong table.
+        service = tomlkit.table()
+        service.append("desired_count", count)
+        service.add(tomlkit.nl())
+        section.append("service", service)
+    else:
+        # The dotted form the generated file uses in its [environments.staging] example.
+        _add_after_last_key(section, tomlkit.key(["service", "desired_count"]), count)
+    return ConfigEdit(tomlkit.dumps(document), desired_count_key(env_name))
+
+
+def _add_after_last_key(section: Table, key: Any, value: int) -> None:
+    """Add `key` after the section's last key, before the comments and blank lines that
+    close it: those usually introduce what follows (the generated file's commented-out
+    [environments.staging] example), and a key below them would read as part of it."""
+    container = section.value
+    keyed = [index + 1 for index, (name, _) in enumerate(container.body) if name is not None]
+    position = max(keyed, default=0)
+    if position >= len(container.body) or not hasattr(container, "_insert_at"):
+        section.append(key, value)  # nothing closes the section (or an older tomlkit)
+    else:
+        container._insert_at(position, key, value)
+
+
+def check_edit(before: str, after: str, env_name: str, count: int, root: Path) -> None:
+    """Prove the edited file says `count` for this environment and nothing else changed."""
+    old = parse_project(tomllib.loads(before), root).environments
+    try:
+        new = parse_project(tomllib.loads(after), root).environments
+    except (tomllib.TOMLDecodeError, HakobuError):
+        new = {}
+    changed = [
+        name
+        for name in old
+        if name != env_name and (name not in new or old[name].settings != new[name].settings)
+    ]
+    expected = old[env_name].settings.model_copy(deep=True)
+    expected.service.desired_count = count
+    ours = new[env_name].settings if env_name in new else None
+    if changed or ours != expected:
+        raise HakobuError(
+            "hakobu could not record the new count in hakobu.toml without changing "
+            f"something else ({', '.join(changed) or env_name})",
+            f"set {desired_count_key(env_name)} = {count} by hand; nothing was scaled",
+        )
+
+
+# --- executor ---------------------------------------------------------------------------
+
+
+def scale(env: Environment, target: Target, count: int, config_path: Path) -> ScaleResult:
+    """Set the service's desired count and record it in `config_path` (hakobu.toml).
+
+    Everything that can fail without AWS (the count, the edit of the file, whether the file
+    can be written) is checked first; then ECS is updated; then the file is written.
+    """
+    count = parse_count(count)
+    before = config_path.read_text(encoding="utf-8")
+    edit = set_desired_count(before, env.name, count)
+    if edit.key is not None:
+        check_edit(before, edit.text, env.name, count, env.root)
+        _check_writable(config_path)
+    names = Names.of(env)
+    ecs = target.client("ecs")
+    previous = int(service_description(ecs, names.cluster, names.service)["desiredCount"])
+    if previous != count:
+        ecs.update_service(**update_request(names.cluster, names.service, count))
+    if edit.key is not None:
+        _write_unless_changed(config_path, before, edit.text, edit.key, count)
+    return ScaleResult(names.service, previous, count, edit.key, config_path)
+
+
+def _check_writable(path: Path) -> None:
+    if not os.access(path, os.W_OK):
+        raise HakobuError(
+            f"{path} cannot be written; nothing was scaled",
+            "make it writable: hakobu records the count there so the next plan agrees",
+        )
+
+
+def _write_unless_changed(path: Path, before: str, after: str, key: str, count: int) -> None:
+    """Write the edit, unless someone changed the file since it was read (theirs wins)."""
+    if path.read_text(encoding="utf-8") != before:
+        raise HakobuError(
+            f"the service was scaled, but {path} changed while hakobu ran, so the count "
+            "was not recorded",
+            f"set {key} = {count} in it, or the next `hakobu up` scales the service back",
+        )
+    temporary = path.with_name(f".{path.name}.hakobu-tmp")
+    temporary.write_text(after, encoding="utf-8")
+    os.chmod(temporary, path.stat().st_mode)
+    temporary.replace(path)  # atomic: the file is never seen half-written

@@ -1,0 +1,512 @@
+"""`hakobu secrets`: the app's own secrets, injected into its container, and DB rotation.
+
+Each app secret is its own Secrets Manager secret, `<prefix>-app-<NAME>`, injected as the
+environment variable NAME through the container's `secrets` (ECS reads it at task start).
+One secret per variable rather than one JSON secret with keys: IAM can grant (and
+CloudTrail shows) each secret on its own, a rotation or a `set` touches only that secret,
+and setting one value never reads or rewrites the others (two people setting different
+secrets at once cannot lose each other's write).
+
+A change registers a new task-definition revision: the running one with only the
+container's `secrets` changed (image, sizes, roles and the rest kept), tagged with what
+changed, then rolled out like a deploy. Values are read from stdin or a hidden prompt by
+the CLI, go straight to Secrets Manager and are never printed (DESIGN.md decision 4).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import secrets as secrets_ops
+from hakobu.core.config import Environment
+from hakobu.core.errors import HakobuError
+from hakobu.core.names import Names
+from hakobu.operate.scaling import InvalidArgument
+from hakobu.provision.blueprint.secrets import (
+    DB_PASSWORD_SECRET,
+    DJANGO_KEY_SECRET,
+    MASTER_KEY_SECRET,
+    uses_django_key,
+    uses_master_key,
+)
+from hakobu.ship.deploy import (
+    SANDBOX_ROLLOUT_NOTE,
+    TAG_AT,
+    TAG_BY,
+    Deployer,
+    DeployResult,
+    Release,
+)
+
+MASK = "••••"
+# A POSIX-portable environment variable name.
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_NAME_LENGTH = 128
+# Set by ECS and the AWS SDKs inside the task (AWS_REGION, AWS_CONTAINER_CREDENTIALS_...,
+# ECS_CONTAINER_METADATA_URI...): a secret of that name would break them.
+RESERVED_PREFIXES = ("AWS_", "ECS_")
+MAX_VALUE_BYTES = 65536  # Secrets Manager's limit for a secret value
+TAG_CHANGE = "hakobu:change"  # on a revision: what `hakobu secrets` changed
+TAG_APP_SECRET = "hakobu:app-secret"  # on an app secret: the variable it is injected as
+DB_WAIT_SECONDS = 900
+DB_POLL_SECONDS = 10
+
+
+# --- names and values -------------------------------------------------------------------
+
+
+def validate_name(name: str) -> str:
+    """NAME as an environment variable name; `InvalidArgument` (exit 2) before any call.
+
+    A refused name is not repeated: it may be a value typed where the name goes.
+    """
+    if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgument(
+            "NAME must be an environment variable name (the value is never taken from the "
+            "command line, where `ps` and shell history show it: pipe it in or type it at "
+            "the prompt)",
+            f"use letters, digits and underscores, not starting with a digit, at most "
+            f"{MAX_NAME_LENGTH} characters: for example STRIPE_API_KEY",
+        )
+    reserved = next((p for p in RESERVED_PREFIXES if name.upper().startswith(p)), None)
+    if reserved:
+        raise InvalidArgument(
+            f"{name} starts with {reserved}, which ECS and the AWS SDKs use inside the task",
+            "choose another name, for example APP_" + name,
+        )
+    return name
+
+
+def value_from_input(text: str) -> str:
+    """The value as piped in: one trailing newline (from `echo` or a file) is dropped."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
+def validate_value(name: str, value: str) -> str:
+    if not value:
+        raise InvalidArgument(
+            f"the value of {name} is empty; nothing was changed",
+            f'pipe it in (`printf %s "$VALUE" | hakobu secrets set {name}`) or type it at '
+            f"the prompt; `hakobu secrets unset {name}` removes a secret",
+        )
+    if len(value.encode("utf-8")) > MAX_VALUE_BYTES:
+        raise InvalidArgument(
+            f"the value of {name} is larger than Secrets Manager's {MAX_VALUE_BYTES} bytes",
+            "store a large file elsewhere (S3) and put its location in the secret",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ManagedSecret:
+    """A secret hakobu itself creates and injects (never set by `hakobu secrets set`)."""
+
+    variable: str
+    secret: str  # its Secrets Manager name
+    address: str  # its Terraform address
+    what: str
+
+
+def managed_secrets(env: Environment) -> list[ManagedSecret]:
+    """The secrets the blueprint injects (blueprint/service.py), in the same order."""
+    names = Names.of(env)
+    found = [
+        ManagedSecret(
+            env.settings.secrets.database_password_env,
+            names.db_password_secret,
+            DB_PASSWORD_SECRET,
+            "DB password",
+        )
+    ]
+    if uses_master_key(env):
+        found.append(
+            ManagedSecret(
+                "RAILS_MASTER_KEY", names.master_key_secret, MASTER_KEY_SECRET, "Rails master key"
+            )
+        )
+    if uses_django_key(env):
+        found.append(
+            ManagedSecret(
+                "DJANGO_SECRET_KEY",
+                names.django_secret_key_secret,
+                DJANGO_KEY_SECRET,
+                "Django secret key",
+            )
+        )
+    return found
+
+
+# --- revisions as data ------------------------------------------------------------------
+
+
+def secrets_with(secrets: list[dict[str, str]], name: str, arn: str) -> list[dict[str, str]]:
+    """The container's `secrets` with `name` read from `arn` (replaced in place, or added)."""
+    entry = {"name": name, "valueFrom": arn}
+    if any(s["name"] == name for s in secrets):
+        return [entry if s["name"] == name else dict(s) for s in secrets]
+    return [*(dict(s) for s in secrets), entry]
+
+
+def secrets_without(secrets: list[dict[str, str]], name: str) -> list[dict[str, str]]:
+    return [dict(s) for s in secrets if s["name"] != name]
+
+
+def revision_tags(previous: dict[str, str], change: str, by: str, at: str) -> dict[str, str]:
+    """The running revision's tags (image, commit: `hakobu releases` still shows them), with
+    who registered this one, when, and what changed."""
+    return {**previous, TAG_BY: by, TAG_AT: at, TAG_CHANGE: change}
+
+
+def secrets_revision_request(
+    task_definition: dict[str, Any],
+    container: str,
+    secrets: list[dict[str, str]],
+    tags: dict[str, str],
+) -> dict[str, Any]:
+    """`register_task_definition` kwargs: the current revision with only `container`'s
+    `secrets` replaced (its image is kept, so no deploy is undone)."""
+    image = _container(task_definition, container).get("image", "")
+    request = ecs_ops.revision_request(task_definition, container, image, tags)
+    for definition in request["containerDefinitions"]:
+        if definition.get("name") == container:
+            definition["secrets"] = copy.deepcopy(secrets)
+    return request
+
+
+def master_password_request(db_instance: str, password: str) -> dict[str, Any]:
+    """`rds.modify_db_instance` kwargs: the new master password, applied now (not in the
+    next maintenance window, which could be days after the secret changed)."""
+    return {
+        "DBInstanceIdentifier": db_instance,
+        "MasterUserPassword": password,
+        "ApplyImmediately": True,
+    }
+
+
+def _container(task_definition: dict[str, Any], container: str) -> dict[str, Any]:
+    for definition in task_definition.get("containerDefinitions", []):
+        if definition.get("name") == container:
+            return dict(definition)
+    # revision_request raises the readable error for a missing container.
+    ecs_ops.revision_request(task_definition, container, "", {})
+    return {}
+
+
+# --- what runs now ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Current:
+    """The service's running revision, as the base of a secrets change."""
+
+    task_definition: dict[str, Any]
+    tags: dict[str, str]
+    container: dict[str, Any]
+
+    @property
+    def secrets(self) -> list[dict[str, str]]:
+        return list(self.container.get("secrets", []))
+
+    def reference(self, name: str) -> str | None:
+        return next((s["valueFrom"] for s in self.secrets if s["name"] == name), None)
+
+    @property
+    def environment_names(self) -> set[str]:
+        return {e["name"] for e in self.container.get("environment", [])}
+
+
+@dataclass(frozen=True)
+class SecretEntry:
+    variable: str
+    secret: str
+    kind: Literal["managed", "app"]
+    last_changed: datetime | None
+    injected: bool  # referenced by the revision the service runs
+    exists: bool  # present in Secrets Manager (and not scheduled for deletion)
+    what: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.variable,
+            "secret": self.secret,
+            "kind": self.kind,
+            "last_changed": self.last_changed.isoformat() if self.last_changed else None,
+            "injected": self.injected,
+            "exists": self.exists,
+        }
+
+
+# --- the executor -----------------------------------------------------------------------
+
+
+@dataclass
+class AppSecrets:
+    """Secrets changes for one environment; rollouts go through the deploy machinery."""
+
+    deployer: Deployer
+    clock: Callable[[], float] = time.monotonic
+
+    @property
+    def env(self) -> Environment:
+        return self.deployer.env
+
+    @property
+    def names(self) -> Names:
+        return self.deployer.names
+
+    def _client(self, service: str) -> Any:
+        return self.deployer.target.client(service)
+
+    def secret_name(self, variable: str) -> str:
+        return secrets_ops.app_secret_name(self.names.prefix, variable)
+
+    def current(self) -> Current:
+        ecs = self._client("ecs")
+        service = ecs_ops.service_description(ecs, self.names.cluster, self.names.service)
+        described = ecs.describe_task_definition(
+            taskDefinition=service["taskDefinition"], include=["TAGS"]
+        )
+        definition = described["taskDefinition"]
+        tags = {t["key"]: t["value"] for t in described.get("tags", [])}
+        return Current(definition, tags, _container(definition, self.names.container))
+
+    def check_settable(self, variable: str, current: Current) -> None:
+        """Refuse names hakobu or the task already uses, before the value is asked for."""
+        managed = {m.variable: m for m in managed_secrets(self.env)}
+        if variable in managed:
+            raise InvalidArgument(
+                f"{variable} is managed by hakobu (the {managed[variable].what}, secret "
+                f"{managed[variable].secret})",
+                "`hakobu secrets rotate-db` rotates the DB password; the master key comes "
+                "from config/master.key at `hakobu up`",
+            )
+        if variable in current.environment_names:
+            raise InvalidArgument(
+                f"{variable} is already a plain environment variable of the task",
+                "choose another name: ECS would have to pick between the two values",
+            )
+        reference = current.reference(variable)
+        if reference and not self._is_app_reference(reference):
+            raise InvalidArgument(
+                f"{variable} is already injected from {reference}, which hakobu did not set",
+                "choose another name, or remove that reference first",
+            )
+
+    def _is_app_reference(self, value_from: str) -> bool:
+        return f":secret:{secrets_ops.app_secret_prefix(self.names.prefix)}" in value_from
+
+    # --- set / unset ---------------------------------------------------------------------
+
+    def set(self, variable: str, value: str, current: Current) -> str | None:
+        """Write the value, then register a revision that reads it; the revision's ARN, or
+        None when the value and the reference were already as asked."""
+        variable = validate_name(variable)
+        value = validate_value(variable, value)
+        self.check_settable(variable, current)
+        secret = self.secret_name(variable)
+        arn, changed = secrets_ops.put_value(
+            self._client("secretsmanager"),
+            secret,
+            value,
+            f"{variable} for {self.names.service}, set with `hakobu secrets set`",
+            {TAG_APP_SECRET: variable},
+        )
+        self.deployer.events.step(
+            "Stored" if changed else "Unchanged", f"{variable} in Secrets Manager ({secret})"
+        )
+        if not changed and current.reference(variable) == arn:
+            return None
+        secrets = secrets_with(current.secrets, variable, arn)
+        return self._register(current, secrets, f"secrets set {variable}")
+
+    def remove_reference(self, variable: str, current: Current) -> str | None:
+        """Register a revision without `variable`; its ARN, or None if none referenced it."""
+        variable = validate_name(variable)
+        reference = current.reference(variable)
+        if reference is not None and not self._is_app_reference(reference):
+            raise InvalidArgument(
+                f"{variable} is not an app secret (it is injected from {reference})",
+                "`hakobu secrets list` shows the app secrets",
+            )
+        exists = secrets_ops.describe(self._client("secretsmanager"), self.secret_name(variable))
+        if reference is None and (exists is None or secrets_ops.scheduled_for_deletion(exists)):
+            raise HakobuError(
+                f"there is no app secret {variable} in {self.env.name}",
+                "`hakobu secrets list` shows the app secrets",
+            )
+        if reference is None:
+            return None
+        secrets = secrets_without(current.secrets, variable)
+        return self._register(current, secrets, f"secrets unset {variable}")
+
+    def schedule_deletion(self, variable: str) -> datetime | None:
+        """Schedule the secret's deletion (30-day recovery window); the date it goes."""
+        secret = self.secret_name(variable)
+        when = secrets_ops.schedule_deletion(self._client("secretsmanager"), secret)
+        return when if isinstance(when, datetime) else None
+
+    def redeploy(self, current: Current, change: str) -> str:
+        """A revision identical to the running one (new tasks read the secrets afresh)."""
+        return self._register(current, current.secrets, change)
+
+    def _register(self, current: Current, secrets: list[dict[str, str]], change: str) -> str:
+        tags = revision_tags(
+            current.tags,
+            change,
+            self.deployer.deployer_identity(),  # who: the same identity a deploy records
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        request = secrets_revision_request(
+            current.task_definition, self.names.container, secrets, tags
+        )
+        arn = ecs_ops.register_revision(self._client("ecs"), request)
+        self.deployer.events.step("Registered", f"task definition {_revision(arn)} ({change})")
+        return arn
+
+    # --- listing -------------------------------------------------------------------------
+
+    def entries(self, current: Current) -> list[SecretEntry]:
+        """The managed secrets, then the app secrets by name; values are never read."""
+        client = self._client("secretsmanager")
+        found = [self._managed_entry(client, m, current) for m in managed_secrets(self.env)]
+        listed = self._listed_app_secrets(client)
+        referenced = {s["name"] for s in current.secrets if self._is_app_reference(s["valueFrom"])}
+        for variable in sorted(set(listed) | referenced):
+            described = listed.get(variable, {})
+            found.append(
+                SecretEntry(
+                    variable,
+                    self.secret_name(variable),
+                    "app",
+                    described.get("LastChangedDate"),
+                    variable in referenced,
+                    bool(described),
+                )
+            )
+        return found
+
+    def _managed_entry(self, client: Any, managed: ManagedSecret, current: Current) -> SecretEntry:
+        described = secrets_ops.describe(client, managed.secret) or {}
+        reference = current.reference(managed.variable) or ""
+        return SecretEntry(
+            managed.variable,
+            managed.secret,
+            "managed",
+            described.get("LastChangedDate"),
+            f":secret:{managed.secret}-" in reference or reference == managed.secret,
+            bool(described) and not secrets_ops.scheduled_for_deletion(described),
+            managed.what,
+        )
+
+    def _listed_app_secrets(self, client: Any) -> dict[str, dict[str, Any]]:
+        """App secrets by variable; the name filter is a case-insensitive prefix match, so
+        the exact prefix and a valid variable name are checked here."""
+        prefix = secrets_ops.app_secret_prefix(self.names.prefix)
+        found: dict[str, dict[str, Any]] = {}
+        pages = client.get_paginator("list_secrets").paginate(
+            Filters=[{"Key": "name", "Values": [prefix]}]
+        )
+        for page in pages:
+            for secret in page.get("SecretList", []):
+                variable = str(secret.get("Name", "")).removeprefix(prefix)
+                if secret["Name"].startswith(prefix) and NAME_PATTERN.fullmatch(variable):
+                    found[variable] = secret
+        return found
+
+    # --- DB password rotation ------------------------------------------------------------
+
+    def rotate_db_password(self) -> None:
+        """New DB password: stored as AWSPENDING, given to RDS, then made AWSCURRENT.
+
+        In that order because each step leaves something that works: until RDS has the
+        new password the secret's AWSCURRENT is still the one RDS accepts (tasks starting
+        meanwhile connect); the new one is stored before RDS gets it, so an interruption
+        never leaves the database with a password that exists nowhere. Running tasks keep
+        their open connections (MySQL checks the password only at login); new connections
+        from old tasks fail between the RDS change and the rollout that follows, which is
+        why the caller rolls out right after.
+        """
+        secrets = self._client("secretsmanager")
+        rds = self._client("rds")
+        secret = self.names.db_password_secret
+        self._check_database_available(rds)
+        password = secrets_ops.random_password(secrets)
+        version = secrets_ops.put_pending(secrets, secret, password)
+        self.deployer.events.step("Stored", f"a new password in {secret} as AWSPENDING")
+        try:
+            rds.modify_db_instance(**master_password_request(self.names.db_instance, password))
+        except ClientError as exc:
+            secrets_ops.discard_pending(secrets, secret, version)
+            raise HakobuError(
+                f"RDS refused the new password of {self.names.db_instance} "
+                f"({exc.response.get('Error', {}).get('Code', '?')}); nothing was changed",
+                "check the instance with `hakobu status` and run the command again",
+            ) from None
+        self.deployer.events.step("Database", f"{self.names.db_instance} is applying it")
+        self._wait_for_password(rds)
+        secrets_ops.promote_pending(secrets, secret, version)
+        self.deployer.events.step("Promoted", f"the new password to AWSCURRENT in {secret}")
+
+    def _describe_db(self, rds: Any) -> dict[str, Any]:
+        return dict(
+            rds.describe_db_instances(DBInstanceIdentifier=self.names.db_instance)["DBInstances"][0]
+        )
+
+    def _check_database_available(self, rds: Any) -> None:
+        status = self._describe_db(rds).get("DBInstanceStatus")
+        if status != "available":
+            raise HakobuError(
+                f"the database {self.names.db_instance} is {status}, not available; "
+                "nothing was changed",
+                "wait until it is available (`hakobu status`), then run the command again",
+            )
+
+    def _wait_for_password(self, rds: Any) -> None:
+        """Until RDS has applied the password: tasks started earlier would be refused."""
+        deadline = self.clock() + DB_WAIT_SECONDS
+        while True:
+            instance = self._describe_db(rds)
+            pending = instance.get("PendingModifiedValues", {})
+            if instance.get("DBInstanceStatus") == "available" and (
+                "MasterUserPassword" not in pending
+            ):
+                return
+            if self.clock() > deadline:
+                raise HakobuError(
+                    f"RDS has not applied the new password of {self.names.db_instance} "
+                    f"after {DB_WAIT_SECONDS} s (status "
+                    f"{instance.get('DBInstanceStatus')}); the secret still serves the old "
+                    "one and holds the new one as AWSPENDING",
+                    "run `hakobu secrets rotate-db` again once the instance is available: "
+                    "it sets a fresh password in both",
+                )
+            self.deployer.sleep(DB_POLL_SECONDS)
+
+
+def roll_out(deployer: Deployer, arn: str) -> DeployResult:
+    """Point the service at `arn` and follow the rollout as a deploy does (the circuit
+    breaker rolls a failing one back); in the sandbox, say it cannot be followed."""
+    ecs = deployer.target.client("ecs")
+    deployer.events.step("Rolling out", f"{deployer.names.service} -> {_revision(arn)}")
+    ecs_ops.update_service(ecs, deployer.names.cluster, deployer.names.service, arn)
+    result = DeployResult(arn, Release(image="", tag=_revision(arn), commit=None))
+    if deployer.target.sandbox:
+        result.notes.append(SANDBOX_ROLLOUT_NOTE)
+    else:
+        result.rollout = deployer.follow(ecs, arn)  # the deploy's own judgement and logs
+    return result
+
+
+def _revision(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]

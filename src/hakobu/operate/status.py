@@ -1,0 +1,453 @@
+"""What an environment is doing now, in one look: the data behind `hakobu status`.
+
+The guide's "メンテナンス" section needs four commands for this (describe-services twice,
+describe-target-groups + describe-target-health, list-tasks + describe-tasks) and its
+"トラブルシューティング" a fifth (describe-db-instances). `gather_status` makes the fewest
+calls the data needs, and makes the independent ones at the same time:
+
+- ECS (one client, in order): one `describe_services`; one `describe_task_definition`
+  (with TAGS, for the image tag a deploy recorded) per distinct revision of the
+  deployments; one `list_tasks` of the STOPPED tasks and, if there are any, one
+  `describe_tasks` for all of them;
+- ELBv2 (one client, in order): one `describe_load_balancers`; then, once the service is
+  known, one `describe_target_health` per target group of the service;
+- RDS: one `describe_db_instances`.
+
+Each client's calls stay in one order on one thread, so a strict stub (botocore's Stubber)
+sees the same sequence every run. Nothing here prints: the CLI renders a `StatusReport`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from botocore.exceptions import ClientError
+
+from hakobu.aws.ecs import call_patiently, service_description
+from hakobu.core.config import Environment
+from hakobu.core.names import Names
+
+# Shared, not copied: `releases` and `status` read a revision's tags the same way, and
+# `deploy` and `status` describe targets and stopped tasks in the same words. The helpers
+# are private in their modules for now, so they get public names here.
+from hakobu.ship.history import ReleaseRecord
+from hakobu.ship.history import _record as release_record
+from hakobu.ship.rollout import (
+    DeploymentLine,
+    EventLine,
+    StoppedTask,
+    TargetLine,
+    deployment_line,
+    revision_of,
+    stopped_task,
+    target_line,
+)
+
+T = TypeVar("T")
+Patient = Callable[[Callable[[], T]], T]  # call_patiently with its deadline bound
+JSON_VERSION = 1
+EVENTS_SHOWN = 5
+STOPPED_TASKS_SHOWN = 5
+# How long one gather may wait out AWS throttling (botocore's adaptive retries come first).
+PATIENCE_SECONDS = 30.0
+# ECS keeps a stopped task for about an hour; describe_tasks takes at most 100 at once.
+STOPPED_TASKS_LISTED = 100
+
+
+class AwsClients(Protocol):
+    """Where the clients come from: a `Target`, or a test double answering from stubs."""
+
+    @property
+    def sandbox(self) -> bool: ...
+
+    def client(self, service: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class StatusClients:
+    """The three clients a status needs; made once and reused by every `--watch` refresh
+    (making a boto3 client costs more than the call it then sends)."""
+
+    ecs: Any
+    elbv2: Any
+    rds: Any
+
+    @classmethod
+    def of(cls, target: AwsClients) -> StatusClients:
+        return cls(target.client("ecs"), target.client("elbv2"), target.client("rds"))
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """The guide's `services[0].{running,pending,desired,status}`, and the revision set."""
+
+    name: str
+    status: str  # ACTIVE, DRAINING, INACTIVE
+    desired: int
+    running: int
+    pending: int
+    task_definition: str  # family:revision
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "desired_count": self.desired,
+            "running_count": self.running,
+            "pending_count": self.pending,
+            "task_definition": self.task_definition,
+        }
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment (PRIMARY: being rolled out or serving; ACTIVE: older, draining) and
+    what its revision runs."""
+
+    line: DeploymentLine
+    created_at: datetime | None
+    updated_at: datetime | None
+    release: ReleaseRecord | None  # None only if its revision could not be described
+
+    @property
+    def image_tag(self) -> str | None:
+        return self.release.image_tag if self.release else None
+
+    def as_json(self) -> dict[str, Any]:
+        line = self.line
+        return {
+            "id": line.id,
+            "status": line.status,
+            "rollout_state": line.rollout_state,
+            "rollout_state_reason": line.rollout_state_reason,
+            "task_definition": line.task_definition,
+            "desired_count": line.desired,
+            "pending_count": line.pending,
+            "running_count": line.running,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "release": self.release.as_json() if self.release else None,
+        }
+
+
+@dataclass(frozen=True)
+class TargetGroupHealth:
+    arn: str
+    targets: tuple[TargetLine, ...]
+
+    @property
+    def name(self) -> str:
+        # arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID
+        parts = self.arn.split("/")
+        return parts[1] if len(parts) >= 3 else self.arn
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "targets": [
+                {
+                    "target": t.target,
+                    "state": t.state,
+                    "reason": t.reason,
+                    "description": t.description,
+                    "explanation": t.explanation,
+                }
+                for t in self.targets
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """The guide's troubleshooting look: `aws rds describe-db-instances`."""
+
+    identifier: str
+    status: str  # available, backing-up, modifying, stopped, ...
+    engine: str
+    engine_version: str
+    instance_class: str
+    endpoint: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadBalancerStatus:
+    name: str
+    dns_name: str
+    state: str  # provisioning, active, active_impaired, failed
+
+    @property
+    def url(self) -> str:
+        # The guide's stack listens on HTTP only (no certificate yet).
+        return f"http://{self.dns_name}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "url": self.url}
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Everything `hakobu status` shows; `None` means that part does not exist (yet)."""
+
+    environment: str
+    region: str
+    sandbox: bool
+    gathered_at: datetime
+    service: ServiceStatus
+    deployments: tuple[Deployment, ...]
+    target_groups: tuple[TargetGroupHealth, ...]
+    events: tuple[EventLine, ...]  # the newest EVENTS_SHOWN, oldest first
+    stopped_tasks: tuple[StoppedTask, ...]  # newest first
+    database: DatabaseStatus | None
+    load_balancer: LoadBalancerStatus | None
+
+    @property
+    def url(self) -> str | None:
+        return self.load_balancer.url if self.load_balancer else None
+
+    @property
+    def verdict(self) -> str:
+        """One phrase for the headline, from the deployments and counts (never event text)."""
+        primary = next((d.line for d in self.deployments if d.line.status == "PRIMARY"), None)
+        if primary is not None and primary.rollout_state == "FAILED":
+            return "rollout failed"
+        rolling = primary is not None and primary.rollout_state == "IN_PROGRESS"
+        if rolling or len(self.deployments) > 1:
+            return "rolling out"
+        if self.service.desired == 0:
+            return "scaled to zero"
+        if self.service.running < self.service.desired:
+            return "below desired count"
+        return "steady"
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` envelope; `version` changes only when a field changes meaning."""
+        return {
+            "version": JSON_VERSION,
+            "environment": self.environment,
+            "region": self.region,
+            "sandbox": self.sandbox,
+            "gathered_at": _iso(self.gathered_at),
+            "verdict": self.verdict,
+            "url": self.url,
+            "service": self.service.as_json(),
+            "deployments": [d.as_json() for d in self.deployments],
+            "target_groups": [g.as_json() for g in self.target_groups],
+            "events": [
+                {"id": e.id, "created_at": _iso(e.created_at), "message": e.message}
+                for e in self.events
+            ],
+            "stopped_tasks": [_stopped_json(t) for t in self.stopped_tasks],
+            "database": self.database.as_json() if self.database else None,
+            "load_balancer": self.load_balancer.as_json() if self.load_balancer else None,
+        }
+
+
+# --- gathering --------------------------------------------------------------------------
+
+
+def gather_status(
+    target: AwsClients,
+    env: Environment,
+    *,
+    clients: StatusClients | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> StatusReport:
+    """Describe the environment's service, deployments, targets, stopped tasks, DB and ALB.
+
+    A missing cluster or service is a `HakobuError` whose fix is `hakobu up`; a missing DB
+    or load balancer leaves that part `None`. Throttling is waited out for up to
+    `PATIENCE_SECONDS`; other AWS errors propagate.
+    """
+    names = Names.of(env)
+    clients = clients or StatusClients.of(target)
+    patient = partial(call_patiently, sleep=sleep, clock=clock, deadline=clock() + PATIENCE_SECONDS)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="hakobu-status") as pool:
+        described = pool.submit(
+            patient, partial(service_description, clients.ecs, names.cluster, names.service)
+        )
+        database = pool.submit(patient, partial(_database, clients.rds, names.db_instance))
+        balancing = pool.submit(
+            _balancer_and_targets, clients.elbv2, names.load_balancer, described, patient
+        )
+        service = described.result()  # a missing service stops here, with "run hakobu up"
+        deployments = _deployments(clients.ecs, service, names.container, patient)
+        stopped = _stopped_tasks(clients.ecs, names.cluster, names.service, patient)
+        balancer, groups = balancing.result()
+        return StatusReport(
+            environment=env.name,
+            region=env.region,
+            sandbox=target.sandbox,
+            gathered_at=datetime.now(UTC),
+            service=_service_status(service),
+            deployments=deployments,
+            target_groups=groups,
+            events=_last_events(service),
+            stopped_tasks=stopped,
+            database=database.result(),
+            load_balancer=balancer,
+        )
+
+
+def _service_status(service: dict[str, Any]) -> ServiceStatus:
+    return ServiceStatus(
+        name=service.get("serviceName", "?"),
+        status=service.get("status", "?"),
+        desired=service.get("desiredCount", 0),
+        running=service.get("runningCount", 0),
+        pending=service.get("pendingCount", 0),
+        task_definition=revision_of(service.get("taskDefinition", "")),
+    )
+
+
+def _deployments(
+    ecs: Any, service: dict[str, Any], container: str, patient: Patient[Any]
+) -> tuple[Deployment, ...]:
+    """Each deployment with its revision's release; one describe per distinct revision."""
+    current = service.get("taskDefinition")
+    raw = service.get("deployments", [])
+    # The service's own revision is normally the PRIMARY's (so no extra call on AWS); it is
+    # listed too because the emulator does not move its deployment on update_service.
+    arns = dict.fromkeys(a for a in [current, *(d.get("taskDefinition") for d in raw)] if a)
+    releases = {
+        revision_of(arn): patient(partial(release_record, ecs, arn, container, current))
+        for arn in arns
+    }
+    return tuple(
+        Deployment(
+            line=deployment_line(d, current),
+            created_at=d.get("createdAt"),
+            updated_at=d.get("updatedAt"),
+            release=releases.get(revision_of(d.get("taskDefinition", ""))),
+        )
+        for d in raw
+    )
+
+
+def _last_events(service: dict[str, Any]) -> tuple[EventLine, ...]:
+    """The newest events, oldest first so they read as a story; AWS lists newest first."""
+    events = sorted(service.get("events", []), key=lambda e: e["createdAt"], reverse=True)
+    return tuple(
+        EventLine(e["id"], e["createdAt"], e.get("message", ""))
+        for e in reversed(events[:EVENTS_SHOWN])
+    )
+
+
+def _stopped_tasks(
+    ecs: Any, cluster: str, service: str, patient: Patient[Any]
+) -> tuple[StoppedTask, ...]:
+    """The service's recently stopped tasks of any revision, newest first.
+
+    `rollout.stopped_tasks` does the same for one revision; a status wants them all.
+    """
+    arns = patient(
+        partial(
+            ecs.list_tasks,
+            cluster=cluster,
+            serviceName=service,
+            desiredStatus="STOPPED",
+            maxResults=STOPPED_TASKS_LISTED,
+        )
+    ).get("taskArns", [])
+    if not arns:
+        return ()
+    tasks = patient(partial(ecs.describe_tasks, cluster=cluster, tasks=arns)).get("tasks", [])
+    tasks.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or _EPOCH, reverse=True)
+    return tuple(stopped_task(t) for t in tasks[:STOPPED_TASKS_SHOWN])
+
+
+def _database(rds: Any, identifier: str) -> DatabaseStatus | None:
+    try:
+        found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    except ClientError as exc:
+        if _code(exc) == "DBInstanceNotFound":
+            return None
+        raise
+    if not found:
+        return None
+    db = found[0]
+    return DatabaseStatus(
+        identifier=db.get("DBInstanceIdentifier", identifier),
+        status=db.get("DBInstanceStatus", "unknown"),
+        engine=db.get("Engine", "?"),
+        engine_version=db.get("EngineVersion", "?"),
+        instance_class=db.get("DBInstanceClass", "?"),
+        endpoint=(db.get("Endpoint") or {}).get("Address"),
+    )
+
+
+def _balancer_and_targets(
+    elbv2: Any, name: str, described: Future[dict[str, Any]], patient: Patient[Any]
+) -> tuple[LoadBalancerStatus | None, tuple[TargetGroupHealth, ...]]:
+    """The ALB, then (once the service is known) the health of its target groups; in this
+    order on one client, so the calls are the same sequence every time."""
+    balancer = patient(partial(_load_balancer, elbv2, name))
+    service = described.result()
+    arns = dict.fromkeys(
+        lb["targetGroupArn"] for lb in service.get("loadBalancers", []) if lb.get("targetGroupArn")
+    )
+    return balancer, tuple(_target_group(elbv2, arn, patient) for arn in arns)
+
+
+def _target_group(elbv2: Any, arn: str, patient: Patient[Any]) -> TargetGroupHealth:
+    health = patient(partial(elbv2.describe_target_health, TargetGroupArn=arn))
+    return TargetGroupHealth(
+        arn, tuple(target_line(t) for t in health.get("TargetHealthDescriptions", []))
+    )
+
+
+def _load_balancer(elbv2: Any, name: str) -> LoadBalancerStatus | None:
+    try:
+        found = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"]
+    except ClientError as exc:
+        if _code(exc) == "LoadBalancerNotFound":
+            return None
+        raise
+    if not found:
+        return None
+    lb = found[0]
+    return LoadBalancerStatus(
+        name=lb.get("LoadBalancerName", name),
+        dns_name=lb["DNSName"],
+        state=(lb.get("State") or {}).get("Code", "unknown"),
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _stopped_json(task: StoppedTask) -> dict[str, Any]:
+    return {
+        "task_id": task.task_arn.rsplit("/", 1)[-1],
+        "task_arn": task.task_arn,
+        "task_definition": task.task_definition,
+        "stop_code": task.stop_code,
+        "stopped_reason": task.stopped_reason,
+        "stopped_at": _iso(task.stopped_at),
+        "containers": [
+            {"name": c.name, "exit_code": c.exit_code, "reason": c.reason} for c in task.containers
+        ],
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

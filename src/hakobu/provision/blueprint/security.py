@@ -1,0 +1,104 @@
+"""Security groups: internet -> ALB -> ECS tasks -> database, and nothing else.
+
+Each hop admits only the previous hop's security group on exactly one port, so a task
+is reachable only through the ALB and the database only from tasks. Rules are separate
+resources because the ALB and task groups refer to each other (inline rules would cycle).
+"""
+
+from __future__ import annotations
+
+from hakobu.core.config import Environment
+from hakobu.core.names import Names
+from hakobu.provision.blueprint.document import Fragment, ref
+from hakobu.provision.blueprint.network import VPC
+
+ALB_SG = "aws_security_group.alb"
+ECS_SG = "aws_security_group.ecs"
+DB_SG = "aws_security_group.db"
+MYSQL_PORT = 3306
+
+
+def security_groups(env: Environment) -> Fragment:
+    names = Names.of(env)
+    port = env.settings.service.port
+    part = Fragment("network")
+    for tier, description in (
+        ("alb", "Load balancer: HTTP and HTTPS from the internet"),
+        ("ecs", "ECS tasks: the app port from the load balancer only"),
+        ("db", "Database: MySQL from the ECS tasks only"),
+    ):
+        part.resource(
+            "aws_security_group",
+            tier,
+            {
+                "name": names.security_group(tier),
+                "description": description,
+                "vpc_id": ref(VPC),
+                "tags": {"Name": names.security_group(tier)},
+            },
+        )
+    for web_port in (80, 443):
+        _ingress(
+            part,
+            f"alb_from_internet_{web_port}",
+            ALB_SG,
+            web_port,
+            f"Port {web_port} from the internet",
+            cidr="0.0.0.0/0",
+        )
+    _egress(part, "alb_to_ecs", ALB_SG, port, "Forward requests to the app tasks", peer=ECS_SG)
+    _ingress(part, "ecs_from_alb", ECS_SG, port, "App port from the load balancer", peer=ALB_SG)
+    # Tasks need outbound HTTPS (ECR, Secrets Manager, CloudWatch Logs, SSM for ECS Exec)
+    # and whatever the app itself calls; the NAT Gateway is the only way out.
+    part.resource(
+        "aws_vpc_security_group_egress_rule",
+        "ecs_to_anywhere",
+        {
+            "security_group_id": ref(ECS_SG),
+            "description": "Outbound traffic through the NAT Gateway (AWS APIs, image pulls)",
+            "ip_protocol": "-1",
+            "cidr_ipv4": "0.0.0.0/0",
+        },
+    )
+    _ingress(part, "db_from_ecs", DB_SG, MYSQL_PORT, "MySQL from the app tasks", peer=ECS_SG)
+    return part
+
+
+def _ingress(
+    part: Fragment,
+    name: str,
+    group: str,
+    port: int,
+    description: str,
+    peer: str | None = None,
+    cidr: str | None = None,
+) -> None:
+    part.resource(
+        "aws_vpc_security_group_ingress_rule", name, _rule(group, port, description, peer, cidr)
+    )
+
+
+def _egress(
+    part: Fragment, name: str, group: str, port: int, description: str, peer: str | None = None
+) -> None:
+    # Only the ALB has a port-specific egress rule, and it always names a peer group.
+    part.resource(
+        "aws_vpc_security_group_egress_rule", name, _rule(group, port, description, peer, None)
+    )
+
+
+def _rule(
+    group: str, port: int, description: str, peer: str | None, cidr: str | None
+) -> dict[str, object]:
+    rule: dict[str, object] = {
+        "security_group_id": ref(group),
+        "description": description,
+        "ip_protocol": "tcp",
+        "from_port": port,
+        "to_port": port,
+    }
+    if peer:
+        rule["referenced_security_group_id"] = ref(peer)
+    if cidr:
+        rule["cidr_ipv4"] = cidr
+    return rule

@@ -1,0 +1,422 @@
+"""`hakobu cost`: what the stack in hakobu.toml costs a month, line by line.
+
+The guide's table ("コスト概算（最安構成）": about $100 a month in Tokyo) is five round
+figures. This estimate has one line per billed quantity (quantity x unit price = monthly),
+each price with its source and date from `hakobu.provision.prices`, and every usage figure that
+hakobu.toml cannot know (LCUs, NAT traffic, log volume, data out) stated as an assumption.
+A price missing for the region makes its line unknown and the total incomplete: hakobu
+never guesses a price.
+
+Pure functions of the configuration and the price table: no AWS call, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hakobu.core.config import PROFILES, Environment, with_profile
+from hakobu.core.errors import ConfigError
+from hakobu.provision.prices import PriceTable, fargate_key, rds_instance_key
+
+# AWS's own month: 8,760 hours a year / 12. Its calculator and price pages use it too.
+HOURS_PER_MONTH = 730
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+# Extended Support bills per vCPU-hour, so the instance's vCPUs matter (RDS instance
+# class documentation: every burstable class below has 2 vCPUs).
+RDS_VCPUS = {
+    "db.t3.micro": 2,
+    "db.t3.small": 2,
+    "db.t3.medium": 2,
+    "db.t4g.micro": 2,
+    "db.t4g.small": 2,
+    "db.t4g.medium": 2,
+}
+# Secrets each framework gets (blueprint/secrets.py): the DB password, plus Rails' master
+# key or Django's SECRET_KEY.
+SECRETS_BY_FRAMEWORK = {"rails": 2, "django": 2, "container": 1}
+
+FARGATE, RDS, ALB, NAT = "ECS Fargate", "RDS MySQL", "ALB", "NAT Gateway"
+TRANSFER, IPV4, SECRETS, LOGS = "Data transfer", "Public IPv4", "Secrets Manager", "CloudWatch Logs"
+GROUPS = (FARGATE, RDS, ALB, NAT, TRANSFER, IPV4, SECRETS, LOGS)
+
+
+@dataclass(frozen=True)
+class GuideRow:
+    group: str
+    spec: str
+    usd: float
+
+
+# The guide's table, row by row, for comparison (Tokyo, 最安構成). It has no row for public
+# IPv4 addresses, Secrets Manager or CloudWatch Logs, which are billed all the same.
+GUIDE_TABLE = (
+    GuideRow(FARGATE, "1タスク, 0.25vCPU, 0.5GB", 10.0),
+    GuideRow(RDS, "db.t3.micro, 20GB", 25.0),
+    GuideRow(ALB, "基本料金", 25.0),
+    GuideRow(NAT, "基本料金 + データ転送", 35.0),
+    GuideRow(TRANSFER, "変動", 5.0),
+)
+GUIDE_TOTAL = 100.0
+GUIDE_REGION = "ap-northeast-1"
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Usage hakobu.toml cannot tell; each is printed with every estimate."""
+
+    # A small app averages well under 1 LCU (25 new connections/s, 3,000 active
+    # connections/min, 1 GB/h, 1,000 rule evaluations/s); 1 is a safe allowance and
+    # matches the guide's ~$25 for the ALB.
+    alb_lcu: float = 1.0
+    # Private tasks reach ECR, CloudWatch Logs, Secrets Manager and the internet through
+    # the NAT Gateway (no VPC endpoints): image pulls on deploys dominate.
+    nat_gb: float = 10.0
+    logs_gb: float = 1.0
+    # Responses to users; about the guide's ~$5 in Tokyo.
+    transfer_out_gb: float = 40.0
+
+    def statements(self, nat: bool = True) -> list[str]:
+        """The assumptions in words; the NAT one only when there is a NAT Gateway."""
+        statements = [
+            f"ALB: {self.alb_lcu:g} LCU on average (1 LCU = 25 new connections/s, 3,000 active "
+            "connections/min, 1 GB/h processed or 1,000 rule evaluations/s).",
+            f"NAT Gateway: {self.nat_gb:g} GB a month processed (image pulls, logs and AWS API "
+            "calls from private subnets; there are no VPC endpoints).",
+            f"CloudWatch Logs: {self.logs_gb:g} GB a month ingested (app stdout/stderr and the "
+            "MySQL error log); storage is what the retention period keeps, uncompressed.",
+            f"Data transfer: {self.transfer_out_gb:g} GB a month out to the internet, before "
+            "the 100 GB a month AWS gives each account free.",
+        ]
+        return [text for text in statements if nat or not text.startswith("NAT")]
+
+
+@dataclass(frozen=True)
+class CostLine:
+    group: str
+    name: str
+    quantity: float | None
+    unit: str
+    unit_price: float | None
+    monthly: float | None
+    price_key: str
+    source: str | None
+    taken: str | None
+    assumption: str
+
+    @property
+    def known(self) -> bool:
+        return self.monthly is not None
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    environment: str
+    profile: str | None
+    region: str
+    lines: tuple[CostLine, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def total(self) -> float:
+        """The sum of the priced lines; see `complete` before trusting it."""
+        return sum(line.monthly for line in self.lines if line.monthly is not None)
+
+    @property
+    def complete(self) -> bool:
+        return all(line.known for line in self.lines)
+
+    @property
+    def unknown(self) -> list[str]:
+        return [line.name for line in self.lines if not line.known]
+
+    def group_total(self, group: str) -> float | None:
+        """A group's monthly cost; None when one of its lines has no price."""
+        lines = [line for line in self.lines if line.group == group]
+        if any(not line.known for line in lines):
+            return None
+        return sum(line.monthly or 0.0 for line in lines)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "profile": self.profile,
+            "region": self.region,
+            "hours_per_month": HOURS_PER_MONTH,
+            "currency": "USD",
+            "lines": [asdict(line) for line in self.lines],
+            "total_usd": round(self.total, 2),
+            "complete": self.complete,
+            "unknown": self.unknown,
+            "notes": list(self.notes),
+        }
+
+
+# --- The estimate -------------------------------------------------------------------------
+
+
+def estimate(
+    env: Environment, prices: PriceTable, assumptions: Assumptions | None = None
+) -> CostEstimate:
+    """The monthly cost of `env` at `prices`, one line per billed quantity."""
+    usage = assumptions or Assumptions()
+    builders = (_fargate, _alb, _nat, _rds, _ipv4, _secrets, _logs, _transfer)
+    lines = tuple(line for build in builders for line in build(env, prices, usage))
+    return CostEstimate(
+        environment=env.name,
+        profile=env.settings.profile,
+        region=env.region,
+        lines=lines,
+        notes=tuple(_notes(env, usage)),
+    )
+
+
+def _line(
+    prices: PriceTable,
+    region: str,
+    head: tuple[str, str],
+    key: str,
+    amount: tuple[float | None, str],
+    assumption: str,
+    discount_key: str | None = None,
+) -> CostLine:
+    """One priced line: quantity x unit price, or unknown when a price is missing."""
+    group, name = head
+    quantity, unit = amount
+    price = prices.get(region, key)
+    discount = prices.get(region, discount_key) if discount_key else None
+    missing = [k for k, p in ((key, price), (discount_key, discount)) if k and p is None]
+    if missing or quantity is None or price is None:
+        why = f"no price for {', '.join(missing)} in {region}" if missing else "quantity unknown"
+        return CostLine(
+            group, name, quantity, unit, None, None, key, None, None, f"{assumption}; {why}"
+        )
+    used = [price, discount] if discount else [price]
+    unit_price = price.usd * ((1 - discount.usd) if discount else 1)
+    return CostLine(
+        group=group,
+        name=name,
+        quantity=quantity,
+        unit=unit,
+        unit_price=unit_price,
+        monthly=quantity * unit_price,
+        price_key=key,
+        source=" + ".join(dict.fromkeys(p.source for p in used)),
+        taken=min(p.taken for p in used),  # the oldest figure dates the line
+        assumption=assumption,
+    )
+
+
+def task_split(env: Environment) -> tuple[int, int]:
+    """(regular, Spot) tasks: with Spot, `spot_base` tasks stay regular, the rest go Spot."""
+    service = env.settings.service
+    if not service.spot:
+        return service.desired_count, 0
+    regular = min(service.spot_base, service.desired_count)
+    return regular, service.desired_count - regular
+
+
+def _fargate(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    service = env.settings.service
+    regular, spot = task_split(env)
+    batches = [(n, on_spot) for n, on_spot in ((regular, False), (spot, True)) if n] or [(0, False)]
+    arch = "ARM/Graviton" if service.platform == "linux/arm64" else "x86"
+    lines = []
+    for tasks, on_spot in batches:
+        kind = " (Spot)" if on_spot else ""
+        discount = "fargate.spot_discount" if on_spot else None
+        for dimension, per_task, unit, what in (
+            ("vcpu_hour", service.cpu / 1024, "vCPU-hours", "vCPU"),
+            ("gb_hour", service.memory / 1024, "GB-hours", "GB"),
+        ):
+            lines.append(
+                _line(
+                    prices,
+                    env.region,
+                    (FARGATE, f"Fargate {what}{kind}"),
+                    fargate_key(dimension, service.platform),
+                    (tasks * per_task * HOURS_PER_MONTH, unit),
+                    f"{tasks} task(s) x {per_task:g} {what} x {HOURS_PER_MONTH} h, {arch}"
+                    + (", Spot price = on-demand x (1 - Spot discount)" if on_spot else ""),
+                    discount,
+                )
+            )
+    return lines
+
+
+def _alb(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    return [
+        _line(prices, env.region, (ALB, "ALB hours"), "alb.hour",
+              (HOURS_PER_MONTH, "ALB-hours"), f"one ALB x {HOURS_PER_MONTH} h"),
+        _line(prices, env.region, (ALB, "ALB LCUs"), "alb.lcu_hour",
+              (usage.alb_lcu * HOURS_PER_MONTH, "LCU-hours"),
+              f"assumed {usage.alb_lcu:g} LCU on average x {HOURS_PER_MONTH} h"),
+    ]  # fmt: skip
+
+
+def _nat(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    count = env.settings.network.nat_gateways
+    if count == 0:
+        return []  # tasks have public IPs: nothing goes through a NAT Gateway
+    return [
+        _line(prices, env.region, (NAT, "NAT Gateway hours"), "nat.hour",
+              (count * HOURS_PER_MONTH, "NAT Gateway-hours"),
+              f"{count} NAT Gateway(s) x {HOURS_PER_MONTH} h"),
+        _line(prices, env.region, (NAT, "NAT Gateway data processed"), "nat.gb",
+              (usage.nat_gb, "GB"), f"assumed {usage.nat_gb:g} GB a month in total"),
+    ]  # fmt: skip
+
+
+def _rds(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    db = env.settings.database
+    copies = 2 if db.multi_az else 1
+    layout = "Multi-AZ: primary + standby" if db.multi_az else "Single-AZ"
+    lines = [
+        _line(prices, env.region, (RDS, "RDS instance hours"),
+              rds_instance_key(db.instance_class), (copies * HOURS_PER_MONTH, "instance-hours"),
+              f"{db.instance_class}, MySQL {db.engine_version}, {layout}: "
+              f"{copies} x {HOURS_PER_MONTH} h"),
+        _line(prices, env.region, (RDS, "RDS gp3 storage"), "rds.gp3.gb_month",
+              (copies * db.allocated_storage, "GB-months"),
+              f"{db.allocated_storage} GB gp3" + (" x 2 (the standby has its own)" if copies == 2
+                                                 else "")),
+    ]  # fmt: skip
+    if db.engine_version == "8.0":
+        lines.append(_extended_support(env, prices, copies))
+    return lines
+
+
+def _extended_support(env: Environment, prices: PriceTable, copies: int) -> CostLine:
+    instance_class = env.settings.database.instance_class
+    vcpus = RDS_VCPUS.get(instance_class)
+    quantity = copies * vcpus * HOURS_PER_MONTH if vcpus else None
+    detail = f"{vcpus} vCPUs" if vcpus else f"vCPU count of {instance_class} unknown to hakobu"
+    return _line(
+        prices,
+        env.region,
+        (RDS, "RDS Extended Support (MySQL 8.0)"),
+        "rds.extended_support.vcpu_hour",
+        (quantity, "vCPU-hours"),
+        f"MySQL 8.0 is past standard support (2026-07-31): {detail} x {copies} instance(s) "
+        f"x {HOURS_PER_MONTH} h at the year 1-2 rate",
+    )
+
+
+def public_ipv4_count(env: Environment) -> tuple[int, int, int]:
+    """(ALB, NAT EIP, task) public IPv4 addresses the configuration creates."""
+    settings = env.settings
+    # An internet-facing ALB holds one address per zone (more only while it scales up).
+    alb = len(settings.network.availability_zones)
+    tasks = settings.service.desired_count if settings.service.public_ip else 0
+    return alb, settings.network.nat_gateways, tasks
+
+
+def _ipv4(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    alb, nat, tasks = public_ipv4_count(env)
+    count = alb + nat + tasks
+    return [
+        _line(prices, env.region, (IPV4, "Public IPv4 addresses"), "ipv4.hour",
+              (count * HOURS_PER_MONTH, "address-hours"),
+              f"{alb} ALB (one per zone) + {nat} NAT EIP + {tasks} task IP = {count} "
+              f"address(es) x {HOURS_PER_MONTH} h"),
+    ]  # fmt: skip
+
+
+def _secrets(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    count = SECRETS_BY_FRAMEWORK[env.framework]
+    names = {
+        "rails": "DB password + Rails master key",
+        "django": "DB password + Django SECRET_KEY",
+        "container": "DB password",
+    }[env.framework]
+    return [
+        _line(prices, env.region, (SECRETS, "Secrets Manager secrets"), "secrets.secret_month",
+              (count, "secret-months"), f"{names}; API calls (a few per task start) left out"),
+    ]  # fmt: skip
+
+
+def _logs(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    days = env.settings.logs.retention_days
+    stored = usage.logs_gb * days / DAYS_PER_MONTH
+    return [
+        _line(prices, env.region, (LOGS, "CloudWatch Logs ingestion"), "logs.ingest_gb",
+              (usage.logs_gb, "GB"), f"assumed {usage.logs_gb:g} GB a month"),
+        _line(prices, env.region, (LOGS, "CloudWatch Logs storage"), "logs.storage_gb_month",
+              (stored, "GB-months"),
+              f"{usage.logs_gb:g} GB a month kept {days} days (logs.retention_days), "
+              "once the retention period has filled"),
+    ]  # fmt: skip
+
+
+def _transfer(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
+    return [
+        _line(prices, env.region, (TRANSFER, "Data transfer out"), "transfer.out_gb",
+              (usage.transfer_out_gb, "GB"),
+              f"assumed {usage.transfer_out_gb:g} GB a month to the internet"),
+    ]  # fmt: skip
+
+
+def _notes(env: Environment, usage: Assumptions) -> list[str]:
+    notes = [
+        f"{HOURS_PER_MONTH} hours a month; on-demand list prices in USD without tax, free "
+        "tier, Savings Plans or reserved instances.",
+        *usage.statements(nat=env.settings.network.nat_gateways > 0),
+        "Not counted: ECR image storage, RDS backups beyond the free allowance (the DB's "
+        "size), traffic between zones, CloudWatch metrics and alarms, and the extra task a "
+        "deploy or release command runs for a few minutes.",
+    ]
+    regular, spot = task_split(env)
+    if spot:
+        notes.append(
+            f"Fargate Spot: {spot} of {regular + spot} task(s) run on Spot, priced at the "
+            "best-case discount. The trade-off: AWS may stop a Spot task with two minutes' "
+            "notice when it needs the capacity back, so keep spot_base >= 1 for an app that "
+            "must stay up."
+        )
+    if env.settings.database.engine_version == "8.0":
+        notes.append(
+            "MySQL 8.0 bills RDS Extended Support since 2026-08-01 (year 1-2 rate; it doubles "
+            'from 2028-08-01). database.engine_version = "8.4" removes the line.'
+        )
+    return notes
+
+
+# --- Profiles side by side ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileTotal:
+    profile: str
+    total: float | None
+    complete: bool
+    problem: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        total = None if self.total is None else round(self.total, 2)
+        return {"total_usd": total, "complete": self.complete, "problem": self.problem}
+
+
+def profile_totals(
+    raw: Mapping[str, Any],
+    env: Environment,
+    prices: PriceTable,
+    assumptions: Assumptions | None = None,
+    profiles: Iterable[str] = tuple(PROFILES),
+) -> list[ProfileTotal]:
+    """The total for each profile, from the same file with only the profile swapped."""
+    totals = []
+    for profile in profiles:
+        try:
+            swapped = with_profile(raw, env, profile)
+        except ConfigError as exc:  # e.g. lean with public_ip = false written in the file
+            totals.append(ProfileTotal(profile, None, False, exc.problem))
+            continue
+        result = estimate(swapped, prices, assumptions)
+        totals.append(ProfileTotal(profile, result.total, result.complete))
+    return totals
+
+
+def guide_comparison(result: CostEstimate) -> list[tuple[GuideRow, float | None]]:
+    """Each row of the guide's table next to this estimate's lines of the same group."""
+    return [(row, result.group_total(row.group)) for row in GUIDE_TABLE]

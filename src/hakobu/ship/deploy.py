@@ -1,0 +1,271 @@
+"""`hakobu deploy`: build, push, register, release, roll out, safely and in that order.
+
+The guide's steps 7-10 by hand, made safe by construction (DESIGN.md decision 3):
+- the image is tagged with the git commit and the service runs its *digest*, never `latest`;
+- migrations run as a one-off task of the new revision *before* the service moves, so a
+  failed migration leaves the old version serving;
+- success means our revision is PRIMARY and its rollout COMPLETED; the circuit breaker
+  rolls a failing rollout back and hakobu says why.
+No Terraform runs here: redeploying code changes no infrastructure.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.logs import LogLine, last_lines, task_log_lines, task_log_stream
+from hakobu.core.config import Environment
+from hakobu.core.errors import HakobuError
+from hakobu.core.names import Names
+from hakobu.core.target import Target
+from hakobu.ship.rollout import RolloutResult, RolloutUpdate, follow_rollout
+
+# Tags on each task-definition revision: the deploy history (`hakobu releases`) reads them.
+TAG_COMMIT = "hakobu:git-commit"
+TAG_IMAGE = "hakobu:image-tag"
+TAG_BY = "hakobu:deployed-by"
+TAG_AT = "hakobu:deployed-at"
+STARTED_BY = "hakobu-release"
+SANDBOX_ROLLOUT_NOTE = (
+    "The sandbox cannot follow the rollout: the emulator runs no containers, so no task "
+    "ever becomes healthy. The service now points at the new revision; on AWS, hakobu "
+    "would wait here until the rollout completes or the circuit breaker rolls it back."
+)
+
+
+class DeployError(HakobuError):
+    """A deploy stopped before or during the rollout; the message says what still serves."""
+
+    def __init__(
+        self,
+        problem: str,
+        fix: str,
+        log_lines: list[LogLine] | None = None,
+        details: list[str] | None = None,
+    ) -> None:
+        super().__init__(problem, fix)
+        self.log_lines = log_lines or []
+        self.details = details or []
+
+
+class DeployEvents(Protocol):
+    """What a deploy reports while it runs; the CLI renders it, tests record it."""
+
+    def step(self, title: str, detail: str = "") -> None: ...
+    def output(self, line: str) -> None: ...
+    def rollout(self, update: RolloutUpdate) -> None: ...
+
+
+@dataclass(frozen=True)
+class Release:
+    """The image to run and where it came from."""
+
+    image: str  # what the task definition runs: repository@sha256:...
+    tag: str  # the immutable tag (git commit) or the tag of a prebuilt image
+    commit: str | None
+
+
+@dataclass
+class DeployResult:
+    task_definition_arn: str
+    release: Release
+    rollout: RolloutResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Deployer:
+    env: Environment
+    target: Target
+    events: DeployEvents
+    # Builds and pushes the image, or resolves a prebuilt one; not needed for a rollback.
+    build_image: Callable[[], Release] | None = None
+    sleep: Callable[[float], None] = time.sleep  # between status polls; tests pass a no-op
+
+    @property
+    def names(self) -> Names:
+        return Names.of(self.env)
+
+    def run(self) -> DeployResult:
+        ecs = self.target.client("ecs")
+        service = ecs_ops.service_description(ecs, self.names.cluster, self.names.service)
+        assert self.build_image is not None, "a deploy needs an image"
+        release = self.build_image()
+        arn = self._register(ecs, service, release)
+        result = DeployResult(task_definition_arn=arn, release=release)
+        self._release_task(ecs, service, arn, result)
+        self.events.step("Rolling out", f"{self.names.service} -> {_revision(arn)}")
+        ecs_ops.update_service(ecs, self.names.cluster, self.names.service, arn)
+        if self.target.sandbox:
+            result.notes.append(SANDBOX_ROLLOUT_NOTE)
+            return result
+        result.rollout = self.follow(ecs, arn)
+        return result
+
+    def _register(self, ecs: Any, service: dict[str, Any], release: Release) -> str:
+        current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+            "taskDefinition"
+        ]
+        tags = {
+            TAG_IMAGE: release.tag,
+            TAG_BY: self.deployer_identity(),
+            TAG_AT: datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if release.commit:
+            tags[TAG_COMMIT] = release.commit
+        if "@sha256:" not in release.image:
+            self.events.step(
+                "Warning",
+                f"{release.image} is not pinned to a digest: if the "
+                "tag moves, new tasks run different code. Prefer repo@sha256:...",
+            )
+        request = ecs_ops.revision_request(current, self.names.container, release.image, tags)
+        arn = ecs_ops.register_revision(ecs, request)
+        self.events.step("Registered", f"task definition {_revision(arn)} runs {release.image}")
+        return arn
+
+    def deployer_identity(self) -> str:
+        try:
+            return str(self.target.client("sts").get_caller_identity()["Arn"])
+        except Exception:  # who deployed is informative, never a reason to fail a deploy
+            return getpass.getuser()
+
+    def _release_task(
+        self, ecs: Any, service: dict[str, Any], arn: str, result: DeployResult
+    ) -> None:
+        command = self.env.release_command
+        if not command:
+            return
+        task_arn = self.start_one_off(ecs, service, arn, command, STARTED_BY)
+        self.events.step("Release command", f"{' '.join(command)} (task {_task_id(task_arn)})")
+        if self.target.sandbox:
+            result.notes.append(
+                "The release task was started; the emulator does not run it, "
+                "so its exit code cannot be seen in the sandbox."
+            )
+            return
+        outcome, lines = self.follow_task(ecs, task_arn)
+        if outcome.exit_code != 0:
+            raise DeployError(
+                f"the release command `{' '.join(command)}` failed "
+                f"({_task_failure(outcome)}); the service was not changed and the previous "
+                "version keeps serving",
+                "fix the command or the migration, then deploy again; `hakobu logs` shows "
+                "the task's full output",
+                last_lines(lines),
+            )
+
+    def start_one_off(
+        self,
+        ecs: Any,
+        service: dict[str, Any],
+        arn: str,
+        command: list[str],
+        started_by: str,
+    ) -> str:
+        """Start `command` as a one-off task of revision `arn`; the task's ARN.
+
+        It runs where the service's tasks run (its private subnets and security groups), so
+        it reaches the database exactly as the app does. `hakobu run` uses this too.
+        """
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        request = ecs_ops.release_task_request(
+            self.names.cluster, arn, self.names.container, command, network, started_by
+        )
+        return ecs_ops.run_task(ecs, request)
+
+    def follow_task(self, ecs: Any, task_arn: str) -> tuple[ecs_ops.TaskOutcome, list[LogLine]]:
+        """Wait for a one-off task to stop, printing its log lines as they arrive."""
+        stream = _LogStream(self, _task_id(task_arn))
+        outcome = ecs_ops.wait_for_task(
+            ecs,
+            self.names.cluster,
+            task_arn,
+            on_status=lambda status: self.events.output(f"task {status.lower()}"),
+            sleep=stream.sleep_and_print,
+        )
+        return outcome, stream.print_new()
+
+    def task_logs(self, task_id: str) -> list[LogLine]:
+        stream = task_log_stream(self.names.container, task_id)
+        return task_log_lines(self.target.client("logs"), self.names.log_group, stream)
+
+    def roll_back(self, arn: str) -> DeployResult:
+        """Move the service to an earlier revision, followed like a deploy."""
+        ecs = self.target.client("ecs")
+        self.events.step("Rolling back", f"{self.names.service} -> {_revision(arn)}")
+        ecs_ops.update_service(ecs, self.names.cluster, self.names.service, arn)
+        release = Release(image="", tag=_revision(arn), commit=None)
+        result = DeployResult(task_definition_arn=arn, release=release)
+        if self.target.sandbox:
+            result.notes.append(SANDBOX_ROLLOUT_NOTE)
+        else:
+            result.rollout = self.follow(ecs, arn)
+        return result
+
+    def follow(self, ecs: Any, arn: str) -> RolloutResult:
+        result = follow_rollout(
+            ecs,
+            self.target.client("elbv2"),
+            self.names.cluster,
+            self.names.service,
+            arn,
+            timeout=self.env.settings.deploy.timeout_seconds,
+            on_update=self.events.rollout,
+        )
+        if result.outcome == "FAILED":
+            logs = [
+                line
+                for task in result.stopped_tasks[:1]
+                for line in last_lines(self.task_logs(_task_id(task.task_arn)))
+            ]
+            raise DeployError(
+                f"the rollout of {_revision(arn)} failed and ECS rolled the service back to "
+                f"the previous version: {result.reason or 'no reason given'}",
+                "read the stopped tasks' reasons and log lines above; `hakobu status` shows "
+                "the service as it is now",
+                logs,
+                [task.text() for task in result.stopped_tasks],
+            )
+        return result
+
+
+class _LogStream:
+    """Prints a task's log lines as they arrive, between the status polls of its wait."""
+
+    def __init__(self, deployer: Deployer, task_id: str) -> None:
+        self.deployer = deployer
+        self.task_id = task_id
+        self.printed = 0
+
+    def sleep_and_print(self, seconds: float) -> None:
+        self.deployer.sleep(seconds)
+        self.print_new()
+
+    def print_new(self) -> list[LogLine]:
+        lines = self.deployer.task_logs(self.task_id)
+        for line in lines[self.printed :]:
+            self.deployer.events.output(line.message)
+        self.printed = len(lines)
+        return lines
+
+
+def _revision(arn: str) -> str:
+    """`family:revision` from a task-definition ARN."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def _task_id(task_arn: str) -> str:
+    return task_arn.rsplit("/", 1)[-1]
+
+
+def _task_failure(outcome: ecs_ops.TaskOutcome) -> str:
+    if outcome.exit_code is not None:
+        return f"exit code {outcome.exit_code}"
+    return outcome.stopped_reason or outcome.container_reason or "it stopped without exiting"

@@ -1,0 +1,119 @@
+"""The deploy history (`hakobu releases`), the images in ECR (`hakobu images`), and the
+revision a rollback goes back to."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hakobu.core.errors import HakobuError
+from hakobu.ship.deploy import TAG_AT, TAG_BY, TAG_COMMIT, TAG_IMAGE
+
+HISTORY_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    revision: int
+    task_definition_arn: str
+    image: str
+    image_tag: str | None
+    digest: str | None
+    commit: str | None
+    deployed_at: str | None
+    deployed_by: str | None
+    current: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    tags: tuple[str, ...]
+    digest: str
+    pushed_at: str
+    size_mb: float
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def releases(
+    ecs: Any, family: str, container: str, current_arn: str | None, limit: int = HISTORY_LENGTH
+) -> list[ReleaseRecord]:
+    """Task-definition revisions of `family`, newest first, with what hakobu tagged them."""
+    arns: list[str] = []
+    paginator = ecs.get_paginator("list_task_definitions")
+    for page in paginator.paginate(familyPrefix=family, sort="DESC"):
+        arns.extend(page["taskDefinitionArns"])
+    # Sorted here as well: the order of the listing is not something to rely on.
+    arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[1]), reverse=True)
+    return [_record(ecs, arn, container, current_arn) for arn in arns[:limit]]
+
+
+def _record(ecs: Any, arn: str, container: str, current_arn: str | None) -> ReleaseRecord:
+    described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+    definition = described["taskDefinition"]
+    tags = {t["key"]: t["value"] for t in described.get("tags", [])}
+    image = next(
+        (c["image"] for c in definition["containerDefinitions"] if c["name"] == container),
+        definition["containerDefinitions"][0]["image"],
+    )
+    digest = image.split("@", 1)[1] if "@" in image else None
+    registered = definition.get("registeredAt")
+    return ReleaseRecord(
+        revision=int(definition["revision"]),
+        task_definition_arn=arn,
+        image=image,
+        image_tag=tags.get(TAG_IMAGE) or (image.rsplit(":", 1)[-1] if digest is None else None),
+        digest=digest,
+        commit=tags.get(TAG_COMMIT),
+        deployed_at=tags.get(TAG_AT) or (registered.isoformat() if registered else None),
+        deployed_by=tags.get(TAG_BY),
+        current=arn == current_arn,
+    )
+
+
+def rollback_target(
+    history: list[ReleaseRecord], current_arn: str, to_revision: int | None
+) -> ReleaseRecord:
+    """The revision to go back to: the one given, or the newest older than the current."""
+    if to_revision is not None:
+        for record in history:
+            if record.revision == to_revision:
+                if record.task_definition_arn == current_arn:
+                    raise HakobuError(
+                        f"revision {to_revision} is already running",
+                        "pick another with `hakobu releases`",
+                    )
+                return record
+        raise HakobuError(
+            f"no revision {to_revision} in the last {len(history)} releases",
+            "see `hakobu releases` for the revisions you can roll back to",
+        )
+    current = next((r.revision for r in history if r.task_definition_arn == current_arn), None)
+    older = [r for r in history if current is not None and r.revision < current]
+    if not older:
+        raise HakobuError(
+            "there is no earlier revision to roll back to",
+            "deploy a fixed version instead (`hakobu deploy`)",
+        )
+    return older[0]
+
+
+def images(ecr: Any, repository: str, newest: int = 5) -> list[ImageRecord]:
+    """ECR images, newest first (the guide's `sort_by(imageDetails,& imagePushedAt)[-5:]`)."""
+    details: list[dict[str, Any]] = []
+    for page in ecr.get_paginator("describe_images").paginate(repositoryName=repository):
+        details.extend(page["imageDetails"])
+    details.sort(key=lambda d: d["imagePushedAt"], reverse=True)
+    return [
+        ImageRecord(
+            tags=tuple(d.get("imageTags", [])),
+            digest=d["imageDigest"],
+            pushed_at=d["imagePushedAt"].isoformat(),
+            size_mb=round(d.get("imageSizeInBytes", 0) / 1_000_000, 1),
+        )
+        for d in details[:newest]
+    ]
