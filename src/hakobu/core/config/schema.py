@@ -1,52 +1,25 @@
-"""The `hakobu.toml` schema, its validation and the per-environment view of it.
+"""The `hakobu.toml` schema: every section, its defaults and its own checks.
 
-One file describes the app; each `[environments.NAME]` section overrides any key for one
-environment. Everything is validated before hakobu calls AWS or Terraform: a wrong value
-raises `ConfigError` naming the key, what was expected and the fix (DESIGN.md decision 7).
+A wrong value raises `KeyProblem` inside a validator, naming the key and the fix;
+`messages.py` turns it into the `ConfigError` the user sees.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
 import functools
 import ipaddress
 import re
 import shlex
-import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hakobu.core.errors import ConfigError
 from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
 
 CONFIG_FILE = "hakobu.toml"
 DEFAULT_ENVIRONMENT = "production"
-# Profiles: coherent sets of defaults for the three ways the guide's stack is usually run.
-PROFILES: dict[str, dict[str, Any]] = {
-    # The guide as written: private tasks behind one NAT Gateway, x86, db.t3.micro.
-    "guide": {
-        "network": {"nat_gateways": 1},
-        "service": {"public_ip": False, "platform": "linux/amd64"},
-        "database": {"instance_class": "db.t3.micro", "multi_az": False},
-    },
-    # The guide's first cost cut: no NAT Gateway (tasks in public subnets with a public IP,
-    # reachable only from the ALB), Graviton tasks and database.
-    "lean": {
-        "network": {"nat_gateways": 0},
-        "service": {"public_ip": True, "platform": "linux/arm64"},
-        "database": {"instance_class": "db.t4g.micro"},
-    },
-    # Survives a zone outage: two tasks over both zones, a NAT Gateway per zone, Multi-AZ DB.
-    "ha": {
-        "network": {"nat_gateways": 2},
-        "service": {"desired_count": 2, "public_ip": False},
-        "database": {"multi_az": True},
-    },
-}
 # Migrations run as a one-off task of the new revision before the service moves, not by
 # hand after the new code already serves (the guide's step 9).
 DEFAULT_RELEASE_COMMANDS = {
@@ -73,7 +46,13 @@ REGISTRY_URL_PATTERN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)+$"
 # start with "internal-".
 MAX_PREFIX_LENGTH = 28
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+
+class KeyProblem(ValueError):
+    """Raised inside validators so the error names the exact key and carries a fix."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.key, self.problem, self.fix = key, problem, fix
 
 
 class _Section(BaseModel):
@@ -102,17 +81,17 @@ class ServiceSettings(_Section):
     def _fargate_size(self) -> ServiceSettings:
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
             allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
-            raise _KeyProblem(
+            raise KeyProblem(
                 "cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}"
             )
         if self.memory not in FARGATE_MEMORY_BY_CPU[self.cpu]:
-            raise _KeyProblem(
+            raise KeyProblem(
                 "memory",
                 f"Fargate does not accept memory = {self.memory} with cpu = {self.cpu}",
                 f"with cpu = {self.cpu}, memory must be {describe_allowed_memory(self.cpu)} (MiB)",
             )
         if not self.health_check_path.startswith("/"):
-            raise _KeyProblem(
+            raise KeyProblem(
                 "health_check_path",
                 f"{self.health_check_path!r} is not a URL path",
                 'start it with "/", for example "/up"',
@@ -138,7 +117,7 @@ class DatabaseSettings(_Section):
     @model_validator(mode="after")
     def _names(self) -> DatabaseSettings:
         if not INSTANCE_CLASS_PATTERN.match(self.instance_class):
-            raise _KeyProblem(
+            raise KeyProblem(
                 "instance_class",
                 f"{self.instance_class!r} is not an RDS instance class",
                 'use a class such as "db.t4g.micro" or "db.t3.micro"',
@@ -146,7 +125,7 @@ class DatabaseSettings(_Section):
         for key in ("name", "username"):
             value = getattr(self, key)
             if value is not None and not DB_IDENTIFIER_PATTERN.match(value):
-                raise _KeyProblem(
+                raise KeyProblem(
                     key,
                     f"{value!r} is not a valid MySQL {key}",
                     "use letters, digits and underscores, starting with a letter",
@@ -169,7 +148,7 @@ class NetworkSettings(_Section):
         vpc = _parse_network("vpc_cidr", self.vpc_cidr)
         zones = len(self.availability_zones)
         if zones != 2 or len(set(self.availability_zones)) != 2:
-            raise _KeyProblem(
+            raise KeyProblem(
                 "availability_zones",
                 f"expected two different zone letters, got {self.availability_zones}",
                 'an ALB needs two zones: use for example ["a", "c"]',
@@ -178,7 +157,7 @@ class NetworkSettings(_Section):
         for key in ("public_subnets", "private_subnets"):
             cidrs = getattr(self, key)
             if len(cidrs) != zones:
-                raise _KeyProblem(
+                raise KeyProblem(
                     key,
                     f"expected {zones} subnets (one per zone), got {len(cidrs)}",
                     f"list {zones} CIDR blocks inside {self.vpc_cidr}",
@@ -186,14 +165,14 @@ class NetworkSettings(_Section):
             for index, cidr in enumerate(cidrs):
                 subnet = _parse_network(f"{key}.{index}", cidr)
                 if not subnet.subnet_of(vpc):  # type: ignore[arg-type]
-                    raise _KeyProblem(
+                    raise KeyProblem(
                         f"{key}.{index}",
                         f"{cidr} is not inside the VPC {self.vpc_cidr}",
                         f"choose a block inside {self.vpc_cidr}, or widen vpc_cidr",
                     )
                 for other_key, other in seen:
                     if subnet.overlaps(other):
-                        raise _KeyProblem(
+                        raise KeyProblem(
                             f"{key}.{index}",
                             f"{cidr} overlaps {other} ({other_key})",
                             "give every subnet its own block",
@@ -212,7 +191,7 @@ class RegistrySettings(_Section):
     @model_validator(mode="after")
     def _url(self) -> RegistrySettings:
         if self.url is not None and not REGISTRY_URL_PATTERN.match(self.url):
-            raise _KeyProblem(
+            raise KeyProblem(
                 "url",
                 f"{self.url!r} is not a registry repository address",
                 'write it as "host[:port]/repository", without a scheme or tag',
@@ -240,7 +219,7 @@ class LogsSettings(_Section):
     @model_validator(mode="after")
     def _retention(self) -> LogsSettings:
         if self.retention_days not in LOG_RETENTION_DAYS:
-            raise _KeyProblem(
+            raise KeyProblem(
                 "retention_days",
                 f"CloudWatch Logs does not accept {self.retention_days}",
                 f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
@@ -280,7 +259,7 @@ class EnvironmentSettings(_Section):
     @model_validator(mode="after")
     def _egress(self) -> EnvironmentSettings:
         if self.network.nat_gateways == 0 and not self.service.public_ip:
-            raise _KeyProblem(
+            raise KeyProblem(
                 "network.nat_gateways",
                 "with no NAT Gateway, tasks in private subnets cannot pull images or reach "
                 "Secrets Manager and CloudWatch Logs",
@@ -293,7 +272,7 @@ class EnvironmentSettings(_Section):
         regions = known_regions()
         if self.region not in regions:
             close = [r for r in regions if r.split("-")[0] == self.region.split("-")[0]] or regions
-            raise _KeyProblem(
+            raise KeyProblem(
                 "region", f"{self.region!r} is not an AWS region", f"use one of {', '.join(close)}"
             )
         return self
@@ -387,14 +366,6 @@ class Project(BaseModel):
         return self.environments[name]
 
 
-class _KeyProblem(ValueError):
-    """Raised inside validators so the error names the exact key and carries a fix."""
-
-    def __init__(self, key: str, problem: str, fix: str) -> None:
-        super().__init__(problem)
-        self.key, self.problem, self.fix = key, problem, fix
-
-
 @functools.cache
 def known_regions() -> list[str]:
     """AWS regions where ECS runs, from botocore's bundled endpoint data (no network)."""
@@ -407,242 +378,8 @@ def _parse_network(key: str, cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv
     try:
         return ipaddress.ip_network(cidr, strict=True)
     except ValueError as exc:
-        raise _KeyProblem(
+        raise KeyProblem(
             key,
             f"{cidr!r} is not a CIDR block ({exc})",
             'write it as "10.0.1.0/24", with the host bits zero',
         ) from None
-
-
-def load_project(path: Path) -> Project:
-    """Read and validate `hakobu.toml`; raise `ConfigError` with one clear message."""
-    if not path.is_file():
-        raise ConfigError(
-            None,
-            f"no {CONFIG_FILE} in {path.parent.resolve()}",
-            "run `hakobu init` in the app's directory, or pass --config PATH",
-        )
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            None,
-            f"not valid TOML: {_toml_problem(exc, text)}",
-            "fix the syntax at that line (strings need quotes, tables [brackets])",
-        ) from None
-    return parse_project(raw, path.parent.resolve())
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
-    """tomllib's message, with the line where an unclosed array or table was opened."""
-    message = str(exc)
-    if not message.endswith("(at end of document)"):
-        return message
-    lines = text.splitlines()
-    for count in range(len(lines), 0, -1):
-        try:
-            tomllib.loads("\n".join(lines[: count - 1]))
-        except tomllib.TOMLDecodeError:
-            continue
-        problem = message.removesuffix(" (at end of document)")
-        return f"{problem} (opened at line {count}, never closed)"
-    return message
-
-
-def parse_project(raw: dict[str, Any], root: Path) -> Project:
-    """Validate the parsed TOML: the shared settings first, then each environment."""
-    base = _validate(ProjectFile, raw, prefix="")
-    app = base.app
-    if not APP_NAME_PATTERN.match(app):
-        raise ConfigError(
-            "app",
-            f"{app!r} cannot name AWS resources",
-            "use 2-21 lowercase letters, digits and hyphens, starting with a letter",
-        )
-    shared = {k: v for k, v in raw.items() if k not in ("app", "framework", "environments")}
-    declared = base.environments or {DEFAULT_ENVIRONMENT: {}}
-    environments = {}
-    for env_name, overrides in declared.items():
-        if not ENV_NAME_PATTERN.match(env_name):
-            raise ConfigError(
-                f"environments.{env_name}",
-                "an environment name must be 1-10 "
-                "lowercase letters or digits, starting with a letter",
-                "rename the section, for example [environments.staging]",
-            )
-        if env_name == "app":
-            # "<app>-app-*" is the pattern production's tasks may read app secrets from:
-            # an environment named "app" would put its own secrets inside it.
-            raise ConfigError(
-                "environments.app",
-                'an environment cannot be named "app" (its AWS names would fall inside '
-                "production's app-secret names)",
-                "rename the section, for example [environments.apps] or [environments.staging]",
-            )
-        merged = _with_profile(_deep_merge(shared, overrides))
-        settings = _validate(
-            EnvironmentSettings, merged, prefix=f"environments.{env_name}.", overridden=overrides
-        )
-        environment = Environment(
-            app=app, framework=base.framework, name=env_name, settings=settings, root=root
-        )
-        _check_prefix(environment, overrides)
-        environments[env_name] = environment
-    return Project(app=app, framework=base.framework, root=root, environments=environments)
-
-
-def _check_prefix(env: Environment, overrides: dict[str, Any]) -> None:
-    """The names built from the prefix must be names AWS accepts."""
-    prefix = env.prefix
-    if "name" in overrides:
-        key = f"environments.{env.name}.name"
-    elif env.settings.name:
-        key = "name"
-    else:
-        key = "app" if env.name == DEFAULT_ENVIRONMENT else f"environments.{env.name}"
-    problem = None
-    if len(prefix) > MAX_PREFIX_LENGTH:
-        problem = (
-            f"the names of {env.name!r} would start with {prefix!r} "
-            f"({len(prefix)} characters), too long for {prefix}-alb (AWS allows 32)"
-        )
-    elif not re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", prefix) or "--" in prefix:
-        problem = (
-            f"{prefix!r} cannot start AWS names: use lowercase letters, digits and "
-            "single hyphens, starting with a letter"
-        )
-    elif prefix.startswith("internal-"):
-        problem = f'{prefix!r} cannot start an ALB name (AWS reserves "internal-")'
-    if problem:
-        raise ConfigError(
-            key,
-            problem,
-            f'choose another app name, or set name = "..." in '
-            f"[environments.{env.name}] (lowercase letters, digits and single "
-            f"hyphens, at most {MAX_PREFIX_LENGTH} characters)",
-        )
-
-
-def _with_profile(merged: dict[str, Any]) -> dict[str, Any]:
-    """The profile's defaults under what the file says: explicit keys always win."""
-    profile = merged.get("profile")
-    if profile not in PROFILES:
-        return merged  # no profile, or an unknown one that validation will report
-    return _deep_merge(PROFILES[profile], merged)
-
-
-def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _validate(
-    model: type[ModelT], data: dict[str, Any], prefix: str, overridden: dict[str, Any] | None = None
-) -> ModelT:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(exc, model, prefix, overridden) from None
-
-
-def _config_error(
-    exc: ValidationError,
-    model: type[BaseModel],
-    prefix: str,
-    overridden: dict[str, Any] | None,
-) -> ConfigError:
-    """Turn pydantic's first error into one message with the key path and the fix."""
-    error = exc.errors(include_url=False)[0]
-    location = [str(part) for part in error["loc"]]
-    cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, _KeyProblem):
-        location = [*location, cause.key]
-        key, problem, fix = _key_path(location), cause.problem, cause.fix
-    else:
-        key = _key_path(location)
-        problem, fix = _describe(error, location, model)
-    # A key set in an environment section is reported there; one inherited from the shared
-    # settings is reported where the user wrote it.
-    if overridden is not None and _has_path(overridden, location):
-        key = prefix + key
-    elif overridden:
-        problem += f" (in [{prefix.rstrip('.')}], with its overrides)"
-    return ConfigError(key, problem, fix)
-
-
-def _key_path(location: list[str]) -> str:
-    return ".".join(location) if location else "(top level)"
-
-
-def _has_path(data: dict[str, Any], location: list[str]) -> bool:
-    node: Any = data
-    for part in location:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
-
-
-def _describe(error: Any, location: list[str], model: type[BaseModel]) -> tuple[str, str]:
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        known = _known_keys(model, location[:-1])
-        close = difflib.get_close_matches(location[-1], known, n=1)
-        hint = f"did you mean {close[0]!r}? Otherwise " if close else ""
-        return (
-            f"unknown key {location[-1]!r}",
-            f"{hint}remove it or use one of: {', '.join(known)}" if known else "remove it",
-        )
-    if kind == "missing":
-        return "this key is required", f"add {location[-1]} = ... to {CONFIG_FILE}"
-    if kind == "literal_error":
-        return f"{value!r} is not allowed", f"use {error['ctx']['expected']}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, got {value!r}", "write it without quotes, e.g. 512"
-    if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, got {value!r}", "write true or false without quotes"
-    if kind in ("string_type",):
-        return f"expected a string, got {value!r}", "put the value in double quotes"
-    if kind in ("list_type",):
-        return f"expected a list, got {value!r}", 'write it as ["a", "b"]'
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a table, got {value!r}", f"write it as a [{'.'.join(location)}] section"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        words = {"ge": "at least", "le": "at most", "gt": "more than", "lt": "less than"}
-        bounds = " and ".join(f"{words[k]} {v}" for k, v in error["ctx"].items() if k in words)
-        return f"{value!r} is out of range", f"use a value {bounds}"
-    return error["msg"], "see the comments in a fresh `hakobu init` file for the allowed values"
-
-
-def _known_keys(model: type[BaseModel], location: list[str]) -> list[str]:
-    for part in location:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return sorted(model.model_fields)
-
-
-def with_profile(raw: Mapping[str, Any], env: Environment, profile: str) -> Environment:
-    """`env` as if hakobu.toml set `profile` for it; keys written in the file still win.
-
-    `raw` is the parsed file (for `hakobu cost --profile` and `hakobu diagram --profile`).
-    """
-    changed = copy.deepcopy(dict(raw))
-    sections = changed.get("environments") or {}
-    if env.name in sections:
-        sections[env.name]["profile"] = profile
-    else:
-        changed["profile"] = profile
-    return parse_project(changed, env.root).environment(env.name)
