@@ -86,6 +86,8 @@ def _describe(error: Any, location: list[str], model: type[BaseModel]) -> tuple[
         return f"{value!r} is not allowed", f"use {error['ctx']['expected']}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"expected a whole number, got {value!r}", "write it without quotes, e.g. 512"
+    if kind in ("float_type", "float_parsing"):
+        return f"expected a number, got {value!r}", "write it without quotes, e.g. 2 or 0.5"
     if kind in ("bool_type", "bool_parsing"):
         return f"expected true or false, got {value!r}", "write true or false without quotes"
     if kind in ("string_type",):

@@ -34,7 +34,14 @@ def apply_profile(merged: dict[str, Any]) -> dict[str, Any]:
     profile = merged.get("profile")
     if profile not in PROFILES:
         return merged  # no profile, or an unknown one that validation will report
-    return deep_merge(PROFILES[profile], merged)
+    defaults = PROFILES[profile]
+    engine = (merged.get("database") or {}).get("engine")
+    if isinstance(engine, str) and engine.startswith("aurora"):
+        # The profiles' classes are RDS micros that Aurora does not have: Aurora keeps
+        # its own default (Serverless v2); multi_az still means a copy in the other zone.
+        defaults = copy.deepcopy(defaults)
+        defaults.get("database", {}).pop("instance_class", None)
+    return deep_merge(defaults, merged)
 
 
 def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

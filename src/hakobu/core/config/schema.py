@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hakobu.core.config.database import check_engine_settings, engine_defaults
+from hakobu.core.engines import SERVERLESS_CLASS
 from hakobu.core.errors import ConfigError
 from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
 
@@ -100,23 +102,43 @@ class ServiceSettings(_Section):
 
 
 class DatabaseSettings(_Section):
-    engine: Literal["mysql"] = "mysql"
-    # MySQL 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance bills
-    # Extended Support, so 8.4 (LTS) is the default and 8.0 is allowed with a warning.
-    engine_version: Literal["8.4", "8.0"] = "8.4"
-    # Graviton (t4g) costs less than the guide's db.t3.micro for the same size.
+    # RDS MySQL as in the guide's text; Aurora as in its diagram; PostgreSQL on either.
+    engine: Literal["mysql", "aurora-mysql", "postgres", "aurora-postgresql"] = "mysql"
+    # Per engine (see core.engines for each default and why): MySQL "8.4" (8.0 left RDS
+    # standard support on 2026-07-31 and is allowed with a warning), PostgreSQL "18",
+    # Aurora MySQL "8.0", Aurora PostgreSQL "17". Filled in by `_engine_defaults`.
+    engine_version: str = "8.4"
+    # Graviton (t4g) costs less than the guide's db.t3.micro for the same size. Aurora's
+    # default is "db.serverless" (Serverless v2); a provisioned class is allowed.
     instance_class: str = "db.t4g.micro"
+    # Aurora Serverless v2 capacity in ACUs (0.5 steps, up to 256). min_capacity = 0 lets an
+    # idle cluster pause itself where the version supports it (the default there).
+    min_capacity: float | None = None
+    max_capacity: float | None = None
     allocated_storage: int = Field(20, ge=20, le=65536)
     backup_retention_days: int = Field(7, ge=0, le=35)
     name: str | None = None
     username: str = "app"
     final_snapshot: bool = True
     # A standby in the second zone: RDS fails over to it in a minute or two; doubles cost.
+    # On Aurora, a reader instance in the other zone (also the failover target).
     multi_az: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_defaults(cls, data: Any) -> Any:
+        return engine_defaults(data)
+
+    @model_validator(mode="after")
+    def _engine(self) -> DatabaseSettings:
+        check_engine_settings(self)
+        return self
 
     @model_validator(mode="after")
     def _names(self) -> DatabaseSettings:
-        if not INSTANCE_CLASS_PATTERN.match(self.instance_class):
+        if not INSTANCE_CLASS_PATTERN.match(self.instance_class) and not (
+            self.instance_class == SERVERLESS_CLASS
+        ):
             raise KeyProblem(
                 "instance_class",
                 f"{self.instance_class!r} is not an RDS instance class",
@@ -127,7 +149,7 @@ class DatabaseSettings(_Section):
             if value is not None and not DB_IDENTIFIER_PATTERN.match(value):
                 raise KeyProblem(
                     key,
-                    f"{value!r} is not a valid MySQL {key}",
+                    f"{value!r} is not a valid database {key}",
                     "use letters, digits and underscores, starting with a letter",
                 )
         return self
@@ -325,7 +347,8 @@ class Environment(BaseModel):
     @property
     def warnings(self) -> list[str]:
         notes = []
-        if self.settings.database.engine_version == "8.0":
+        database = self.settings.database
+        if database.engine == "mysql" and database.engine_version == "8.0":
             notes.append(
                 'database.engine_version = "8.0": RDS for MySQL 8.0 left standard support on '
                 '2026-07-31, so this instance bills RDS Extended Support. Use "8.4" unless '
