@@ -193,7 +193,7 @@ def engine(name: str) -> Engine:
 
 
 def family(name: str) -> Family:
-    """"mysql" or "postgres": which kind of server runs behind `name`."""
+    """The kind of server behind `name` ("mysql" or "postgres"), e.g. for the sandbox."""
     return BY_NAME[name].family
 
 

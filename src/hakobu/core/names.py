@@ -53,6 +53,14 @@ class Names:
         return f"{self.prefix}-db"
 
     @property
+    def db_cluster(self) -> str:
+        """An Aurora cluster: the name the guide's RDS instance had."""
+        return f"{self.prefix}-db"
+
+    def db_cluster_instance(self, number: int) -> str:
+        return f"{self.prefix}-db-{number}"
+
+    @property
     def db_subnet_group(self) -> str:
         return f"{self.prefix}-db-subnet-group"
 

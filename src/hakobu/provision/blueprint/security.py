@@ -8,6 +8,7 @@ resources because the ALB and task groups refer to each other (inline rules woul
 from __future__ import annotations
 
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.names import Names
 from hakobu.provision.blueprint.document import Fragment, ref
 from hakobu.provision.blueprint.network import VPC
@@ -16,16 +17,20 @@ ALB_SG = "aws_security_group.alb"
 ECS_SG = "aws_security_group.ecs"
 DB_SG = "aws_security_group.db"
 MYSQL_PORT = 3306
+# The server, not the service: Aurora MySQL speaks MySQL, Aurora PostgreSQL PostgreSQL.
+PROTOCOLS = {"mysql": "MySQL", "postgres": "PostgreSQL"}
 
 
 def security_groups(env: Environment) -> Fragment:
     names = Names.of(env)
     port = env.settings.service.port
+    database = engine(env.settings.database.engine)
+    protocol = PROTOCOLS[database.family]
     part = Fragment("network")
     for tier, description in (
         ("alb", "Load balancer: HTTP and HTTPS from the internet"),
         ("ecs", "ECS tasks: the app port from the load balancer only"),
-        ("db", "Database: MySQL from the ECS tasks only"),
+        ("db", f"Database: {protocol} from the ECS tasks only"),
     ):
         part.resource(
             "aws_security_group",
@@ -60,7 +65,9 @@ def security_groups(env: Environment) -> Fragment:
             "cidr_ipv4": "0.0.0.0/0",
         },
     )
-    _ingress(part, "db_from_ecs", DB_SG, MYSQL_PORT, "MySQL from the app tasks", peer=ECS_SG)
+    _ingress(
+        part, "db_from_ecs", DB_SG, database.port, f"{protocol} from the app tasks", peer=ECS_SG
+    )
     return part
 
 

@@ -1,30 +1,23 @@
-"""RDS MySQL in the private subnets, encrypted, backed up, never public."""
+"""RDS MySQL or PostgreSQL in the private subnets, encrypted, backed up, never public."""
 
 from __future__ import annotations
 
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.names import Names
+from hakobu.provision.blueprint.database.common import outputs, subnet_group
 from hakobu.provision.blueprint.document import Fragment, ref
-from hakobu.provision.blueprint.network import subnet_ids
 from hakobu.provision.blueprint.secrets import DB_PASSWORD_VALUE, DB_PASSWORD_VERSION
 from hakobu.provision.blueprint.security import DB_SG
 
 DB_INSTANCE = "aws_db_instance.main"
 
 
-def database(env: Environment) -> Fragment:
+def rds_instance(env: Environment) -> Fragment:
     names = Names.of(env)
     settings = env.settings.database
+    facts = engine(settings.engine)
     part = Fragment("database")
-    part.resource(
-        "aws_db_subnet_group",
-        "main",
-        {
-            "name": names.db_subnet_group,
-            "subnet_ids": subnet_ids(env, "private"),
-            "tags": {"Name": names.db_subnet_group},
-        },
-    )
     body: dict[str, object] = {
         "identifier": names.db_instance,
         "engine": settings.engine,
@@ -40,14 +33,14 @@ def database(env: Environment) -> Fragment:
         # Write-only: sent to RDS at creation, never stored in the plan or the state.
         "password_wo": ref(DB_PASSWORD_VALUE, "secret_string"),
         "password_wo_version": DB_PASSWORD_VERSION,
-        "db_subnet_group_name": ref("aws_db_subnet_group.main", "name"),
+        "db_subnet_group_name": subnet_group(part, env),
         "vpc_security_group_ids": [ref(DB_SG)],
         "publicly_accessible": False,
         "multi_az": settings.multi_az,
         "backup_retention_period": settings.backup_retention_days,
         "copy_tags_to_snapshot": True,
-        # MySQL's error log in CloudWatch: where "the app cannot connect" is explained.
-        "enabled_cloudwatch_logs_exports": ["error"],
+        # The server's own log in CloudWatch: where "the app cannot connect" is explained.
+        "enabled_cloudwatch_logs_exports": list(facts.log_exports),
         # Free, and lets operators log in with IAM tokens instead of the shared password.
         "iam_database_authentication_enabled": True,
         "skip_final_snapshot": not settings.final_snapshot,
@@ -57,5 +50,6 @@ def database(env: Environment) -> Fragment:
     if settings.final_snapshot:
         body["final_snapshot_identifier"] = f"{names.db_instance}-final"
     part.resource("aws_db_instance", "main", body)
-    part.output("database_host", ref(DB_INSTANCE, "address"), "MySQL host name (private)")
+    address = ref(DB_INSTANCE, "address")
+    outputs(part, env, writer=address, reader=address)
     return part

@@ -1,0 +1,32 @@
+"""What every engine's database shares: the subnet group and the outputs."""
+
+from __future__ import annotations
+
+from hakobu.core.config import Environment
+from hakobu.core.engines import engine
+from hakobu.core.names import Names
+from hakobu.provision.blueprint.document import Fragment, ref
+from hakobu.provision.blueprint.network import subnet_ids
+
+SUBNET_GROUP = "aws_db_subnet_group.main"
+
+
+def subnet_group(part: Fragment, env: Environment) -> str:
+    names = Names.of(env)
+    part.resource(
+        "aws_db_subnet_group",
+        "main",
+        {
+            "name": names.db_subnet_group,
+            "subnet_ids": subnet_ids(env, "private"),
+            "tags": {"Name": names.db_subnet_group},
+        },
+    )
+    return ref(SUBNET_GROUP, "name")
+
+
+def outputs(part: Fragment, env: Environment, writer: str, reader: str) -> None:
+    label = engine(env.settings.database.engine).label
+    part.output("database_host", writer, f"{label} host name (private)")
+    # Apps that send reads elsewhere always find this output; on RDS it is the instance.
+    part.output("database_reader_host", reader, f"{label} reader host name (private)")
