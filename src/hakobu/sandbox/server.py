@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hakobu.sandbox import moto_gaps
 from hakobu.sandbox.emulator import LOOPBACK, SandboxServer, read_state, write_state
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import moto  # here, not at the top: importing moto is most of the startup time
     from moto.server import ThreadedMotoServer
 
+    moto_gaps.install()  # answer the AWS calls moto lacks before any request arrives
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()  # returns once the socket listens; early requests wait in its backlog
     port = server.get_host_and_port()[1]

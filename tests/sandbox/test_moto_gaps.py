@@ -1,0 +1,143 @@
+"""The calls moto lacks, answered by `hakobu.sandbox.moto_gaps`: boto3 over HTTP against an
+in-process moto server with the answers installed, as the Terraform provider calls them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from hakobu.sandbox import moto_gaps
+
+REGION = "ap-northeast-1"
+RESOURCE = "service/web-cluster/web-service"
+DIMENSION = "ecs:service:DesiredCount"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    moto_gaps.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        moto_gaps.uninstall()
+
+
+def _client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(proxies={}, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def service(endpoint: str) -> Iterator[Any]:
+    """An ECS service with 1 task wanted, as hakobu's blueprint creates it."""
+    ecs = _client(endpoint, "ecs")
+    ecs.create_cluster(clusterName="web-cluster")
+    ecs.register_task_definition(
+        family="web", containerDefinitions=[{"name": "web", "image": "x", "memory": 512}]
+    )
+    ecs.create_service(
+        cluster="web-cluster",
+        serviceName="web-service",
+        taskDefinition="web",
+        desiredCount=1,
+        availabilityZoneRebalancing="DISABLED",
+        enableExecuteCommand=True,
+        deploymentConfiguration={
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            "alarms": {"alarmNames": ["web-5xx"], "enable": True, "rollback": True},
+        },
+    )
+    yield ecs
+    ecs.delete_service(cluster="web-cluster", service="web-service", force=True)
+    ecs.delete_cluster(cluster="web-cluster")
+
+
+def _register(endpoint: str, low: int, high: int, **extra: Any) -> str:
+    arn: str = _client(endpoint, "application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=RESOURCE,
+        ScalableDimension=DIMENSION,
+        MinCapacity=low,
+        MaxCapacity=high,
+        **extra,
+    )["ScalableTargetARN"]
+    return arn
+
+
+def test_scalable_target_tags_round_trip(endpoint: str, service: Any) -> None:
+    scaling = _client(endpoint, "application-autoscaling")
+    arn = _register(endpoint, 1, 4, Tags={"App": "web", "ManagedBy": "hakobu"})
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {
+        "App": "web",
+        "ManagedBy": "hakobu",
+    }
+    scaling.tag_resource(ResourceARN=arn, Tags={"Team": "ops"})
+    scaling.untag_resource(ResourceARN=arn, TagKeys=["App"])
+    assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {
+        "ManagedBy": "hakobu",
+        "Team": "ops",
+    }
+    scaling.deregister_scalable_target(
+        ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension=DIMENSION
+    )
+    with pytest.raises(ClientError) as raised:
+        scaling.list_tags_for_resource(ResourceARN=arn)
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_new_minimum_moves_the_service_and_is_an_activity(endpoint: str, service: Any) -> None:
+    scaling = _client(endpoint, "application-autoscaling")
+    _register(endpoint, 2, 4)
+    described = service.describe_services(cluster="web-cluster", services=["web-service"])
+    assert described["services"][0]["desiredCount"] == 2
+    activities = scaling.describe_scaling_activities(
+        ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension=DIMENSION
+    )["ScalingActivities"]
+    assert [a["Description"] for a in activities] == ["Setting desired count to 2."]
+    assert activities[0]["Cause"] == "minimum capacity was set to 2"
+    assert activities[0]["StatusCode"] == "Successful"
+    # Inside the range nothing moves and nothing new is recorded.
+    _register(endpoint, 1, 4)
+    again = scaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=RESOURCE)
+    assert len(again["ScalingActivities"]) == 1
+    scaling.deregister_scalable_target(
+        ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension=DIMENSION
+    )
+
+
+def test_create_service_keeps_what_the_provider_sent(endpoint: str, service: Any) -> None:
+    described = service.describe_services(cluster="web-cluster", services=["web-service"])
+    got = described["services"][0]
+    assert got["availabilityZoneRebalancing"] == "DISABLED"
+    assert got["enableExecuteCommand"] is True
+    config = got["deploymentConfiguration"]
+    assert config["alarms"] == {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}
+    assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+
+def test_install_twice_patches_once(endpoint: str) -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    moto_gaps.install()
+    first = EC2ContainerServiceResponse.create_service
+    moto_gaps.install()
+    assert EC2ContainerServiceResponse.create_service is first
