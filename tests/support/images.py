@@ -16,7 +16,9 @@ Builds go through hakobu's own builder commands (ship/image.py), with the engine
 environment (its containers.conf), into the store the engine runs from. An image's tag is a
 hash of its build context: a second build of the same settings is a no-op.
 
-Under CI=true a missing tool fails the test (the install step is broken); elsewhere it skips.
+Also what the runtime's tests share: `unavailable` (under CI=true a missing tool fails the
+test, since the install step is broken; elsewhere it skips) and `wait_until` (poll a condition
+with a generous deadline instead of sleeping a guessed time).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import os
 import platform
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -67,6 +71,21 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(f"{reason} ({INSTALL_HINT})")
 
 
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T | None], what: str, timeout_s: float = 60) -> T:
+    """Poll `condition` until it returns a truthy value (returned); fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
 def engine_or_unavailable(work_dir: Path) -> ContainerEngine:
     engine = ContainerEngine.find(work_dir)
     if engine is None:
@@ -86,6 +105,7 @@ def http_image(
     """The busybox test app with these defaults; returns the image reference."""
     busybox = static_busybox()
     env = {
+        "PATH": "/bin",
         "PORT": str(HTTP_PORT),
         "UP_BODY": up_body,
         "HEALTHY": "1" if healthy else "0",
