@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -107,6 +107,8 @@ def _known_keys(model: type[BaseModel], location: list[str]) -> list[str]:
     for part in location:
         field = model.model_fields.get(part)
         annotation = getattr(field, "annotation", None)
+        # An optional section ([domain], [alarms]) is `Section | None`.
+        annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hakobu.core.config.database import check_engine_settings, engine_defaults
+from hakobu.core.config.edge import AlarmsSettings, AutoscalingSettings, DomainSettings
 from hakobu.core.engines import SERVERLESS_CLASS
 from hakobu.core.errors import ConfigError
 from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
@@ -277,6 +278,10 @@ class EnvironmentSettings(_Section):
     logs: LogsSettings = Field(default_factory=LogsSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     deploy: DeploySettings = Field(default_factory=DeploySettings)
+    # The production edge; each optional section switches its blueprint part on.
+    domain: DomainSettings | None = None
+    autoscaling: AutoscalingSettings | None = None
+    alarms: AlarmsSettings | None = None
 
     @model_validator(mode="after")
     def _egress(self) -> EnvironmentSettings:
