@@ -32,7 +32,7 @@ import pytest
 from hakobu.core.config import load_project
 from hakobu.provision.blueprint.service import container_definition
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "django-app"
 REQUIREMENTS = ("django", "pymysql", "gunicorn", "whitenoise")
 MISSING = [name for name in REQUIREMENTS if importlib.util.find_spec(name) is None]

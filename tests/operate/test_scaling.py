@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from hakobu.core.config import ServiceSettings, load_project, parse_project
-from hakobu.core.errors import HakobuError
+from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.operate.scaling import (
     MAX_COUNT,
     MIN_COUNT,
-    InvalidArgument,
     check_edit,
     parse_count,
     scale,

@@ -19,13 +19,12 @@ from hakobu.aws.secrets import (
     random_password_request,
     schedule_deletion_request,
 )
-from hakobu.core.errors import HakobuError
-from hakobu.operate.scaling import InvalidArgument
+from hakobu.core.errors import HakobuError, InvalidArgument
+from hakobu.core.managed_secrets import managed_secrets
 from hakobu.operate.secrets import (
     MASK,
     TAG_CHANGE,
     AppSecrets,
-    managed_secrets,
     master_password_request,
     revision_tags,
     roll_out,
@@ -646,14 +645,14 @@ class Stdin:
 
 
 def test_the_value_is_read_from_piped_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hakobu.cli import config_commands
+    from hakobu.cli import secrets_commands as config_commands
 
     monkeypatch.setattr("sys.stdin", Stdin(VALUE + "\n", tty=False))
     assert config_commands._read_value("KEY") == VALUE
 
 
 def test_a_typed_value_must_be_typed_twice_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hakobu.cli import config_commands
+    from hakobu.cli import secrets_commands as config_commands
 
     monkeypatch.setattr("sys.stdin", Stdin("", tty=True))
     answers = iter([VALUE, VALUE + "x"])
@@ -666,7 +665,7 @@ def test_a_typed_value_must_be_typed_twice_the_same(monkeypatch: pytest.MonkeyPa
 
 
 def test_env_comes_first_and_a_third_word_is_refused() -> None:
-    from hakobu.cli.config_commands import _env_and
+    from hakobu.cli.common import env_and as _env_and
 
     assert _env_and(["KEY"], "NAME") == (None, "KEY")
     assert _env_and(["staging", "KEY"], "NAME") == ("staging", "KEY")

@@ -15,7 +15,7 @@ import pytest
 from hakobu.provision.blueprint import render
 from tests.conftest import environment_of, make_rails_app
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SKIP_FILE = REPO / "checkov-skips.txt"
 
 

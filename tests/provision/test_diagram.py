@@ -21,7 +21,7 @@ from hakobu.provision.blueprint import render
 from hakobu.provision.diagram import Diagram, Node, architecture, render_svg, to_dot, to_mermaid
 from tests.conftest import Run, environment_of, make_rails_app
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 REGENERATE = (
     "in a Rails app named rails-app with the hakobu.toml of `hakobu init` (as "
     "tests.conftest.make_rails_app makes), run `hakobu diagram -o docs/architecture.mmd` "

@@ -42,6 +42,12 @@ class PreflightError(HakobuError):
     exit_code = EXIT_BAD_INPUT
 
 
+class InvalidArgument(HakobuError):
+    """A command-line argument is wrong. Raised before any AWS call; exit code 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class TerraformError(HakobuError):
     """The Terraform CLI failed; its own diagnostics are in the message."""
 

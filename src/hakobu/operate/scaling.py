@@ -23,15 +23,9 @@ from tomlkit.items import InlineTable, Table
 
 from hakobu.aws.ecs import service_description
 from hakobu.core.config import Environment, ServiceSettings, parse_project
-from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
+from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.names import Names
 from hakobu.core.target import Target
-
-
-class InvalidArgument(HakobuError):
-    """A command-line argument is wrong. Raised before any AWS call; exit code 2."""
-
-    exit_code = EXIT_BAD_INPUT
 
 
 def _count_bounds() -> tuple[int, int]:

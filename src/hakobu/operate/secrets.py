@@ -28,16 +28,9 @@ from botocore.exceptions import ClientError
 from hakobu.aws import ecs as ecs_ops
 from hakobu.aws import secrets as secrets_ops
 from hakobu.core.config import Environment
-from hakobu.core.errors import HakobuError
+from hakobu.core.errors import HakobuError, InvalidArgument
+from hakobu.core.managed_secrets import ManagedSecret, managed_secrets
 from hakobu.core.names import Names
-from hakobu.operate.scaling import InvalidArgument
-from hakobu.provision.blueprint.secrets import (
-    DB_PASSWORD_SECRET,
-    DJANGO_KEY_SECRET,
-    MASTER_KEY_SECRET,
-    uses_django_key,
-    uses_master_key,
-)
 from hakobu.ship.deploy import (
     SANDBOX_ROLLOUT_NOTE,
     TAG_AT,
@@ -106,45 +99,6 @@ def validate_value(name: str, value: str) -> str:
             "store a large file elsewhere (S3) and put its location in the secret",
         )
     return value
-
-
-@dataclass(frozen=True)
-class ManagedSecret:
-    """A secret hakobu itself creates and injects (never set by `hakobu secrets set`)."""
-
-    variable: str
-    secret: str  # its Secrets Manager name
-    address: str  # its Terraform address
-    what: str
-
-
-def managed_secrets(env: Environment) -> list[ManagedSecret]:
-    """The secrets the blueprint injects (blueprint/service.py), in the same order."""
-    names = Names.of(env)
-    found = [
-        ManagedSecret(
-            env.settings.secrets.database_password_env,
-            names.db_password_secret,
-            DB_PASSWORD_SECRET,
-            "DB password",
-        )
-    ]
-    if uses_master_key(env):
-        found.append(
-            ManagedSecret(
-                "RAILS_MASTER_KEY", names.master_key_secret, MASTER_KEY_SECRET, "Rails master key"
-            )
-        )
-    if uses_django_key(env):
-        found.append(
-            ManagedSecret(
-                "DJANGO_SECRET_KEY",
-                names.django_secret_key_secret,
-                DJANGO_KEY_SECRET,
-                "Django secret key",
-            )
-        )
-    return found
 
 
 # --- revisions as data ------------------------------------------------------------------

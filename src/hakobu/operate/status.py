@@ -34,10 +34,8 @@ from hakobu.core.config import Environment
 from hakobu.core.names import Names
 
 # Shared, not copied: `releases` and `status` read a revision's tags the same way, and
-# `deploy` and `status` describe targets and stopped tasks in the same words. The helpers
-# are private in their modules for now, so they get public names here.
-from hakobu.ship.history import ReleaseRecord
-from hakobu.ship.history import _record as release_record
+# `deploy` and `status` describe targets and stopped tasks in the same words.
+from hakobu.ship.history import ReleaseRecord, release_record
 from hakobu.ship.rollout import (
     DeploymentLine,
     EventLine,

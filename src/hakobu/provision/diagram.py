@@ -27,11 +27,11 @@ from typing import Any, Literal
 
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError, PreflightError
+from hakobu.core.managed_secrets import uses_django_key, uses_master_key
 from hakobu.core.names import Names
 from hakobu.provision.blueprint import render
 from hakobu.provision.blueprint.document import ref
 from hakobu.provision.blueprint.network import subnet_address
-from hakobu.provision.blueprint.secrets import uses_django_key, uses_master_key
 from hakobu.provision.blueprint.security import MYSQL_PORT
 
 Kind = Literal[

@@ -22,12 +22,11 @@ from hakobu.aws.secrets import (
     write_secret_if_changed,
 )
 from hakobu.core.config import Environment
+from hakobu.core.managed_secrets import managed_secrets, uses_master_key
 from hakobu.core.names import Names
 from hakobu.core.target import Target
 from hakobu.core.workspace import environment_dir
-from hakobu.operate.secrets import managed_secrets
 from hakobu.provision import blueprint
-from hakobu.provision.blueprint.secrets import uses_master_key
 from hakobu.provision.state import (
     MOVED_STATE,
     backend,

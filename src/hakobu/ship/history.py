@@ -49,10 +49,11 @@ def releases(
         arns.extend(page["taskDefinitionArns"])
     # Sorted here as well: the order of the listing is not something to rely on.
     arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[1]), reverse=True)
-    return [_record(ecs, arn, container, current_arn) for arn in arns[:limit]]
+    return [release_record(ecs, arn, container, current_arn) for arn in arns[:limit]]
 
 
-def _record(ecs: Any, arn: str, container: str, current_arn: str | None) -> ReleaseRecord:
+def release_record(ecs: Any, arn: str, container: str, current_arn: str | None) -> ReleaseRecord:
+    """One revision with what hakobu tagged it (`releases` and `status` both show it)."""
     described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
     definition = described["taskDefinition"]
     tags = {t["key"]: t["value"] for t in described.get("tags", [])}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hakobu.core.config import Environment
+from hakobu.core.managed_secrets import managed_secrets, uses_master_key
 from hakobu.core.names import Names
 from hakobu.operate.doctor.account import check_credentials, check_region
 from hakobu.operate.doctor.database import (
@@ -31,8 +32,6 @@ from hakobu.operate.doctor.results import (
 )
 from hakobu.operate.doctor.secrets import check_master_key, check_secret
 from hakobu.operate.doctor.service import check_service, check_stopped_tasks, check_targets
-from hakobu.operate.secrets import managed_secrets
-from hakobu.provision.blueprint.secrets import uses_master_key
 
 
 @dataclass(frozen=True)

@@ -6,30 +6,22 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hakobu.aws.clients import ClientSource
 from hakobu.aws.ecs import service_description
 from hakobu.aws.logs import task_log_lines, task_log_stream
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
+from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
 from hakobu.operate.doctor.results import DATABASE, Skip
-from hakobu.operate.secrets import managed_secrets
 
 LOG_LINES_SHOWN = 10
 
 T = TypeVar("T")
-
-
-class AwsClients(Protocol):
-    """A `Target`, or a test double whose clients answer from botocore Stubbers."""
-
-    @property
-    def sandbox(self) -> bool: ...
-
-    def client(self, service: str) -> Any: ...
 
 
 def fact(method: Callable[[Facts], T]) -> property:
@@ -57,7 +49,7 @@ class Facts:
     """What the checks read from the machine and from AWS, fetched on first use."""
 
     env: Environment
-    aws: AwsClients
+    aws: ClientSource
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
     memo: dict[str, tuple[bool, Any]] = field(default_factory=dict)
     clients: dict[str, Any] = field(default_factory=dict)

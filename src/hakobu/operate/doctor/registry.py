@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hakobu.operate.doctor.facts import Facts
-from hakobu.operate.doctor.results import Finding, Skip, _when, ok, problem, warning
+from hakobu.operate.doctor.results import Finding, Skip, ok, problem, utc_minute, warning
 from hakobu.provision.blueprint.service import BOOTSTRAP_TAG
 
 ECR_IMAGE = re.compile(
@@ -41,7 +41,7 @@ def check_image(facts: Facts) -> Finding:
     if details:
         tags = ", ".join(details[0].get("imageTags", [])) or "untagged"
         pushed = details[0].get("imagePushedAt")
-        when = f"; pushed {_when(pushed)}" if pushed else ""
+        when = f"; pushed {utc_minute(pushed)}" if pushed else ""
         return ok(f"{short} is in ECR (tags: {tags}{when})")
     if tag == BOOTSTRAP_TAG and not digest:
         return warning(

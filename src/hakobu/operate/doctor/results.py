@@ -6,12 +6,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from hakobu.aws.clients import ClientSource
 from hakobu.core.config import Environment
-
-if TYPE_CHECKING:
-    from hakobu.operate.doctor.facts import AwsClients
 
 Status = Literal["ok", "warning", "problem", "skipped"]
 OK: Status = "ok"
@@ -87,7 +85,7 @@ def counts(results: Iterable[CheckResult]) -> dict[str, int]:
     return {status: found[status] for status in (OK, WARNING, PROBLEM, SKIPPED)}
 
 
-def report_json(env: Environment, aws: AwsClients, results: list[CheckResult]) -> dict[str, Any]:
+def report_json(env: Environment, aws: ClientSource, results: list[CheckResult]) -> dict[str, Any]:
     """The `--json` envelope; `version` changes only when a field changes meaning."""
     return {
         "version": JSON_VERSION,
@@ -100,7 +98,8 @@ def report_json(env: Environment, aws: AwsClients, results: list[CheckResult]) -
     }
 
 
-def _when(moment: Any) -> str:
+def utc_minute(moment: Any) -> str:
+    """A date AWS returned, to the minute in UTC (anything else as it is)."""
     if isinstance(moment, datetime):
         return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return str(moment)

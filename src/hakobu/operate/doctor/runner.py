@@ -6,16 +6,17 @@ from collections.abc import Iterable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hakobu.aws.clients import ClientSource
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError, aws_error
 from hakobu.operate.doctor.checks import Check, default_checks
-from hakobu.operate.doctor.facts import AwsClients, Facts
+from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import PROBLEM, SKIPPED, CheckResult, Finding, Skip, problem
 
 
 def run_checks(
     env: Environment,
-    target: AwsClients,
+    target: ClientSource,
     *,
     checks: Iterable[Check] | None = None,
     facts: Facts | None = None,

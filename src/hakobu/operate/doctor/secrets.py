@@ -8,7 +8,7 @@ import hmac
 from hakobu.aws.secrets import master_key_source, read_master_key
 from hakobu.core.errors import HakobuError
 from hakobu.operate.doctor.facts import Facts
-from hakobu.operate.doctor.results import Finding, Skip, _when, ok, problem
+from hakobu.operate.doctor.results import Finding, Skip, ok, problem, utc_minute
 
 
 def check_secret(facts: Facts, *, secret: str, what: str) -> Finding:
@@ -22,7 +22,7 @@ def check_secret(facts: Facts, *, secret: str, what: str) -> Finding:
     deleted = described.get("DeletedDate")
     if deleted:
         return problem(
-            f"the {what} secret is scheduled for deletion (deleted {_when(deleted)}): tasks "
+            f"the {what} secret is scheduled for deletion (deleted {utc_minute(deleted)}): tasks "
             'cannot read it, and Terraform fails on its name ("already scheduled for '
             'deletion")',
             "run `hakobu up`: it restores the secret with its value (or `aws "
@@ -30,7 +30,7 @@ def check_secret(facts: Facts, *, secret: str, what: str) -> Finding:
             "as the guide suggests: --force-delete-without-recovery loses the value for good",
         )
     changed = described.get("LastChangedDate")
-    since = f", last changed {_when(changed)}" if changed else ""
+    since = f", last changed {utc_minute(changed)}" if changed else ""
     return ok(f"the {what} secret exists{since}")
 
 

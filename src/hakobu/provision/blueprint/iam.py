@@ -12,9 +12,10 @@ import json
 
 from hakobu.aws.secrets import app_secret_prefix
 from hakobu.core.config import Environment
+from hakobu.core.managed_secrets import DB_PASSWORD_SECRET
 from hakobu.core.names import Names
 from hakobu.provision.blueprint.document import Fragment, ref
-from hakobu.provision.blueprint.secrets import DB_PASSWORD_SECRET, injected_secret_addresses
+from hakobu.provision.blueprint.secrets import injected_secret_addresses
 
 EXECUTION_ROLE = "aws_iam_role.execution"
 # The DB password secret's ARN, parsed (locally, no API call) for its partition, region and

@@ -10,22 +10,17 @@ from __future__ import annotations
 import json
 
 from hakobu.core.config import Environment
+from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
-from hakobu.provision.blueprint.database import DB_INSTANCE
+from hakobu.core.engines import engine
+from hakobu.provision.blueprint.database import host
 from hakobu.provision.blueprint.document import Fragment, literal, ref
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
 from hakobu.provision.blueprint.load_balancer import LISTENER, TARGET_GROUP
 from hakobu.provision.blueprint.network import subnet_ids
 from hakobu.provision.blueprint.observability import LOG_GROUP
 from hakobu.provision.blueprint.registry import REPOSITORY
-from hakobu.provision.blueprint.secrets import (
-    DB_PASSWORD_SECRET,
-    DJANGO_KEY_SECRET,
-    MASTER_KEY_SECRET,
-    uses_django_key,
-    uses_master_key,
-)
-from hakobu.provision.blueprint.security import ECS_SG, MYSQL_PORT
+from hakobu.provision.blueprint.security import ECS_SG
 
 CLUSTER = "aws_ecs_cluster.main"
 TASK_DEFINITION = "aws_ecs_task_definition.app"
@@ -161,9 +156,12 @@ def container_definition(env: Environment) -> dict[str, object]:
 
 
 def _environment(env: Environment) -> dict[str, str]:
+    database = engine(env.settings.database.engine)
     variables = {
-        "DATABASE_HOST": ref(DB_INSTANCE, "address"),
-        "DATABASE_PORT": str(MYSQL_PORT),
+        # "mysql" or "postgres": which driver the app loads (the sandbox sets the same).
+        "DATABASE_ENGINE": database.family,
+        "DATABASE_HOST": host(env),
+        "DATABASE_PORT": str(database.port),
         "DATABASE_NAME": literal(env.database_name),
         "DATABASE_USERNAME": literal(env.settings.database.username),
         "PORT": str(env.settings.service.port),
@@ -178,9 +176,4 @@ def _environment(env: Environment) -> dict[str, str]:
 
 
 def _secrets(env: Environment) -> dict[str, str]:
-    secrets = {env.settings.secrets.database_password_env: ref(DB_PASSWORD_SECRET, "arn")}
-    if uses_master_key(env):
-        secrets["RAILS_MASTER_KEY"] = ref(MASTER_KEY_SECRET, "arn")
-    if uses_django_key(env):
-        secrets["DJANGO_SECRET_KEY"] = ref(DJANGO_KEY_SECRET, "arn")
-    return secrets
+    return {managed.variable: ref(managed.address, "arn") for managed in managed_secrets(env)}
