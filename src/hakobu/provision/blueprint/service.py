@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
-from hakobu.core.engines import engine
 from hakobu.provision.blueprint.database import host
 from hakobu.provision.blueprint.document import Fragment, literal, ref
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
