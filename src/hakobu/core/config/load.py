@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from hakobu.core.config.messages import config_error, toml_problem
+from hakobu.core.config.processes import check_process_environments
 from hakobu.core.config.profiles import apply_profile, deep_merge
 from hakobu.core.config.schema import (
     APP_NAME_PATTERN,
@@ -91,6 +92,7 @@ def parse_project(raw: dict[str, Any], root: Path) -> Project:
             app=app, framework=base.framework, name=env_name, settings=settings, root=root
         )
         _check_prefix(environment, overrides)
+        check_process_environments(environment, declared)
         environments[env_name] = environment
     return Project(app=app, framework=base.framework, root=root, environments=environments)
 

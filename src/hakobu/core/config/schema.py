@@ -13,10 +13,19 @@ import shlex
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hakobu.core.config.database import check_engine_settings, engine_defaults
 from hakobu.core.config.edge import AlarmsSettings, AutoscalingSettings, DomainSettings
+from hakobu.core.config.processes import (
+    ProcessSettings,
+    ScheduleSettings,
+    StorageSettings,
+    check_process_names,
+    check_processes,
+    check_schedules,
+    process_warnings,
+)
 from hakobu.core.engines import SERVERLESS_CLASS
 from hakobu.core.errors import ConfigError
 from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
@@ -282,6 +291,27 @@ class EnvironmentSettings(_Section):
     domain: DomainSettings | None = None
     autoscaling: AutoscalingSettings | None = None
     alarms: AlarmsSettings | None = None
+    # What runs beside web, when, and the app's file storage (core.config.processes).
+    processes: dict[str, ProcessSettings] = Field(default_factory=dict)
+    schedules: list[ScheduleSettings] = Field(default_factory=list)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+
+    @field_validator("processes", mode="before")
+    @classmethod
+    def _process_names(cls, value: Any) -> Any:
+        return check_process_names(value)
+
+    @field_validator("processes")
+    @classmethod
+    def _processes(cls, value: dict[str, ProcessSettings]) -> dict[str, ProcessSettings]:
+        check_processes(value)
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _schedules(cls, value: list[ScheduleSettings]) -> list[ScheduleSettings]:
+        check_schedules(value)
+        return value
 
     @model_validator(mode="after")
     def _egress(self) -> EnvironmentSettings:
@@ -359,7 +389,7 @@ class Environment(BaseModel):
                 '2026-07-31, so this instance bills RDS Extended Support. Use "8.4" unless '
                 "the app cannot run on it yet."
             )
-        return notes
+        return notes + process_warnings(self)
 
 
 class Project(BaseModel):
