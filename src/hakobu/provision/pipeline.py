@@ -27,6 +27,7 @@ from hakobu.core.names import Names
 from hakobu.core.target import Target
 from hakobu.core.workspace import environment_dir
 from hakobu.provision import blueprint
+from hakobu.provision.database_safety import check_engine_change
 from hakobu.provision.state import (
     MOVED_STATE,
     backend,
@@ -70,6 +71,8 @@ class Provisioner:
         Returns True when the rendered configuration changed since the last run (a plan
         saved before then no longer matches hakobu.toml).
         """
+        # Before any Terraform call: a new engine would replace the database, data and all.
+        check_engine_change(self.env, self.workdir, lambda: self.target.client("rds"))
         bucket = None
         moving = None
         if self.env.settings.state == "s3":

@@ -85,9 +85,12 @@ def part_of_resource_type() -> dict[str, str]:
     # Rendering a default environment is cheap and keeps this table from drifting.
     from hakobu.core.config import parse_project
 
-    env = parse_project({"app": "probe", "framework": "rails"}, root=Path(".")).environment(None)
     table: dict[str, str] = {}
-    for fragment in fragments(env):
-        for kind in fragment.resources:
-            table.setdefault(kind, fragment.part)
+    # An Aurora probe too: its database resources are of other types than RDS's.
+    for engine in ("mysql", "aurora-mysql"):
+        raw = {"app": "probe", "framework": "rails", "database": {"engine": engine}}
+        env = parse_project(raw, root=Path(".")).environment(None)
+        for fragment in fragments(env):
+            for kind in fragment.resources:
+                table.setdefault(kind, fragment.part)
     return table
