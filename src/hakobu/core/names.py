@@ -86,3 +86,23 @@ class Names:
 
     def security_group(self, tier: str) -> str:
         return f"{self.prefix}-{tier}-sg"
+
+    def process(self, name: str) -> str:
+        """A process's ECS service and task-definition family (`web` is `service`)."""
+        return self.service if name == "web" else f"{self.prefix}-{name}"
+
+    def schedule(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    @property
+    def schedule_family(self) -> str:
+        """The task family schedules run: its newest revision is always the deployed release."""
+        return f"{self.prefix}-schedules"
+
+    @property
+    def scheduler_role(self) -> str:
+        return f"{self.prefix}-scheduler-role"
+
+    @property
+    def schedules_dlq(self) -> str:
+        return f"{self.prefix}-schedules-dlq"

@@ -28,9 +28,9 @@ WEB = "web"
 PROCESS_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
 SCHEDULE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-# `{prefix}-{name}` names of hakobu's own, besides those in core.names, that a process or
-# schedule may not take: the scheduler's role and dead-letter queue.
-OWN_SUFFIXES = ("scheduler", "schedules-dlq", "storage")
+# Besides every `{prefix}-X` of core.names: `{prefix}-app-*` are the app's secrets, and
+# `scheduler` reads as the scheduler's own.
+OWN_SUFFIXES = ("app", "scheduler")
 
 
 def _problem(key: str, problem: str, fix: str) -> Exception:
@@ -221,7 +221,7 @@ def reserved_suffixes() -> frozenset[str]:
         and isinstance(value := getattr(names, attribute), str)
         and value.startswith("P-")
     }
-    return frozenset(suffixes | set(OWN_SUFFIXES) | {"app"})
+    return frozenset(suffixes | set(OWN_SUFFIXES))
 
 
 def check_process_environments(env: Environment, environments: dict[str, Any]) -> None:
