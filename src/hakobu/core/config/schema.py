@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hakobu.core.config.ci import CiSettings
 from hakobu.core.config.database import check_engine_settings, engine_defaults
 from hakobu.core.config.edge import AlarmsSettings, AutoscalingSettings, DomainSettings
 from hakobu.core.config.processes import (
@@ -291,6 +292,8 @@ class EnvironmentSettings(_Section):
     domain: DomainSettings | None = None
     autoscaling: AutoscalingSettings | None = None
     alarms: AlarmsSettings | None = None
+    # Deploys from GitHub Actions through OIDC (core.config.ci); none without it.
+    ci: CiSettings | None = None
     # What runs beside web, when, and the app's file storage (core.config.processes).
     processes: dict[str, ProcessSettings] = Field(default_factory=dict)
     schedules: list[ScheduleSettings] = Field(default_factory=list)
