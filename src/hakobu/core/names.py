@@ -84,6 +84,10 @@ class Names:
     def task_role(self) -> str:
         return f"{self.prefix}-ecs-task-role"
 
+    @property
+    def github_deploy_role(self) -> str:
+        return f"{self.prefix}-github-deploy"
+
     def security_group(self, tier: str) -> str:
         return f"{self.prefix}-{tier}-sg"
 
