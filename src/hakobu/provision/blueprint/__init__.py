@@ -11,8 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.core.config import Environment
+from hakobu.provision.blueprint.alarms import alarms
+from hakobu.provision.blueprint.autoscaling import autoscaling
+from hakobu.provision.blueprint.cdn import cdn
+from hakobu.provision.blueprint.ci import ci
 from hakobu.provision.blueprint.database import database
 from hakobu.provision.blueprint.document import Fragment, merge
+from hakobu.provision.blueprint.domain import domain
 from hakobu.provision.blueprint.iam import roles
 from hakobu.provision.blueprint.load_balancer import load_balancer
 from hakobu.provision.blueprint.network import network
@@ -22,6 +27,7 @@ from hakobu.provision.blueprint.registry import registry
 from hakobu.provision.blueprint.secrets import secrets
 from hakobu.provision.blueprint.security import security_groups
 from hakobu.provision.blueprint.service import service
+from hakobu.provision.blueprint.waf import waf
 
 # Write-only arguments (the DB password) need Terraform 1.11 or OpenTofu 1.11.
 REQUIRED_TERRAFORM = ">= 1.11"
@@ -38,6 +44,12 @@ PARTS = (
     registry,
     secrets,
     observability,
+    domain,
+    cdn,
+    autoscaling,
+    alarms,
+    waf,
+    ci,
 )
 
 

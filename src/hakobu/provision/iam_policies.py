@@ -1,0 +1,407 @@
+"""The least-privilege IAM policies of the three kinds of hakobu user, from one source.
+
+`hakobu iam policy deploy|operate|provision` prints them, and the GitHub deploy role
+(`blueprint.ci`) holds the deploy document built here, so what a person is told to grant
+and what CI gets can never drift apart.
+
+Every resource is an ARN of this environment (names from `core.names`), except where AWS
+offers no resource-level permission for the action: those statements say so in their Sid
+(`...AnyResourceAwsRequires`) and in the comment beside them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from hakobu.core.config import Environment
+from hakobu.core.names import Names
+
+Kind = Literal["deploy", "operate", "provision"]
+KINDS: tuple[Kind, ...] = ("deploy", "operate", "provision")
+Statement = dict[str, Any]
+ANY = "*"
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+# The suffix Secrets Manager appends to every secret's ARN: "-" and six characters.
+SECRET_SUFFIX = "-??????"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where the environment's ARNs live. In the blueprint these are Terraform references."""
+
+    partition: str
+    region: str
+    account: str
+
+
+@dataclass(frozen=True)
+class Arns:
+    """The ARNs of one environment's resources, as IAM policies name them."""
+
+    names: Names
+    scope: Scope
+
+    def _arn(self, service: str, resource: str, region: bool = True) -> str:
+        where = self.scope.region if region else ""
+        return f"arn:{self.scope.partition}:{service}:{where}:{self.scope.account}:{resource}"
+
+    @property
+    def repository(self) -> str:
+        return self._arn("ecr", f"repository/{self.names.repository}")
+
+    @property
+    def cluster(self) -> str:
+        return self._arn("ecs", f"cluster/{self.names.cluster}")
+
+    @property
+    def service(self) -> str:
+        return self._arn("ecs", f"service/{self.names.cluster}/{self.names.service}")
+
+    @property
+    def task_definitions(self) -> str:
+        return self._arn("ecs", f"task-definition/{self.names.task_family}:*")
+
+    @property
+    def tasks(self) -> str:
+        return self._arn("ecs", f"task/{self.names.cluster}/*")
+
+    @property
+    def container_instances(self) -> str:
+        return self._arn("ecs", f"container-instance/{self.names.cluster}/*")
+
+    @property
+    def log_group(self) -> str:
+        return self._arn("logs", f"log-group:{self.names.log_group}")
+
+    @property
+    def log_streams(self) -> str:
+        # `log-group:NAME:*` is the group and every stream in it (log-stream:...).
+        return self._arn("logs", f"log-group:{self.names.log_group}:*")
+
+    @property
+    def any_log_group(self) -> str:
+        return self._arn("logs", "log-group:*")
+
+    def role(self, name: str) -> str:
+        return self._arn("iam", f"role/{name}", region=False)
+
+    @property
+    def task_roles(self) -> list[str]:
+        return [self.role(self.names.execution_role), self.role(self.names.task_role)]
+
+    @property
+    def db_instance(self) -> str:
+        return self._arn("rds", f"db:{self.names.db_instance}")
+
+    def secret(self, name_or_prefix: str, suffix: str = SECRET_SUFFIX) -> str:
+        return self._arn("secretsmanager", f"secret:{name_or_prefix}{suffix}")
+
+    @property
+    def secrets(self) -> list[str]:
+        """The environment's managed secrets, and its app secrets (`{prefix}-app-*`)."""
+        names = self.names
+        managed = [names.db_password_secret, names.master_key_secret]
+        managed.append(names.django_secret_key_secret)
+        return [*(self.secret(name) for name in managed), self.secret(f"{names.prefix}-app-", "*")]
+
+
+def _allow(
+    sid: str, actions: list[str], resources: str | list[str], condition: Statement | None = None
+) -> Statement:
+    statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions)}
+    statement["Resource"] = resources
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def document(statements: list[Statement]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+# --- deploy ------------------------------------------------------------------------------
+
+ECR_PUSH_PULL = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:ListImages",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+]
+
+
+def _identity() -> Statement:
+    # GetCallerIdentity has no resource: AWS requires "*" (it names who deployed a revision).
+    return _allow("CallerIdentityAnyResourceAwsRequires", ["sts:GetCallerIdentity"], ANY)
+
+
+def _task_definition_reads() -> Statement:
+    # ECS offers no resource-level permission for these: AWS requires "*".
+    return _allow(
+        "TaskDefinitionReadsAnyResourceAwsRequires",
+        ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
+        ANY,
+    )
+
+
+def _load_balancer_reads() -> Statement:
+    # Elastic Load Balancing's Describe* calls take no resource: AWS requires "*".
+    return _allow(
+        "LoadBalancerReadsAnyResourceAwsRequires",
+        [
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ],
+        ANY,
+    )
+
+
+def _pass_task_roles(arns: Arns) -> Statement:
+    return _allow(
+        "PassTaskRolesToEcsTasks",
+        ["iam:PassRole"],
+        arns.task_roles,
+        {"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+    )
+
+
+def _run_tasks(arns: Arns) -> Statement:
+    return _allow(
+        "RunOneOffTasksInCluster",
+        ["ecs:RunTask"],
+        arns.task_definitions,
+        {"ArnEquals": {"ecs:cluster": arns.cluster}},
+    )
+
+
+def _read_logs(arns: Arns) -> Statement:
+    return _allow(
+        "ReadLogGroup",
+        ["logs:FilterLogEvents", "logs:GetLogEvents"],
+        [arns.log_group, arns.log_streams],
+    )
+
+
+def deploy_statements(arns: Arns) -> list[Statement]:
+    """Push the image, register a revision, run its release task and move the service."""
+    return [
+        _identity(),
+        # An ECR login token is account-wide: AWS requires "*" for GetAuthorizationToken.
+        _allow("EcrLoginAnyResourceAwsRequires", ["ecr:GetAuthorizationToken"], ANY),
+        _allow("PushAndReadImages", ECR_PUSH_PULL, arns.repository),
+        _task_definition_reads(),
+        # RegisterTaskDefinition has no resource-level permission: AWS requires "*".
+        _allow("RegisterRevisionsAnyResourceAwsRequires", ["ecs:RegisterTaskDefinition"], ANY),
+        # Tags on a new revision (who, which image) are added by the register call itself.
+        _allow(
+            "TagNewRevisions",
+            ["ecs:TagResource"],
+            arns.task_definitions,
+            {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+        ),
+        _allow(
+            "DescribeAndUpdateService", ["ecs:DescribeServices", "ecs:UpdateService"], arns.service
+        ),
+        _run_tasks(arns),
+        _allow("FollowOneOffTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
+        _pass_task_roles(arns),
+        _read_logs(arns),
+        _load_balancer_reads(),
+    ]
+
+
+# --- operate -----------------------------------------------------------------------------
+
+SECRET_ACTIONS = [
+    "secretsmanager:CreateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:RestoreSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:UpdateSecretVersionStage",
+]
+
+
+def operate_statements(arns: Arns) -> list[Statement]:
+    """Status, logs, exec and DB sessions, scale, pause/resume and the app's secrets."""
+    return [
+        _identity(),
+        _task_definition_reads(),
+        # ListTasks names container instances only, which Fargate has none of; the
+        # ecs:cluster condition is what scopes it, and AWS then requires "*".
+        _allow(
+            "ListClusterTasksAnyResourceAwsRequires",
+            ["ecs:ListTasks"],
+            ANY,
+            {"ArnEquals": {"ecs:cluster": arns.cluster}},
+        ),
+        _allow(
+            "DescribeAndScaleService", ["ecs:DescribeServices", "ecs:UpdateService"], arns.service
+        ),
+        _allow("DescribeTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
+        _allow("ExecIntoTasks", ["ecs:ExecuteCommand"], [arns.cluster, arns.tasks]),
+        _allow("SessionsToTasks", ["ssm:StartSession"], [arns.tasks, _port_forwarding(arns)]),
+        _allow(
+            "EndOwnSessions",
+            ["ssm:TerminateSession", "ssm:ResumeSession"],
+            arns._arn("ssm", "session/${aws:userid}-*"),
+        ),
+        _run_tasks(arns),
+        # `hakobu secrets set` registers a revision that reads the new secret.
+        _allow("RegisterRevisionsAnyResourceAwsRequires", ["ecs:RegisterTaskDefinition"], ANY),
+        _pass_task_roles(arns),
+        _allow("ReadImages", ["ecr:DescribeImages", "ecr:DescribeRepositories"], arns.repository),
+        _read_logs(arns),
+        _allow("TailLogGroup", ["logs:StartLiveTail"], [arns.log_group, arns.log_streams]),
+        # DescribeLogGroups lists by prefix and takes no narrower resource than the
+        # account's log groups: AWS requires "log-group:*".
+        _allow("FindLogGroupAnyGroupAwsRequires", ["logs:DescribeLogGroups"], arns.any_log_group),
+        _load_balancer_reads(),
+        _allow(
+            "DatabaseStatusAndPause",
+            ["rds:DescribeDBInstances", "rds:StartDBInstance", "rds:StopDBInstance"],
+            arns.db_instance,
+        ),
+        _allow("AppSecrets", SECRET_ACTIONS, arns.secrets),
+        # ListSecrets and GetRandomPassword take no resource: AWS requires "*".
+        _allow(
+            "ListSecretsAnyResourceAwsRequires",
+            ["secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets"],
+            ANY,
+        ),
+    ]
+
+
+def _port_forwarding(arns: Arns) -> str:
+    """The SSM document `hakobu db` forwards the database port through (AWS-owned)."""
+    return (
+        f"arn:{arns.scope.partition}:ssm:{arns.scope.region}::document/"
+        "AWS-StartPortForwardingSessionToRemoteHost"
+    )
+
+
+# --- provision ---------------------------------------------------------------------------
+
+# Terraform creates and reads these services' resources; which it creates depends on
+# hakobu.toml, so the actions are the services' full sets, bounded by names and tags.
+MANAGED_BY_HAKOBU = {"StringEquals": {"aws:ResourceTag/ManagedBy": "hakobu"}}
+
+
+def provision_statements(arns: Arns) -> list[Statement]:
+    """What `hakobu up` and `hakobu destroy` need, bounded by names and tags."""
+    names = arns.names
+    prefix = names.prefix
+    return [
+        _identity(),
+        # EC2 creates ids (vpc-..., subnet-...) that no name can predict; new resources
+        # carry the provider's default tags, so writes are bounded by ManagedBy = hakobu.
+        _allow("NetworkWritesOnHakobuResources", ["ec2:*"], ANY, MANAGED_BY_HAKOBU),
+        _allow(
+            "NetworkCreatesTaggedHakobu",
+            ["ec2:Create*", "ec2:Allocate*", "ec2:RunInstances"],
+            ANY,
+            {"StringEquals": {"aws:RequestTag/ManagedBy": "hakobu"}},
+        ),
+        # EC2's Describe* calls and tagging on create take no resource: AWS requires "*".
+        _allow(
+            "NetworkReadsAnyResourceAwsRequires",
+            ["ec2:CreateTags", "ec2:Describe*"],
+            ANY,
+        ),
+        _allow(
+            "LoadBalancerAndTargetGroup",
+            ["elasticloadbalancing:*"],
+            [
+                arns._arn("elasticloadbalancing", f"loadbalancer/app/{prefix}-*"),
+                arns._arn("elasticloadbalancing", f"listener/app/{prefix}-*"),
+                arns._arn("elasticloadbalancing", f"listener-rule/app/{prefix}-*"),
+                arns._arn("elasticloadbalancing", f"targetgroup/{prefix}-*"),
+            ],
+        ),
+        _load_balancer_reads(),
+        _allow(
+            "ClusterServiceTasks",
+            ["ecs:*"],
+            [arns.cluster, arns.service, arns.task_definitions, arns.tasks],
+        ),
+        _allow(
+            "TaskDefinitionsAnyResourceAwsRequires",
+            [
+                "ecs:DeregisterTaskDefinition",
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListTaskDefinitions",
+                "ecs:RegisterTaskDefinition",
+            ],
+            ANY,
+        ),
+        _allow("Repository", ["ecr:*"], arns.repository),
+        _allow("EcrLoginAnyResourceAwsRequires", ["ecr:GetAuthorizationToken"], ANY),
+        _allow(
+            "Roles",
+            ["iam:*"],
+            [arns.role(f"{prefix}-*"), arns._arn("iam", f"policy/{prefix}-*", region=False)],
+        ),
+        _allow(
+            "GithubOidcProvider",
+            ["iam:*OpenIDConnectProvider*"],
+            arns._arn("iam", "oidc-provider/token.actions.githubusercontent.com", region=False),
+        ),
+        _allow(
+            "Database",
+            ["rds:*"],
+            [
+                arns.db_instance,
+                arns._arn("rds", f"subgrp:{names.db_subnet_group}"),
+                arns._arn("rds", f"cluster:{prefix}-*"),
+            ],
+        ),
+        _allow("Secrets", ["secretsmanager:*"], arns.secrets),
+        _allow(
+            "ListSecretsAnyResourceAwsRequires",
+            ["secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets"],
+            ANY,
+        ),
+        _allow("LogGroup", ["logs:*"], [arns.log_group, arns.log_streams]),
+        _allow("FindLogGroupAnyGroupAwsRequires", ["logs:DescribeLogGroups"], arns.any_log_group),
+    ]
+
+
+BUILDERS: dict[Kind, Callable[[Arns], list[Statement]]] = {
+    "deploy": deploy_statements,
+    "operate": operate_statements,
+    "provision": provision_statements,
+}
+
+
+def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
+    """The policy document a `kind` user of `env` needs, its ARNs in `scope`."""
+    return document(BUILDERS[kind](Arns(Names.of(env), scope)))
+
+
+def policy_json(env: Environment, kind: Kind, scope: Scope) -> str:
+    return json.dumps(policy(env, kind, scope), indent=2)
+
+
+def granting_statement(statements: list[Statement], action: str) -> Statement | None:
+    """The statement that grants `action`, to name its resource when AWS refuses it."""
+    for statement in statements:
+        if any(_matches(pattern, action) for pattern in statement["Action"]):
+            return statement
+    return None
+
+
+def _matches(pattern: str, action: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
