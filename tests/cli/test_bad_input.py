@@ -339,7 +339,63 @@ CASES = [
         "engine-version-5.7",
         VALID + '[database]\nengine_version = "5.7"\n',
         ("hakobu.toml: database.engine_version: ", "'5.7'"),
-        ("'8.4' or '8.0'",),
+        ('"8.4" or "8.0"',),
+    ),
+    # Engines (issue 13): each message names the key and the allowed values.
+    Case(
+        "engine-unknown",
+        VALID + '[database]\nengine = "oracle"\n',
+        ("hakobu.toml: database.engine: ", "'oracle'"),
+        ("'mysql', 'aurora-mysql', 'postgres' or 'aurora-postgresql'",),
+    ),
+    Case(
+        "engine-version-of-another-engine",
+        VALID + '[database]\nengine = "postgres"\nengine_version = "8.4"\n',
+        ("hakobu.toml: database.engine_version: ", "'8.4'", "PostgreSQL"),
+        ('"18", "17" or "16"',),
+    ),
+    Case(
+        "aurora-version-that-does-not-exist",
+        VALID + '[database]\nengine = "aurora-mysql"\nengine_version = "8.4"\n',
+        ("hakobu.toml: database.engine_version: ", "'8.4'", "Aurora MySQL"),
+        ('"8.0"', "8.0.mysql_aurora.3.10.0"),
+    ),
+    Case(
+        "capacity-min-above-max",
+        VALID + '[database]\nengine = "aurora-mysql"\nmin_capacity = 4\nmax_capacity = 2\n',
+        ("hakobu.toml: database.min_capacity: ", "(4) is above max_capacity (2)"),
+        ("raise max_capacity to at least 4",),
+    ),
+    Case(
+        "capacity-above-aws-range",
+        VALID + '[database]\nengine = "aurora-postgresql"\nmax_capacity = 512\n',
+        ("hakobu.toml: database.max_capacity: ", "512 ACUs"),
+        ("multiple of 0.5 from 0.5 to 256",),
+    ),
+    Case(
+        "capacity-not-a-half-step",
+        VALID + '[database]\nengine = "aurora-postgresql"\nmax_capacity = 2.25\n',
+        ("hakobu.toml: database.max_capacity: ", "2.25 ACUs"),
+        ("multiple of 0.5",),
+    ),
+    Case(
+        "capacity-zero-without-auto-pause",
+        VALID
+        + '[database]\nengine = "aurora-postgresql"\nengine_version = "16.2"\nmin_capacity = 0\n',
+        ("hakobu.toml: database.min_capacity: ", "16.2 cannot pause itself"),
+        ("min_capacity = 0.5", "16.3"),
+    ),
+    Case(
+        "capacity-on-rds",
+        VALID + '[database]\nengine = "postgres"\nmax_capacity = 4\n',
+        ("hakobu.toml: database.max_capacity: ", "RDS"),
+        ('engine = "aurora-postgresql"',),
+    ),
+    Case(
+        "aurora-micro-class",
+        VALID + '[database]\nengine = "aurora-mysql"\ninstance_class = "db.t3.micro"\n',
+        ("hakobu.toml: database.instance_class: ", "db.t3.micro"),
+        ('"db.serverless"',),
     ),
     Case(
         "instance-class-malformed",

@@ -200,9 +200,10 @@ def family(name: str) -> Family:
 def describe_versions(name: str) -> str:
     """The accepted versions of `name`, for error messages."""
     known = BY_NAME[name]
-    listed = ", ".join(f'"{v}"' for v in known.versions)
+    quoted = [f'"{v}"' for v in known.versions]
+    listed = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
     if name == "aurora-mysql":
-        return f'{listed} or a full version such as "8.0.mysql_aurora.3.10.0"'
+        return f'{listed}, or a full version such as "8.0.mysql_aurora.3.10.0"'
     if name == "aurora-postgresql":
-        return f'{listed} or a major.minor such as "16.6"'
+        return f'{listed}, or a major.minor such as "16.6"'
     return listed
