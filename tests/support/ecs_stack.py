@@ -32,14 +32,15 @@ DB_PASSWORD = "s3cret-Pa55word"  # a test value, never a real secret
 class Aws:
     endpoint: str
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
+        base = Config(proxies={}, retries={"max_attempts": 1})
         return boto3.client(
             service,
             region_name=REGION,
             endpoint_url=self.endpoint,
             aws_access_key_id="hakobu-sandbox",
             aws_secret_access_key="hakobu-sandbox-secret",
-            config=Config(proxies={}, retries={"max_attempts": 1}),
+            config=base if config is None else base.merge(config),
         )
 
 

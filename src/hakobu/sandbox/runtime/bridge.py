@@ -241,6 +241,7 @@ class Database:
     port: int
     address: str
     password: str | None = field(default=None, repr=False)
+    aliases: tuple[str, ...] = ()  # other names of the same server (reader, members)
 
 
 # --- install / uninstall the API fixes ---------------------------------------------------
@@ -960,6 +961,7 @@ def _cluster_view(account: str, region: str, cluster: Any) -> Database:
         port=int(cluster.port),
         address=cluster.endpoint,
         password=_rds_password(cluster),
+        aliases=(cluster.reader_endpoint, *(m.address for m in cluster._members)),
     )
 
 
