@@ -32,6 +32,8 @@ class Fragment:
     data: dict[str, dict[str, Body]] = field(default_factory=dict)
     ephemeral: dict[str, dict[str, Body]] = field(default_factory=dict)
     outputs: dict[str, Body] = field(default_factory=dict)
+    # Extra AWS provider configurations (`alias` + `region`), e.g. us-east-1 for CloudFront.
+    providers: list[Body] = field(default_factory=list)
 
     def resource(self, kind: str, name: str, body: Body) -> str:
         """Add a resource; return its address (`aws_vpc.main`)."""
@@ -76,4 +78,9 @@ def merge(header: Body, fragments: list[Fragment]) -> Body:
         outputs.update(fragment.outputs)
     if outputs:
         document["output"] = outputs
+    aliases = [alias for fragment in fragments for alias in fragment.providers]
+    if aliases:
+        # Each alias inherits the default configuration (default tags) and overrides it.
+        default = document["provider"]["aws"]
+        document["provider"] = {"aws": [default, *({**default, **a} for a in aliases)]}
     return document

@@ -10,6 +10,12 @@ from __future__ import annotations
 from hakobu.core.config import Environment
 from hakobu.core.names import Names
 from hakobu.provision.blueprint.document import Fragment, ref
+from hakobu.provision.blueprint.https import (
+    HTTPS_LISTENER,
+    http_default_action,
+    https_listener,
+    serves_https,
+)
 from hakobu.provision.blueprint.network import VPC, subnet_ids
 from hakobu.provision.blueprint.security import ALB_SG
 
@@ -79,9 +85,13 @@ def load_balancer(env: Environment) -> Fragment:
             "load_balancer_arn": ref(LOAD_BALANCER, "arn"),
             "port": 80,
             "protocol": "HTTP",
-            "default_action": [{"type": "forward", "target_group_arn": ref(TARGET_GROUP, "arn")}],
+            "default_action": [http_default_action(env, ref(TARGET_GROUP, "arn"))],
+            # The service waits for this listener; with HTTPS its target group is attached
+            # by the 443 listener, which must exist first.
+            **({"depends_on": [HTTPS_LISTENER]} if serves_https(env) else {}),
         },
     )
+    https_listener(part, env, ref(LOAD_BALANCER, "arn"), ref(TARGET_GROUP, "arn"))
     part.output(
         "load_balancer_dns", ref(LOAD_BALANCER, "dns_name"), "The app's public address (HTTP)"
     )

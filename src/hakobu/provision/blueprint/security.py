@@ -42,7 +42,8 @@ def security_groups(env: Environment) -> Fragment:
                 "tags": {"Name": names.security_group(tier)},
             },
         )
-    for web_port in (80, 443):
+    # With a CDN the load balancer is CloudFront's origin only (see _cloudfront_ingress).
+    for web_port in () if _behind_cdn(env) else (80, 443):
         _ingress(
             part,
             f"alb_from_internet_{web_port}",
@@ -51,6 +52,8 @@ def security_groups(env: Environment) -> Fragment:
             f"Port {web_port} from the internet",
             cidr="0.0.0.0/0",
         )
+    if _behind_cdn(env):
+        _cloudfront_ingress(part)
     _egress(part, "alb_to_ecs", ALB_SG, port, "Forward requests to the app tasks", peer=ECS_SG)
     _ingress(part, "ecs_from_alb", ECS_SG, port, "App port from the load balancer", peer=ALB_SG)
     # Tasks need outbound HTTPS (ECR, Secrets Manager, CloudWatch Logs, SSM for ECS Exec)
@@ -69,6 +72,35 @@ def security_groups(env: Environment) -> Fragment:
         part, "db_from_ecs", DB_SG, database.port, f"{protocol} from the app tasks", peer=ECS_SG
     )
     return part
+
+
+def _behind_cdn(env: Environment) -> bool:
+    return env.settings.domain is not None and env.settings.domain.cdn
+
+
+def _cloudfront_ingress(part: Fragment) -> None:
+    """HTTPS from CloudFront's origin-facing addresses only, so nobody bypasses the CDN.
+
+    AWS keeps the managed prefix list current; it counts as about 55 rules against the
+    group's quota of 60, which leaves room for this group's few other rules.
+    """
+    prefix_list = part.data_source(
+        "aws_ec2_managed_prefix_list",
+        "cloudfront",
+        {"name": "com.amazonaws.global.cloudfront.origin-facing"},
+    )
+    part.resource(
+        "aws_vpc_security_group_ingress_rule",
+        "alb_from_cloudfront_443",
+        {
+            "security_group_id": ref(ALB_SG),
+            "description": "HTTPS from CloudFront's origin-facing servers only",
+            "ip_protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+            "prefix_list_id": ref(prefix_list),
+        },
+    )
 
 
 def _ingress(

@@ -13,6 +13,8 @@ from hakobu.core.config import Environment
 from hakobu.core.engines import engine
 from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
+from hakobu.provision.blueprint.alarms import deployment_alarms
+from hakobu.provision.blueprint.autoscaling import initial_count, scaled_fields
 from hakobu.provision.blueprint.database import host
 from hakobu.provision.blueprint.document import Fragment, literal, ref
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
@@ -79,7 +81,7 @@ def service(env: Environment) -> Fragment:
             "name": names.service,
             "cluster": ref(CLUSTER, "id"),
             "task_definition": ref(TASK_DEFINITION, "arn"),
-            "desired_count": settings.desired_count,
+            "desired_count": initial_count(env),
             **_capacity(env),
             "platform_version": "LATEST",
             "enable_execute_command": True,
@@ -90,6 +92,8 @@ def service(env: Environment) -> Fragment:
             "deployment_maximum_percent": 200,
             # A rollout whose tasks keep failing is stopped and rolled back by ECS itself.
             "deployment_circuit_breaker": {"enable": True, "rollback": True},
+            # ... and so is one during which a 5xx alarm fires ([alarms]).
+            **deployment_alarms(env),
             "network_configuration": {
                 # Private subnets behind NAT; with service.public_ip (the lean profile), the
                 # public subnets with a public IP. Either way only the ALB's SG gets in.
@@ -105,7 +109,8 @@ def service(env: Environment) -> Fragment:
                 }
             ],
             # The image a deploy put in place is not drift: never revert it.
-            "lifecycle": {"ignore_changes": ["task_definition"]},
+            # With auto scaling on, the task count is its to set, not drift either.
+            "lifecycle": {"ignore_changes": ["task_definition", *scaled_fields(env)]},
             # The target group must be attached to the ALB before a service can use it.
             # The strategy for Spot needs the cluster's capacity providers first.
             "depends_on": [LISTENER]
