@@ -57,11 +57,15 @@ def check_engine_change(
     if existing is None or existing.engine == wanted:
         return
     raise EngineChangeRefused(
-        f"database.engine = {wanted!r}, but `{env.name}` already has a "
-        f"{_label(existing.engine)} database ({existing.kind} {existing.identifier}). "
+        f"database.engine = {wanted!r}, but `{env.name}` already has "
+        f"{_a(_label(existing.engine))} database ({existing.kind} {existing.identifier}). "
         "Changing the engine would destroy it and its data; hakobu does not do that.",
         _migration(existing.engine, wanted),
     )
+
+
+def _a(label: str) -> str:
+    return f"an {label}" if label[0] in "AEIOU" else f"a {label}"
 
 
 def _label(engine: str) -> str:
@@ -70,22 +74,19 @@ def _label(engine: str) -> str:
 
 
 def _migration(old: str, new: str) -> str:
-    keep = f'keep engine = "{old}" in hakobu.toml. To move the data, '
     if old == "mysql" and new == "aurora-mysql":
         how = (
-            "take a snapshot of the RDS instance and restore it as an Aurora MySQL cluster "
-            "(`aws rds restore-db-cluster-from-snapshot`), or dump and load it (mysqldump)"
+            "restore a snapshot of the RDS instance as an Aurora MySQL cluster "
+            "(`aws rds restore-db-cluster-from-snapshot`), or mysqldump and load it"
         )
     elif BY_NAME.get(old) and BY_NAME.get(new) and BY_NAME[old].family == BY_NAME[new].family:
-        how = "dump and load it (mysqldump or pg_dump/pg_restore through `hakobu db tunnel`)"
+        how = "mysqldump or pg_dump/pg_restore through `hakobu db tunnel`"
     else:
-        how = (
-            "convert it with a migration tool (AWS DMS, pgloader) or the app's own export: "
-            "MySQL and PostgreSQL dumps do not load into each other"
-        )
+        how = "AWS DMS or pgloader: MySQL and PostgreSQL dumps do not load into each other"
     return (
-        f"{keep}{how} into a new environment with the new engine, switch the app over, then "
-        "`hakobu destroy` the old one"
+        f'keep engine = "{old}" in hakobu.toml. To change engines, create a new environment '
+        f'with engine = "{new}", move the data into it ({how}), switch the app over, then '
+        "`hakobu destroy` the old environment"
     )
 
 
