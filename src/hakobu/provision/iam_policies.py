@@ -12,12 +12,15 @@ offers no resource-level permission for the action: those statements say so in t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hakobu.core.config import Environment
+from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
+from hakobu.core.target import Target
 
 Kind = Literal["deploy", "operate", "provision"]
 KINDS: tuple[Kind, ...] = ("deploy", "operate", "provision")
@@ -405,3 +408,41 @@ def _matches(pattern: str, action: str) -> bool:
     import fnmatch
 
     return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+
+
+def scope_of(env: Environment, target: Target | None, account: str | None = None) -> Scope:
+    """The environment's region, and the account and partition of the caller (STS), unless
+    `account` is given: then no AWS call is made (the partition follows the region)."""
+    if account is not None:
+        if not re.fullmatch(r"[0-9]{12}", account):
+            raise PolicyInputError(
+                f"--account {account!r} is not an AWS account id",
+                "pass the 12 digits, for example --account 123456789012",
+            )
+        return Scope(partition=_partition(env.region), region=env.region, account=account)
+    assert target is not None, "without --account, the caller's account comes from STS"
+    identity = target.client("sts").get_caller_identity()
+    return Scope(
+        partition=identity["Arn"].split(":")[1], region=env.region, account=identity["Account"]
+    )
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+def parse_kind(text: str) -> Kind:
+    if text not in KINDS:
+        raise PolicyInputError(
+            f"{text!r} is not a kind of hakobu user",
+            f"use one of {', '.join(KINDS)}: for example `hakobu iam policy deploy`",
+        )
+    return text  # type: ignore[return-value]
+
+
+class PolicyInputError(HakobuError):
+    """A bad policy kind or account id on the command line: exit 2, nothing called."""
+
+    exit_code = EXIT_BAD_INPUT
