@@ -56,6 +56,8 @@ def aws_error(exc: Exception) -> HakobuError:
     """One readable message for a boto3 failure hakobu did not anticipate."""
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
+    from hakobu.core import access
+
     if isinstance(exc, NoCredentialsError):
         return PreflightError(
             "no AWS credentials were found",
@@ -67,9 +69,30 @@ def aws_error(exc: Exception) -> HakobuError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", "an AWS call")
+        if error.get("Code") in access.DENIED_CODES:
+            return access_denied(operation, str(error.get("Message", "")))
         return HakobuError(
             f"AWS refused {operation}: {error.get('Code', '?')}: {error.get('Message', '')}",
             "check that your credentials are valid and allowed to do this "
             "(`aws sts get-caller-identity`)",
         )
     return HakobuError(f"the AWS call failed: {exc}", "check your network and credentials")
+
+
+class AccessDeniedError(HakobuError):
+    """The credentials lack a permission: which action, on which resource, and the policy
+    that grants everything the command needs."""
+
+
+def access_denied(operation: str, message: str) -> AccessDeniedError:
+    from hakobu.core import access
+
+    action = access.denied_action(message) or operation
+    resource = access.denied_resource(message, action, operation)
+    on = f" on {resource}" if resource else ""
+    kind = access.policy_kind()
+    return AccessDeniedError(
+        f"your AWS credentials may not do {action}{on} (AccessDenied)",
+        f"grant it: `hakobu iam policy {kind}` prints the policy with every permission this "
+        "command needs, scoped to this environment",
+    )

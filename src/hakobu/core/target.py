@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from hakobu.core import access
+
 if TYPE_CHECKING:
     import boto3
 
@@ -63,4 +65,5 @@ class Target:
         if self.sandbox:
             # proxies={} keeps botocore from sending loopback calls through HTTP(S)_PROXY.
             config = config.merge(Config(proxies={}))
-        return self.session().client(service, endpoint_url=self.endpoint_url, config=config)
+        client = self.session().client(service, endpoint_url=self.endpoint_url, config=config)
+        return access.watch(client)  # a refusal can then name the resource it was about

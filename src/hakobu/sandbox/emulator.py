@@ -154,8 +154,9 @@ def client_environment(server: SandboxServer, region: str) -> dict[str, str]:
     no_proxy = _no_proxy()
     return {
         "AWS_ENDPOINT_URL": server.endpoint,
-        "AWS_ACCESS_KEY_ID": SANDBOX_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SANDBOX_SECRET_KEY,
+        # An emulated IAM user's keys, to try a policy with the emulator's IAM enforcement on.
+        "AWS_ACCESS_KEY_ID": os.environ.get("HAKOBU_SANDBOX_ACCESS_KEY_ID", SANDBOX_ACCESS_KEY),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("HAKOBU_SANDBOX_SECRET_KEY", SANDBOX_SECRET_KEY),
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "NO_PROXY": no_proxy,
