@@ -7,16 +7,27 @@ the real port reaches the parent through STATE_FILE, written only once the socke
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hakobu.sandbox import moto_gaps
 from hakobu.sandbox.emulator import LOOPBACK, SandboxServer, read_state, write_state
 
+if TYPE_CHECKING:
+    from hakobu.sandbox.runtime.controller import Runtime
+
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+NO_ENGINE = (
+    "hakobu sandbox: no container engine: the sandbox runs the control plane only; "
+    "install podman or docker to run the app"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,15 +58,70 @@ def main(argv: list[str] | None = None) -> int:
     )
     write_state(state_file, me)
     print(f"hakobu sandbox: moto {moto.__version__} on {me.endpoint}, pid {me.pid}", flush=True)
+    stop_runtime = _start_runtime(state_file)
 
     received = signal.sigwait(_STOP_SIGNALS)
     print(f"hakobu sandbox: stopping on {signal.Signals(received).name}", flush=True)
+    stop_runtime()
     # Someone may have killed us by hand: leave no stale state, but never remove a newer
     # server's file.
     recorded = read_state(state_file)
     if recorded is not None and recorded.pid == me.pid:
         state_file.unlink(missing_ok=True)
     return 0  # the server thread is a daemon and ends with the interpreter
+
+
+def _start_runtime(state_file: Path) -> Callable[[], None]:
+    """Run the app beside moto (DESIGN.md decision 8) when a container engine exists.
+
+    Finding the engine takes a moment (`podman info`), so it happens on a thread after the
+    socket listens: the parent's start-up wait stays as short as moto's. Returns what stops
+    the runtime (every container and database process it started) on the way out.
+    """
+    _log_runtime_to_stdout()
+    started: list[Runtime] = []
+    ready = threading.Event()
+
+    def start() -> None:
+        try:
+            from hakobu.sandbox.runtime.engine import ContainerEngine
+
+            work_dir = state_file.parent / "sandbox"
+            engine = ContainerEngine.find(work_dir / "engine")
+            if engine is None:
+                print(NO_ENGINE, flush=True)
+                return
+            # Imported only now: the runtime's imports (moto's models) would compete with
+            # the first requests while the parent waits for the server to answer.
+            from hakobu.sandbox.runtime.controller import Runtime, facts_path
+
+            runtime = Runtime(engine, work_dir, facts_path(state_file))
+            runtime.start()
+            started.append(runtime)
+            print(f"hakobu sandbox: running the app with {engine.name}", flush=True)
+        except Exception:
+            logging.getLogger("hakobu.sandbox").exception("the runtime did not start")
+        finally:
+            ready.set()
+
+    threading.Thread(target=start, name="hakobu-runtime-start", daemon=True).start()
+
+    def stop() -> None:
+        ready.wait(timeout=30)
+        for runtime in started:
+            runtime.stop()
+
+    return stop
+
+
+def _log_runtime_to_stdout() -> None:
+    """The runtime's log lines go to the server's output (.hakobu/sandbox.log); moto's
+    request log stays off."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("hakobu sandbox: %(name)s: %(message)s"))
+    runtime_log = logging.getLogger("hakobu.sandbox")
+    runtime_log.addHandler(handler)
+    runtime_log.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

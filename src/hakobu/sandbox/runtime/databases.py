@@ -99,11 +99,12 @@ class Databases:
         return self.data_dir / f"{identifier}-{kind}-{region}-{account}"
 
     def _remove(self, key: tuple[str, str, str, str]) -> None:
-        served = self.served.pop(key)
+        served = self.served[key]
         try:
             served.server.stop()
         finally:
             shutil.rmtree(self._data_dir(key), ignore_errors=True)
+            del self.served[key]  # last: the facts show it until it is really gone
         log.info("database %s deleted", served.db.identifier)
 
     def hosts(self, account: str, region: str, gateway: str) -> dict[str, str]:

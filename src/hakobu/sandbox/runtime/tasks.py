@@ -261,5 +261,6 @@ class TaskRunner:
 
     def shutdown(self) -> int:
         """Remove every container the runtime started (by label); how many there were."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # Not waiting for stops under way: removal ends those containers at once.
+        self._pool.shutdown(wait=False, cancel_futures=True)
         return self.engine.remove_all(self.labels)
