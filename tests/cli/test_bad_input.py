@@ -61,6 +61,7 @@ class AwsRecorder(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _RecordingHandler)
         self.requests: list[str] = []
+        self.accept_identity = True
         self._lock = threading.Lock()
 
     @property
@@ -79,18 +80,27 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         b"<Message>recorded by test_bad_input</Message></Error></ErrorResponse>"
     )
 
+    _IDENTITY = (
+        b"<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012"
+        b":user/recorded</Arn><UserId>AIDRECORDED</UserId><Account>123456789012</Account>"
+        b"</GetCallerIdentityResult></GetCallerIdentityResponse>"
+    )
+
     def _answer(self) -> None:
         auth = self.headers.get("Authorization", "")
-        self.server.record(f"{self.command} {self.path} {auth[:60]}")
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.send_response(403)
+        body = self.rfile.read(length) if length else b""
+        self.server.record(f"{self.command} {self.path} {auth[:60]} {body[:40]!r}")
+        # With `accept_identity`, the credentials are good (STS says who they are) and
+        # every other call is refused; else STS refuses them too.
+        known = self.server.accept_identity and b"Action=GetCallerIdentity" in body
+        answer = self._IDENTITY if known else self._BODY
+        self.send_response(200 if known else 403)
         self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(self._BODY)))
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(self._BODY)
+            self.wfile.write(answer)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _answer
 

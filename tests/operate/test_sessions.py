@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from hakobu.cli import main, session_commands
+from hakobu.cli import context, main
+from hakobu.cli.context import Wiring
 from hakobu.core.errors import ConfigError
 from hakobu.operate import sessions
 from tests.conftest import environment_of
@@ -134,7 +135,8 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fakes:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> SessionAws:
     stubbed = SessionAws()
-    monkeypatch.setattr(session_commands, "target", lambda env, sandbox: stubbed)
+    wiring = Wiring(make_target=lambda command: stubbed)  # type: ignore[arg-type,return-value]
+    monkeypatch.setattr(context, "DEFAULT_WIRING", wiring)
     return stubbed
 
 

@@ -16,6 +16,7 @@ import pytest
 from rich.console import Console
 
 from hakobu.cli import status_commands
+from hakobu.cli.context import Consoles
 from hakobu.core.errors import HakobuError
 from hakobu.operate.status import StatusReport, gather_status
 from hakobu.ship.rollout import TARGET_REASONS
@@ -528,20 +529,22 @@ class Ticks:
             raise KeyboardInterrupt
 
 
-def _capture(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+def _capture() -> tuple[io.StringIO, Consoles]:
+    """The command's consoles, handed in: stdout's Rich console writes to a buffer."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=200, color_system=None, force_terminal=False)
-    monkeypatch.setattr(status_commands, "out", console)
-    return buffer
+    return buffer, Consoles(out=console)
 
 
 def test_watch_refreshes_until_ctrl_c_then_returns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a terminal each refresh prints a new screen; Ctrl-C ends the watch quietly
     (the command then exits 0)."""
-    buffer = _capture(monkeypatch)
+    buffer, consoles = _capture()
     reports = iter([_report(0), _report(1), _report(1)])
     ticks = Ticks(limit=3)
-    status_commands._watch(lambda: next(reports), 2.0, as_json=False, sleep=ticks)
+    status_commands._watch(
+        lambda: next(reports), 2.0, as_json=False, sleep=ticks, consoles=consoles
+    )
     text = buffer.getvalue()
     assert ticks.slept == [2.0, 2.0, 2.0]
     assert text.count("rails-app-service (production, ap-northeast-1)") == 3
@@ -555,7 +558,7 @@ def test_watch_keeps_the_last_status_when_a_refresh_fails(
     """A dropped connection during a watch is shown, not fatal; the next refresh recovers."""
     from botocore.exceptions import EndpointConnectionError
 
-    buffer = _capture(monkeypatch)
+    buffer, consoles = _capture()
     answers: list[Any] = [
         _report(1),
         EndpointConnectionError(endpoint_url="https://ecs.ap-northeast-1.amazonaws.com"),
@@ -568,7 +571,7 @@ def test_watch_keeps_the_last_status_when_a_refresh_fails(
             raise answer
         return answer
 
-    status_commands._watch(gather, 5.0, as_json=False, sleep=Ticks(limit=3))
+    status_commands._watch(gather, 5.0, as_json=False, sleep=Ticks(limit=3), consoles=consoles)
     text = buffer.getvalue()
     assert "refresh failed, showing the last status: Could not connect" in text
     assert text.count("rails-app-service (production") == 2  # not repeated on the failure
@@ -577,7 +580,9 @@ def test_watch_keeps_the_last_status_when_a_refresh_fails(
 def test_watch_json_prints_one_envelope_per_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _capture(monkeypatch)
-    status_commands._watch(lambda: _report(1), 1.0, as_json=True, sleep=Ticks(limit=2))
+    _, consoles = _capture()
+    status_commands._watch(
+        lambda: _report(1), 1.0, as_json=True, sleep=Ticks(limit=2), consoles=consoles
+    )
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["version"] for line in lines] == [1, 1]

@@ -21,10 +21,11 @@ import pytest
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from hakobu.cli import cost_commands
+from hakobu.cli import cost_commands  # noqa: F401  (registers `hakobu cost`)
 from hakobu.cli.app import app
 from hakobu.core.config import Environment, with_profile
 from hakobu.core.errors import HakobuError, PreflightError
+from hakobu.core.target import Target
 from hakobu.provision.cost import (
     ALB,
     FARGATE,
@@ -467,7 +468,7 @@ def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("hakobu cost called AWS without --refresh")
 
-    monkeypatch.setattr(cost_commands.Target, "client", refuse)
+    monkeypatch.setattr(Target, "client", refuse)
 
 
 def _invoke(*args: str, env: dict[str, str | None] | None = None) -> Any:
@@ -556,7 +557,7 @@ def test_cli_refresh_updates_the_users_prices_and_says_what_changed(
         found = [new_price] if query.key == "nat.hour" else []
         stubber.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": found},
                              query.request(TOKYO))  # fmt: skip
-    monkeypatch.setattr(cost_commands.Target, "client", lambda self, service: client)
+    monkeypatch.setattr(Target, "client", lambda self, service: client)
     result = _invoke(
         "--config", str(project), "--refresh",
         env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},

@@ -9,7 +9,8 @@ from hakobu.cli import status_commands
 from hakobu.cli import doctor_commands
 from hakobu.cli import logs_commands
 from hakobu.cli import session_commands
-from hakobu.cli import config_commands
+from hakobu.cli import scale_commands
+from hakobu.cli import secrets_commands
 from hakobu.cli import pause_commands
 from hakobu.cli import cost_commands
 from hakobu.cli import diagram_commands
@@ -19,7 +20,6 @@ app.add_typer(sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try
 
 __all__ = [
     "app",
-    "config_commands",
     "cost_commands",
     "deploying",
     "diagram_commands",
@@ -28,6 +28,9 @@ __all__ = [
     "main",
     "pause_commands",
     "provisioning",
+    "sandbox_commands",
+    "scale_commands",
+    "secrets_commands",
     "session_commands",
     "status_commands",
 ]

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from functools import partial
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from hakobu.aws.ecs import service_description
-from hakobu.cli.app import (
+from hakobu.cli.app import app
+from hakobu.cli.common import (
+    DEFAULT_CONFIG,
     ConfigOpt,
     EnvArg,
     JsonOpt,
     SandboxOpt,
-    app,
-    environment,
-    err,
-    out,
-    sandbox_banner,
-    target,
+    TimeoutOpt,
 )
-from hakobu.cli.ui import format_seconds
-from hakobu.core.config import CONFIG_FILE, Environment
-from hakobu.core.errors import HakobuError
-from hakobu.core.names import Names
-from hakobu.core.target import Target
-from hakobu.ship import artifact, history
-from hakobu.ship.deploy import Deployer, DeployError, DeployResult
-from hakobu.ship.rollout import RolloutUpdate
+from hakobu.cli.context import CommandContext
 
+PANEL = "Ship"
 ImageOpt = Annotated[
     str | None,
     typer.Option(
@@ -48,103 +33,16 @@ BuilderOpt = Annotated[
         help="docker, podman or buildah (default: deploy.builder, else the first found).",
     ),
 ]
-TimeoutOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--timeout", help="Seconds to follow the rollout (default: deploy.timeout_seconds)."
-    ),
-]
 
 
-class ConsoleEvents:
-    """Renders a deploy's progress: steps, tool output, rollout changes as they happen."""
-
-    def step(self, title: str, detail: str = "") -> None:
-        err.print(f"[bold cyan]→ {escape(title)}[/] {escape(detail)}", markup=True)
-
-    def output(self, line: str) -> None:
-        err.print(f"  {escape(line)}", style="dim", markup=True)
-
-    def rollout(self, update: RolloutUpdate) -> None:
-        for line in update.lines():
-            err.print(f"  [{format_seconds(update.elapsed)}] {escape(line)}", markup=True)
-
-
-def _deployer(
-    env: Environment, aws: Target, image: str | None = None, builder: str | None = None
-) -> Deployer:
-    events = ConsoleEvents()
-    if image:
-        build = partial(artifact.prebuilt_release, env, aws, image)
-    else:
-        build = partial(artifact.build_release, env, aws, events, builder)
-    return Deployer(env, aws, events, build)
-
-
-def _with_timeout(env: Environment, timeout: int | None) -> Environment:
-    if timeout is None:
-        return env
-    settings = env.settings.model_copy(deep=True)
-    settings.deploy.timeout_seconds = timeout
-    return env.model_copy(update={"settings": settings})
-
-
-def _conclude(env: Environment, aws: Target, result: DeployResult, verb: str) -> None:
-    for note in result.notes:
-        out.print(note)
-    revision = result.task_definition_arn.rsplit("/", 1)[-1]
-    rollout = result.rollout
-    if rollout is None:
-        out.print(f"Service updated to {revision}; the rollout was not followed.")
-    elif rollout.outcome == "COMPLETED":
-        out.print(
-            f"[bold green]{verb}[/] {revision} in {format_seconds(rollout.elapsed)}: "
-            f"http://{_load_balancer_dns(env, aws)}",
-            markup=True,
-        )
-    elif rollout.outcome == "DETACHED":
-        out.print(
-            f"Stopped following. The rollout of {revision} goes on in AWS; follow it "
-            f"with `hakobu status {env.name}`."
-        )
-        raise typer.Exit(130)
-    else:
-        raise HakobuError(
-            f"the rollout of {revision} did not finish within "
-            f"{env.settings.deploy.timeout_seconds} s; it goes on in AWS",
-            f"follow it with `hakobu status {env.name}`, or wait longer with --timeout",
-        )
-    sandbox_banner(aws.sandbox)
-
-
-def _load_balancer_dns(env: Environment, aws: Target) -> str:
-    balancers = aws.client("elbv2").describe_load_balancers(Names=[Names.of(env).load_balancer])[
-        "LoadBalancers"
-    ]
-    return str(balancers[0]["DNSName"])
-
-
-def _run(env: Environment, action: str, deploy: partial[DeployResult]) -> DeployResult:
-    try:
-        return deploy()
-    except DeployError as exc:
-        for detail in exc.details:
-            err.print(f"  {escape(detail)}", markup=True)
-        if exc.log_lines:
-            err.print(f"Last log lines ({action}):", style="bold")
-            for line in exc.log_lines:
-                err.print(f"  {escape(line.message)}", markup=True)
-        raise
-
-
-@app.command(rich_help_panel="Ship")
+@app.command(rich_help_panel=PANEL)
 def deploy(
     env_name: EnvArg = None,
     image: ImageOpt = None,
     builder: BuilderOpt = None,
     timeout: TimeoutOpt = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Build, push, migrate and roll out the app in one command.
 
@@ -153,14 +51,18 @@ def deploy(
     moves; the rollout is followed until it completes or the circuit breaker rolls it back.
     No Terraform runs: a code deploy changes no infrastructure.
     """
-    env = _with_timeout(environment(config, env_name), timeout)
-    aws = target(env, sandbox)
-    deployer = _deployer(env, aws, image, builder)
-    result = _run(env, "deploy", partial(deployer.run))
-    _conclude(env, aws, result, "Deployed")
+    from hakobu.cli.rollout_view import ConsoleEvents, conclude, showing_failure
+    from hakobu.ship import commands
+
+    ctx = CommandContext(config, env_name, sandbox)
+    env = commands.with_timeout(ctx.env, timeout)
+    target = ctx.target
+    with showing_failure(ctx, "deploy"):
+        result = commands.deploy(env, target, ConsoleEvents(ctx.err), image, builder)
+    conclude(ctx, result, "Deployed", lambda: commands.load_balancer_dns(env, target))
 
 
-@app.command(rich_help_panel="Ship")
+@app.command(rich_help_panel=PANEL)
 def rollback(
     env_name: EnvArg = None,
     to: Annotated[
@@ -172,38 +74,36 @@ def rollback(
     ] = None,
     timeout: TimeoutOpt = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Move the service back to the previous (or a given) revision, followed like a deploy."""
-    env = _with_timeout(environment(config, env_name), timeout)
-    aws = target(env, sandbox)
-    names = Names.of(env)
-    ecs = aws.client("ecs")
-    current = service_description(ecs, names.cluster, names.service)["taskDefinition"]
-    records = history.releases(ecs, names.task_family, names.container, current)
-    chosen = history.rollback_target(records, current, to)
-    result = _run(
-        env, "rollback", partial(_deployer(env, aws).roll_back, chosen.task_definition_arn)
-    )
-    _conclude(env, aws, result, "Rolled back to")
+    from hakobu.cli.rollout_view import ConsoleEvents, conclude, showing_failure
+    from hakobu.ship import commands
+
+    ctx = CommandContext(config, env_name, sandbox)
+    env = commands.with_timeout(ctx.env, timeout)
+    target = ctx.target
+    with showing_failure(ctx, "rollback"):
+        result = commands.roll_back(env, target, ConsoleEvents(ctx.err), to)
+    conclude(ctx, result, "Rolled back to", lambda: commands.load_balancer_dns(env, target))
 
 
-@app.command(rich_help_panel="Ship")
+@app.command(rich_help_panel=PANEL)
 def releases(
     env_name: EnvArg = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """The deploy history, newest first: revision, image tag, digest, commit, when, who."""
-    env = environment(config, env_name)
-    aws = target(env, sandbox)
-    names = Names.of(env)
-    ecs = aws.client("ecs")
-    current = service_description(ecs, names.cluster, names.service)["taskDefinition"]
-    records = history.releases(ecs, names.task_family, names.container, current)
+    from rich.table import Table
+
+    from hakobu.ship import commands
+
+    ctx = CommandContext(config, env_name, sandbox)
+    records = commands.releases(ctx.env, ctx.target)
     if as_json:
-        print(json.dumps({"version": 1, "releases": [r.as_json() for r in records]}, indent=2))
+        ctx.json([r.as_json() for r in records], key="releases")
         return
     table = Table(box=None, pad_edge=False)
     for column in ("", "revision", "image tag", "digest", "commit", "deployed at", "by"):
@@ -218,28 +118,31 @@ def releases(
             r.deployed_at or "-",
             (r.deployed_by or "-").rsplit("/", 1)[-1],
         )
-    out.print(table)
-    out.print("* = what the service runs now. `hakobu rollback --to REVISION` goes back.")
+    ctx.out.print(table)
+    ctx.out.print("* = what the service runs now. `hakobu rollback --to REVISION` goes back.")
 
 
-@app.command(rich_help_panel="Ship")
+@app.command(rich_help_panel=PANEL)
 def images(
     env_name: EnvArg = None,
     count: Annotated[int, typer.Option("--count", "-n", help="How many, newest first.")] = 5,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """The newest images in the environment's ECR repository."""
-    env = environment(config, env_name)
-    aws = target(env, sandbox)
-    records = history.images(aws.client("ecr"), Names.of(env).repository, count)
+    from rich.table import Table
+
+    from hakobu.ship import commands
+
+    ctx = CommandContext(config, env_name, sandbox)
+    records = commands.images(ctx.env, ctx.target, count)
     if as_json:
-        print(json.dumps({"version": 1, "images": [r.as_json() for r in records]}, indent=2))
+        ctx.json([r.as_json() for r in records], key="images")
         return
     table = Table(box=None, pad_edge=False)
     for column in ("tags", "digest", "pushed at", "size (MB)"):
         table.add_column(column)
     for r in records:
         table.add_row(", ".join(r.tags) or "-", r.digest[:19], r.pushed_at, str(r.size_mb))
-    out.print(table if records else "No images yet: `hakobu deploy` builds and pushes one.")
+    ctx.out.print(table if records else "No images yet: `hakobu deploy` builds and pushes one.")

@@ -7,30 +7,20 @@ a problem (warnings alone exit 0), so a script or CI step can gate on it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Group, RenderableType
-from rich.text import Text
-from rich.tree import Tree
 
-from hakobu.cli.app import (
-    ConfigOpt,
-    EnvArg,
-    JsonOpt,
-    SandboxOpt,
-    app,
-    environment,
-    out,
-    sandbox_banner,
-    target,
-)
-from hakobu.core.config import CONFIG_FILE
+from hakobu.cli.app import app
+from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, EnvArg, JsonOpt, SandboxOpt
+from hakobu.cli.context import CommandContext
 
 if TYPE_CHECKING:  # imported when the command runs: `hakobu --help` need not pay for it
+    from rich.console import RenderableType
+    from rich.text import Text
+    from rich.tree import Tree
+
     from hakobu.operate.doctor import CheckResult
 
 LABELS = {
@@ -46,7 +36,7 @@ def doctor(
     env_name: EnvArg = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Check this machine, the AWS account and the environment, each with the fix.
 
@@ -57,19 +47,22 @@ def doctor(
     """
     from hakobu.operate.doctor import exit_code, report_json, run_checks
 
-    env = environment(config, env_name)
-    aws = target(env, sandbox)
+    ctx = CommandContext(config, env_name, sandbox)
+    env = ctx.env
+    aws = ctx.unchecked_target()  # the credentials are doctor's own first check
     results = run_checks(env, aws)
     if as_json:
-        print(json.dumps(report_json(env, aws, results), indent=2))
+        ctx.json(report_json(env, aws, results))
     else:
-        out.print(screen(f"{env.prefix} ({env.name}, {env.region})", results))
-        sandbox_banner(aws.sandbox)
+        ctx.out.print(screen(f"{env.prefix} ({env.name}, {env.region})", results))
+        ctx.banner()
     raise typer.Exit(exit_code(results))
 
 
 def screen(title: str, results: list[CheckResult]) -> RenderableType:
     """One tree per group, in the order the checks ran, then the summary line."""
+    from rich.console import Group
+    from rich.text import Text
     groups: dict[str, list[CheckResult]] = {}
     for result in results:
         groups.setdefault(result.group, []).append(result)
@@ -81,6 +74,9 @@ def screen(title: str, results: list[CheckResult]) -> RenderableType:
 
 
 def _group_tree(group: str, results: Iterable[CheckResult]) -> Tree:
+    from rich.text import Text
+    from rich.tree import Tree
+
     tree = Tree(Text(group, style="bold"), guide_style="dim")
     for result in results:
         label, style = LABELS[result.status]
@@ -95,6 +91,8 @@ def _group_tree(group: str, results: Iterable[CheckResult]) -> Tree:
 
 
 def summary(results: list[CheckResult]) -> Text:
+    from rich.text import Text
+
     from hakobu.operate.doctor import counts
 
     found = counts(results)

@@ -5,28 +5,26 @@ from __future__ import annotations
 import os
 import sys
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
-from hakobu.aws.logs import LogLine
-from hakobu.cli.app import (
-    ConfigOpt,
-    EnvArg,
-    JsonOpt,
-    SandboxOpt,
-    app,
-    environment,
-    err,
-    out,
-    target,
-)
-from hakobu.core.config import CONFIG_FILE
-from hakobu.core.names import Names
-from hakobu.operate import logs as logtail
+from hakobu.cli.app import app
+from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, EnvArg, JsonOpt, SandboxOpt
+from hakobu.cli.context import CommandContext, Consoles
+
+if TYPE_CHECKING:  # imported when the command runs: `hakobu --help` need not pay for them
+    from rich.text import Text
+
+    from hakobu.aws.logs import LogLine
+    from hakobu.operate import logs as logtail
+
+# operate/logs.py's DEFAULT_SINCE and EXIT_INTERRUPTED, here so that declaring the
+# options imports nothing (tests/cli/test_common.py keeps them equal).
+DEFAULT_SINCE = "10m"
+EXIT_INTERRUPTED = 130
 
 # One colour per task, so interleaved lines of several tasks are easy to tell apart.
 TASK_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")
@@ -39,31 +37,40 @@ SANDBOX_NOTE = (
 class LinePrinter:
     """Writes log lines to stdout: JSON, plain text, or text with coloured task ids."""
 
-    def __init__(self, as_json: bool, flush: bool) -> None:
+    def __init__(self, consoles: Consoles, as_json: bool, flush: bool) -> None:
+        self.consoles = consoles
         self.as_json = as_json
         self.flush = flush  # when following, a pipe (`| grep`) must get each line at once
         self.count = 0
 
     def __call__(self, line: LogLine) -> None:
+        from hakobu.operate import logs as logtail
+
         self.count += 1
+        out = self.consoles.out
         if not self.as_json and out.is_terminal:
             out.print(_styled(line), soft_wrap=True, markup=False, highlight=False)
             return
         text = logtail.json_line(line) if self.as_json else logtail.format_line(line)
-        sys.stdout.write(text + "\n")
-        if self.flush:
-            sys.stdout.flush()
+        self.consoles.write(text + "\n", flush=self.flush)
 
 
 def _styled(line: LogLine) -> Text:
+    from rich.text import Text
+
+    from hakobu.operate import logs as logtail
+
     task = logtail.short_task_id(line.stream)
     style = TASK_STYLES[zlib.crc32(task.encode()) % len(TASK_STYLES)]
     stamp = logtail.timestamp_text(line.timestamp)
     return Text.assemble((task, style), " ", (stamp, "dim"), " ", line.message)
 
 
-def _note(text: str) -> None:
-    err.print(text, style="dim", markup=False, highlight=False, soft_wrap=True)
+def _notes(ctx: CommandContext) -> Callable[[str], None]:
+    def note(text: str) -> None:
+        ctx.err.print(text, style="dim", markup=False, highlight=False, soft_wrap=True)
+
+    return note
 
 
 @app.command(rich_help_panel="Operate")
@@ -78,7 +85,7 @@ def logs(
             "--since",
             help="Start this long ago (30s, 5m, 1h, 2d, 1w) or at an ISO 8601 time.",
         ),
-    ] = logtail.DEFAULT_SINCE,
+    ] = DEFAULT_SINCE,
     pattern: Annotated[
         str | None,
         typer.Option(
@@ -92,7 +99,7 @@ def logs(
     ] = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """The app's logs from CloudWatch Logs, oldest first, each line with its task and time.
 
@@ -100,28 +107,32 @@ def logs(
     lines arrive through CloudWatch Logs Live Tail (or by polling where it is unavailable).
     Ctrl-C ends --follow with exit code 130, as it does for `aws logs tail --follow`.
     """
-    printer = LinePrinter(as_json, flush=follow)
+    from hakobu.core.names import Names
+    from hakobu.operate import logs as logtail
+
+    ctx = CommandContext(config, env_name, sandbox)
+    note = _notes(ctx)
+    printer = LinePrinter(ctx.consoles, as_json, flush=follow)
     try:
         # Options first: a bad value costs no config load, no emulator and no AWS call.
         start = logtail.parse_since(since, datetime.now(UTC))
-        env = environment(config, env_name)
-        query = logtail.build_query(Names.of(env), start, pattern, task)
-        aws = target(env, sandbox)
+        query = logtail.build_query(Names.of(ctx.env), start, pattern, task)
+        aws = ctx.target
         if aws.sandbox:
-            _note(SANDBOX_NOTE)
+            note(SANDBOX_NOTE)
         if follow:
             live = logtail.live_tail_client(aws)
-            logtail.Follower(aws.client("logs"), query, printer, _note, live).run()
-            raise typer.Exit(logtail.EXIT_INTERRUPTED)  # run() returns only after Ctrl-C
+            logtail.Follower(aws.client("logs"), query, printer, note, live).run()
+            raise typer.Exit(EXIT_INTERRUPTED)  # run() returns only after Ctrl-C
         for line in logtail.read_lines(aws.client("logs"), query):
             printer(line)
     except KeyboardInterrupt:
-        raise typer.Exit(logtail.EXIT_INTERRUPTED) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:
         _quiet_stdout()  # the reader (`| head`) has what it wanted
         return
     if printer.count == 0:
-        _note(_nothing_found(query, since))
+        note(_nothing_found(query, since))
 
 
 def _nothing_found(query: logtail.LogQuery, since: str) -> str:

@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hakobu.cli.app import out
-from hakobu.core.errors import HakobuError
-from hakobu.core.workspace import forget_sandbox_state
-from hakobu.sandbox import emulator as sandbox_server
+from hakobu.cli.context import current_consoles
 
 sandbox_app = typer.Typer(
     help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",
@@ -21,24 +18,33 @@ sandbox_app = typer.Typer(
 @sandbox_app.command("start")
 def sandbox_start(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
     """Start the emulator in the background (reused by every --sandbox command)."""
+    from hakobu.core.workspace import forget_sandbox_state
+    from hakobu.sandbox import emulator as sandbox_server
+
     server, started = sandbox_server.start(directory.resolve())
     if started:
         forget_sandbox_state(directory.resolve())  # a new emulator starts empty
     verb = "Started" if started else "Already running:"
-    out.print(f"{verb} sandbox on {server.endpoint} (pid {server.pid}).")
+    current_consoles().out.print(f"{verb} sandbox on {server.endpoint} (pid {server.pid}).")
 
 
 @sandbox_app.command("stop")
 def sandbox_stop(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
     """Stop the emulator; everything created in it is gone (and so is its state)."""
+    from hakobu.core.workspace import forget_sandbox_state
+    from hakobu.sandbox import emulator as sandbox_server
+
     stopped = sandbox_server.stop(directory.resolve())
     forget_sandbox_state(directory.resolve())
-    out.print("Stopped the sandbox." if stopped else "No sandbox was running.")
+    current_consoles().out.print("Stopped the sandbox." if stopped else "No sandbox was running.")
 
 
 @sandbox_app.command("status")
 def sandbox_status(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
     """Say whether the emulator runs, and where."""
+    from hakobu.sandbox import emulator as sandbox_server
+
+    out = current_consoles().out
     server = sandbox_server.running(directory.resolve())
     if server is None:
         out.print("No sandbox is running (`hakobu sandbox start`, or any command with --sandbox).")
@@ -55,7 +61,10 @@ def sandbox_env(
 ) -> None:
     """Print shell exports so the guide's own `aws ...` commands run against the sandbox:
     `eval "$(hakobu sandbox env)"`."""
+    from hakobu.core.errors import HakobuError
+    from hakobu.sandbox import emulator as sandbox_server
+
     server = sandbox_server.running(directory.resolve())
     if server is None:
         raise HakobuError("no sandbox is running", "start one with `hakobu sandbox start`")
-    print(sandbox_server.shell_exports(server, region))
+    current_consoles().write(sandbox_server.shell_exports(server, region) + "\n")

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
-from rich.markup import escape
 from typer.core import TyperCommand
 
-from hakobu.aws.ecs import task_id
-from hakobu.cli.app import (
-    ConfigOpt,
-    EnvArg,
-    SandboxOpt,
-    app,
-    environment,
-    err,
-    out,
-    sandbox_banner,
-    target,
-)
-from hakobu.cli.deploying import ConsoleEvents
-from hakobu.core.config import CONFIG_FILE, Environment
-from hakobu.core.errors import HakobuError
-from hakobu.core.names import Names
-from hakobu.operate import sessions
+from hakobu.cli.app import app
+from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, EnvArg, SandboxOpt
+from hakobu.cli.context import CommandContext
+
+if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` need not pay for them
+    from hakobu.core.config import Environment
+    from hakobu.operate import sessions
+
+# operate/sessions' DEFAULT_TUNNEL_PORT, here so that declaring --port imports nothing
+# (tests/cli/test_common.py keeps them equal).
+DEFAULT_TUNNEL_PORT = 13306
+EXIT_INTERRUPTED = 130
 
 COMMAND_KEY = "hakobu.command"
 PANEL = "Operate"
@@ -55,17 +47,19 @@ app.add_typer(db_app, name="db", rich_help_panel=PANEL)
 class DashCommand(TyperCommand):
     """A command taking `[-- COMMAND...]`: everything after `--` is the command to run.
 
-    Click drops `--` and would hand its first word to the optional [ENV] argument, so the
-    arguments are split here, before Click parses the ones in front of `--`.
+    Click (typer's own copy of it) drops `--` and would hand its first word to the
+    optional [ENV] argument, so the arguments are split here, before the ones in front of
+    `--` are parsed. The context is typer's (`typer.Context`): hakobu does not depend on
+    the `click` package, which typer no longer needs.
     """
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if "--" in args:
             split = args.index("--")
             args, ctx.meta[COMMAND_KEY] = args[:split], args[split + 1 :]
         return super().parse_args(ctx, args)
 
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
         return [*super().collect_usage_pieces(ctx), "[-- COMMAND...]"]
 
 
@@ -74,27 +68,32 @@ def _command(ctx: typer.Context) -> list[str]:
 
 
 @contextmanager
-def _interruptible() -> Iterator[None]:
+def _interruptible(ctx: CommandContext) -> Iterator[None]:
     """Ctrl-C before the session starts: say so (not the CLI's Terraform message)."""
     try:
         yield
     except KeyboardInterrupt:
-        err.print("\nInterrupted; nothing was left open.")
-        raise typer.Exit(130) from None
+        ctx.err.print("\nInterrupted; nothing was left open.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _note(message: str) -> None:
-    # stderr, unwrapped: stdout belongs to the session, and host names must stay whole.
-    err.print(escape(message), markup=True, soft_wrap=True)
+def _notes(ctx: CommandContext) -> Callable[[str], None]:
+    from rich.markup import escape
+
+    def note(message: str) -> None:
+        # stderr, unwrapped: stdout belongs to the session, and host names must stay whole.
+        ctx.err.print(escape(message), markup=True, soft_wrap=True)
+
+    return note
 
 
 @app.command("exec", cls=DashCommand, rich_help_panel=PANEL)
 def exec_(
-    ctx: typer.Context,
+    typer_ctx: typer.Context,
     env_name: EnvArg = None,
     task: TaskOpt = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Open a shell (or run `-- COMMAND`) in a running task of the service, with ECS Exec.
 
@@ -102,11 +101,13 @@ def exec_(
     plugin, as `aws ecs execute-command` does. The exit code is the plugin's: ECS Exec does
     not report the remote command's, so use `hakobu run` when the exit code matters.
     """
-    env = environment(config, env_name)
-    command = _command(ctx) or sessions.SHELL_COMMAND
-    sessions.refuse_sandbox(sandbox)  # before target(): no emulator started just to refuse
-    with _interruptible():
-        code = sessions.exec_session(target(env, sandbox), env, command, task, _note)
+    from hakobu.operate import sessions
+
+    ctx = CommandContext(config, env_name, sandbox)
+    command = _command(typer_ctx) or sessions.SHELL_COMMAND
+    sessions.refuse_sandbox(sandbox)  # before the target: no emulator started just to refuse
+    with _interruptible(ctx):
+        code = sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
     raise typer.Exit(code)
 
 
@@ -115,24 +116,26 @@ def console(
     env_name: EnvArg = None,
     task: TaskOpt = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Open the framework's console in a running task: `bin/rails console` (Rails) or
     `python manage.py shell` (Django)."""
-    env = environment(config, env_name)
-    command = sessions.console_command(env)
-    sessions.refuse_sandbox(sandbox)  # before target(): no emulator started just to refuse
-    with _interruptible():
-        code = sessions.exec_session(target(env, sandbox), env, command, task, _note)
+    from hakobu.operate import sessions
+
+    ctx = CommandContext(config, env_name, sandbox)
+    command = sessions.console_command(ctx.env)
+    sessions.refuse_sandbox(sandbox)  # before the target: no emulator started just to refuse
+    with _interruptible(ctx):
+        code = sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
     raise typer.Exit(code)
 
 
 @app.command(cls=DashCommand, rich_help_panel=PANEL)
 def run(
-    ctx: typer.Context,
+    typer_ctx: typer.Context,
     env_name: EnvArg = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Run `-- COMMAND` as a one-off task of the service's current revision, print its
     output, and exit with its exit code.
@@ -141,34 +144,43 @@ def run(
     groups) and does not need a healthy service: the reliable way to run
     `bin/rails db:migrate` or a rake task. Example: `hakobu run -- bin/rails db:migrate`.
     """
-    command = _command(ctx)
+    from hakobu.cli.rollout_view import ConsoleEvents
+    from hakobu.core.names import Names
+    from hakobu.operate import sessions
+
+    command = _command(typer_ctx)
     if not command:
         raise typer.BadParameter(
             "give the command after --, e.g. `hakobu run -- bin/rails db:migrate`",
             param_hint="COMMAND",
         )
-    env = environment(config, env_name)
-    aws = target(env, sandbox)
+    ctx = CommandContext(config, env_name, sandbox)
+    env = ctx.env
     try:
-        result = sessions.run_one_off(aws, env, command, ConsoleEvents())
+        result = sessions.run_one_off(ctx.target, env, command, ConsoleEvents(ctx.err))
     except KeyboardInterrupt:
         names = Names.of(env)
-        err.print(
+        ctx.err.print(
             "\nStopped following. The task goes on in AWS; stop it with `aws ecs stop-task "
             f"--cluster {names.cluster} --task TASK_ID`, or follow it with `hakobu logs`."
         )
-        raise typer.Exit(130) from None
-    _conclude_run(result, command)
-    sandbox_banner(sandbox)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _conclude_run(ctx, result, command)
+    ctx.banner()
     raise typer.Exit(result.exit_code)
 
 
-def _conclude_run(result: sessions.RunResult, command: list[str]) -> None:
+def _conclude_run(ctx: CommandContext, result: sessions.RunResult, command: list[str]) -> None:
+    from rich.markup import escape
+
+    from hakobu.aws.ecs import task_id
+    from hakobu.core.errors import HakobuError
+
     shown = escape(shlex.join(command))
     ident = task_id(result.task_arn)
     outcome = result.outcome
     if outcome is None:
-        out.print(
+        ctx.out.print(
             f"Task {ident} was started with `{shown}`. The sandbox emulator does not run "
             "containers, so the command did not run and there is no exit code to report."
         )
@@ -181,32 +193,37 @@ def _conclude_run(result: sessions.RunResult, command: list[str]) -> None:
             "means the image is missing or the private subnets cannot reach ECR",
         )
     elif outcome.exit_code == 0:
-        out.print(f"[green]`{shown}` exited 0[/] (task {ident}).", markup=True)
+        ctx.out.print(f"[green]`{shown}` exited 0[/] (task {ident}).", markup=True)
     else:
-        err.print(f"[bold red]`{shown}` exited {outcome.exit_code}[/] (task {ident}).", markup=True)
+        ctx.err.print(
+            f"[bold red]`{shown}` exited {outcome.exit_code}[/] (task {ident}).", markup=True
+        )
 
 
 @db_app.command("tunnel")
 def db_tunnel(
     env_name: EnvArg = None,
-    port: PortOpt = sessions.DEFAULT_TUNNEL_PORT,
+    port: PortOpt = DEFAULT_TUNNEL_PORT,
     task: TaskOpt = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Forward 127.0.0.1:PORT to the database through a running task (SSM port
     forwarding), until Ctrl-C. Connect any MySQL client to it."""
-    env = environment(config, env_name)
+    from hakobu.operate import sessions
+
+    ctx = CommandContext(config, env_name, sandbox)
     sessions.refuse_sandbox(sandbox)
-    aws = target(env, sandbox)
-    with _interruptible():
-        plan = sessions.plan_tunnel(aws, env, port, task)
-        _describe_tunnel(env, plan)
-        code = sessions.forward_port(aws, plan)
+    with _interruptible(ctx):
+        plan = sessions.plan_tunnel(ctx.target, ctx.env, port, task)
+        _describe_tunnel(ctx, ctx.env, plan)
+        code = sessions.forward_port(ctx.target, plan)
     raise typer.Exit(code)
 
 
-def _describe_tunnel(env: Environment, plan: sessions.TunnelPlan) -> None:
+def _describe_tunnel(ctx: CommandContext, env: Environment, plan: sessions.TunnelPlan) -> None:
+    from rich.markup import escape
+
     db = plan.database
     lines = [
         f"Forwarding 127.0.0.1:{plan.local_port} to {db.host}:{db.port} through task "
@@ -220,7 +237,7 @@ def _describe_tunnel(env: Environment, plan: sessions.TunnelPlan) -> None:
         f"  (or simply `hakobu db shell {env.name}`)",
     ]
     for line in lines:
-        out.print(escape(line), markup=True, soft_wrap=True)
+        ctx.out.print(escape(line), markup=True, soft_wrap=True)
 
 
 @db_app.command("shell")
@@ -232,22 +249,25 @@ def db_shell(
     ] = None,
     task: TaskOpt = None,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Open the mysql client on the database, through a tunnel that closes when it exits.
 
     The password goes to mysql in a private option file (mode 0600, deleted afterwards),
     never on its command line.
     """
-    env = environment(config, env_name)
+    from hakobu.operate import sessions
+
+    ctx = CommandContext(config, env_name, sandbox)
+    env = ctx.env
     sessions.refuse_sandbox(sandbox)
     sessions.require_plugin()
     sessions.require_mysql()
-    aws = target(env, sandbox)
-    with _interruptible():
+    aws = ctx.target
+    with _interruptible(ctx):
         plan = sessions.plan_tunnel(aws, env, port or sessions.free_port(), task)
         db = plan.database
-        _note(f"Connecting to {db.name} as {db.user} through task {plan.task.task_id}...")
+        _notes(ctx)(f"Connecting to {db.name} as {db.user} through task {plan.task.task_id}...")
         code = sessions.db_shell(aws, env, plan)
     raise typer.Exit(code)
 
@@ -259,18 +279,22 @@ def db_password(
         bool, typer.Option("--reveal", help="Print the password itself (only here).")
     ] = False,
     sandbox: SandboxOpt = False,
-    config: ConfigOpt = Path(CONFIG_FILE),
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Where the database password is and when it changed; `--reveal` prints it."""
-    env = environment(config, env_name)
-    aws = target(env, sandbox)
+    from rich.markup import escape
+
+    from hakobu.operate import sessions
+
+    ctx = CommandContext(config, env_name, sandbox)
+    env, aws = ctx.env, ctx.target
     if reveal:
         # The only place hakobu prints a secret: plain stdout, so it can be piped.
-        print(sessions.db_password(aws, env))
+        ctx.consoles.write(sessions.db_password(aws, env) + "\n")
         return
     info = sessions.db_password_info(aws, env)
     changed = info.last_changed.isoformat(timespec="seconds") if info.last_changed else "unknown"
-    out.print(
+    ctx.out.print(
         escape(
             f"The password of {env.settings.database.username} is in Secrets Manager as "
             f"{info.secret} (last changed {changed}). "
@@ -278,4 +302,4 @@ def db_password(
         ),
         markup=True,
     )
-    sandbox_banner(sandbox)
+    ctx.banner()

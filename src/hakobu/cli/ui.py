@@ -1,22 +1,34 @@
-"""How provisioning looks in a terminal: plan summaries, live apply progress, outputs.
+"""How provisioning looks in a terminal: plan summaries, live apply progress, outputs,
+and the presenters that show the steps of the one plan/apply sequence
+(`hakobu.provision.converge`).
 
 Rendering only: these functions take results from the library and print them. The live
 view degrades to one line per finished resource when output is not a terminal (CI logs).
+Imported when a command runs, never by `hakobu --help`.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
+import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hakobu.cli.common import format_seconds
+from hakobu.cli.context import SANDBOX_BANNER
 from hakobu.provision.blueprint import part_of_resource_type
-from hakobu.provision.terraform import Event, PlanSummary
+from hakobu.provision.terraform import Event, EventHandler, PlanSummary
+
+if TYPE_CHECKING:
+    from hakobu.cli.context import CommandContext
 
 ACTION_WORDS = {
     "create": "add",
@@ -32,10 +44,7 @@ PROGRESS_WORDS = {
     "update": "updating",
     "replace": "replacing",
 }
-SANDBOX_BANNER = (
-    "SANDBOX: this ran against the local AWS emulator. Nothing real was created, nothing "
-    "is billed, and no container runs."
-)
+__all__ = ["SANDBOX_BANNER", "ApplyProgress", "format_seconds", "plan_headline", "plan_table"]
 
 
 def plan_table(summary: PlanSummary) -> Table:
@@ -66,11 +75,6 @@ def plan_headline(summary: PlanSummary) -> str:
         f"Plan: {imported}{summary.add} to add, {summary.change} to change, "
         f"{summary.destroy} to destroy."
     )
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 class ApplyProgress:
@@ -158,3 +162,74 @@ def outputs_table(outputs: dict[str, Any]) -> Table:
     for name, value in sorted(outputs.items()):
         table.add_row(name, str(value))
     return table
+
+
+class TerminalPresenter:
+    """Shows the plan/apply steps of `up` (and the Terraform step of pause and resume):
+    spinners on stderr, the plan by part, a confirmation, live apply progress."""
+
+    def __init__(self, ctx: CommandContext, question: str = "Apply this plan?") -> None:
+        self.ctx = ctx
+        self.question = question
+
+    @contextmanager
+    def working(self, text: str) -> Iterator[object]:
+        with self.ctx.err.status(text) as status:
+            yield status
+
+    def planned(self, summary: PlanSummary, saved: bool) -> None:
+        out = self.ctx.out
+        if saved:
+            # Reviewed with `hakobu plan` and hakobu.toml unchanged since: applied as it
+            # is, like `terraform apply tfplan`.
+            out.print(f"Applying the plan saved by `hakobu plan`: {plan_headline(summary)}")
+            return
+        out.print(plan_headline(summary))
+        if not summary.empty:
+            out.print(plan_table(summary))
+
+    def confirm(self, summary: PlanSummary) -> bool:
+        return self.ctx.confirm(self.question)
+
+    @contextmanager
+    def applying(self, summary: PlanSummary) -> Iterator[EventHandler]:
+        total = summary.add + summary.change + summary.destroy
+        with ApplyProgress(self.ctx.err, total=total) as view:
+            yield view
+
+
+class DestroyPresenter(TerminalPresenter):
+    """`hakobu destroy`: says what is lost for good and asks for the environment's name."""
+
+    def __init__(self, ctx: CommandContext, force_delete: bool) -> None:
+        super().__init__(ctx)
+        self.force_delete = force_delete
+
+    def planned(self, summary: PlanSummary, saved: bool) -> None:
+        super().planned(summary, saved)
+        if not summary.empty:
+            self._warn()
+
+    def _warn(self) -> None:
+        env = self.ctx.env
+        kept = (
+            "A final DB snapshot is kept."
+            if env.settings.database.final_snapshot
+            else "No final DB snapshot is kept (database.final_snapshot = false): the data is "
+            "lost for good."
+        )
+        secrets = (
+            "Its secrets are deleted without recovery (--force-delete)."
+            if self.force_delete
+            else "Its secrets stay recoverable for 7 days: a new `hakobu up` restores them."
+        )
+        self.ctx.out.print(
+            f"[bold red]This deletes the database, the images and the logs of "
+            f"`{escape(env.name)}`.[/] {kept} {secrets}",
+            markup=True,
+        )
+
+    def confirm(self, summary: PlanSummary) -> bool:
+        env = self.ctx.env
+        typed = typer.prompt(f"Type the environment name ({env.name}) to confirm")
+        return bool(typed == env.name)

@@ -1,0 +1,140 @@
+"""`hakobu pause` and `hakobu resume` from start to end: read the facts, plan, ask, carry
+the plan out with the one plan/apply sequence `hakobu up` uses for the Terraform step.
+
+The plans, savings and steps are `hakobu.operate.pausing`'s; this module puts them in
+order, so the CLI only parses, asks (through `confirm`) and renders the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hakobu.core.config import Environment
+from hakobu.core.target import Target
+from hakobu.operate import pausing
+from hakobu.provision.converge import Presenter, converge
+from hakobu.provision.pipeline import Provisioner, preflight
+
+if TYPE_CHECKING:
+    from hakobu.operate.pausing import Health, PausePlan, PauseRecord, Progress, ResumePlan
+
+
+@dataclass
+class PauseOutcome:
+    """What `hakobu pause` found and did. `plan` is None when nothing was left to do."""
+
+    env: Environment
+    path: Path
+    previous: PauseRecord | None
+    plan: PausePlan | None
+    applied: bool = False
+
+
+@dataclass
+class ResumeOutcome:
+    env: Environment
+    record: PauseRecord | None
+    plan: ResumePlan | None = None
+    applied: bool = False
+    health: Health | None = None
+
+
+@dataclass
+class Steps:
+    """How the caller follows the steps: Terraform's (`presenter`), the waits
+    (`progress`), warnings and notes, the command that continues after a Ctrl-C
+    (`again`), and the wait limit in seconds (None: deploy.timeout_seconds)."""
+
+    presenter: Presenter
+    progress: Progress
+    warn: Callable[[str], None]
+    note: Callable[[str], None]
+    again: str
+    timeout: int | None = None
+
+
+def pause(
+    env: Environment,
+    target: Target,
+    deep: bool,
+    steps: Steps,
+    confirm: Callable[[PausePlan, PauseRecord | None], bool],
+) -> PauseOutcome:
+    """Plan the pause of `env`; if `confirm(plan, previous)` agrees, carry it out."""
+    from hakobu.provision.prices import load_prices
+
+    if deep:
+        _preflight(env, steps)
+    emulator = pausing.emulator_of(env) if target.sandbox else None
+    path = pausing.state_path(env, target.sandbox)
+    previous = pausing.current_record(path, emulator)
+    facts = pausing.gather_facts(target.client("ecs"), target.client("rds"), env)
+    plan = pausing.plan_pause(
+        env, facts, deep, previous, load_prices(), pausing.now_utc(), emulator
+    )
+    if plan.nothing_to_do:
+        return PauseOutcome(env, path, previous, None)
+    if not confirm(plan, previous):
+        return PauseOutcome(env, path, previous, plan)
+    pausing.execute_pause(
+        env, target, plan, path, _reshape(env, target, steps), steps.progress, _waiter(env, steps)
+    )
+    return PauseOutcome(env, path, previous, plan, applied=True)
+
+
+def resume(
+    env: Environment,
+    target: Target,
+    steps: Steps,
+    confirm: Callable[[ResumePlan, PauseRecord], bool],
+) -> ResumeOutcome:
+    """Plan bringing `env` back; if `confirm(plan, record)` agrees, do it and wait until
+    the app is healthy (on AWS; the sandbox runs no container)."""
+    path = pausing.state_path(env, target.sandbox)
+    record = pausing.current_record(path, pausing.emulator_of(env) if target.sandbox else None)
+    if record is None:
+        return ResumeOutcome(env, None)
+    if record.deep:
+        _preflight(env, steps)
+    facts = pausing.gather_facts(target.client("ecs"), target.client("rds"), env)
+    plan = pausing.plan_resume(env, record, facts)
+    if not confirm(plan, record):
+        return ResumeOutcome(env, record, plan)
+    health = pausing.execute_resume(
+        env, target, plan, path, _reshape(env, target, steps), steps.progress, _waiter(env, steps)
+    )
+    return ResumeOutcome(env, record, plan, applied=True, health=health)
+
+
+def deep_extra_saving(env: Environment, desired_count: int, saving: float) -> float:
+    """How much more a month `pause --deep` would save than the pause just made."""
+    from hakobu.provision.prices import load_prices
+
+    return pausing.pause_saving(env, load_prices(), True, desired_count).total - saving
+
+
+def _preflight(env: Environment, steps: Steps) -> None:
+    """Terraform runs: the same checks as `hakobu up` before anything changes."""
+    for warning in preflight(env):
+        steps.warn(warning)
+
+
+def _reshape(env: Environment, target: Target, steps: Steps) -> Callable[[bool], None]:
+    """The Terraform step: the paused or the normal shape, through `converge`, the
+    sequence `hakobu up` runs (no saved plan: this plan is made and applied at once)."""
+
+    def reshape(paused: bool) -> None:
+        provisioner = Provisioner(env, target, paused=paused)
+        converge(provisioner, steps.presenter, ask=False, again=steps.again, reuse_saved_plan=False)
+        for note in provisioner.notes:
+            steps.note(note)
+
+    return reshape
+
+
+def _waiter(env: Environment, steps: Steps) -> Callable[[], pausing.Waiter]:
+    seconds = steps.timeout or env.settings.deploy.timeout_seconds
+    return lambda: pausing.Waiter(timeout=seconds)

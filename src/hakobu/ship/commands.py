@@ -1,0 +1,79 @@
+"""The ship commands as library calls: deploy, roll back, list releases and images, and
+where the app answers. Each is one call for the CLI, which only renders the result."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from hakobu.aws.ecs import service_description
+from hakobu.core.config import Environment
+from hakobu.core.names import Names
+from hakobu.core.target import Target
+from hakobu.ship import artifact, history
+from hakobu.ship.deploy import Deployer, DeployEvents, DeployResult
+
+
+def with_timeout(env: Environment, timeout: int | None) -> Environment:
+    """`env` with deploy.timeout_seconds replaced by `--timeout`, when given."""
+    if timeout is None:
+        return env
+    settings = env.settings.model_copy(deep=True)
+    settings.deploy.timeout_seconds = timeout
+    return env.model_copy(update={"settings": settings})
+
+
+def deployer(
+    env: Environment,
+    target: Target,
+    events: DeployEvents,
+    image: str | None = None,
+    builder: str | None = None,
+) -> Deployer:
+    """A deployer that builds the image (with `builder`) or ships the prebuilt `image`."""
+    if image:
+        build = partial(artifact.prebuilt_release, env, target, image)
+    else:
+        build = partial(artifact.build_release, env, target, events, builder)
+    return Deployer(env, target, events, build)
+
+
+def deploy(
+    env: Environment,
+    target: Target,
+    events: DeployEvents,
+    image: str | None = None,
+    builder: str | None = None,
+) -> DeployResult:
+    return deployer(env, target, events, image, builder).run()
+
+
+def releases(env: Environment, target: Target) -> list[history.ReleaseRecord]:
+    """The deploy history, newest first, the revision the service runs marked current."""
+    names = Names.of(env)
+    ecs = target.client("ecs")
+    current = service_description(ecs, names.cluster, names.service)["taskDefinition"]
+    return history.releases(ecs, names.task_family, names.container, current)
+
+
+def roll_back(
+    env: Environment, target: Target, events: DeployEvents, to: int | None
+) -> DeployResult:
+    """Move the service back to revision `to` (default: the one before the current)."""
+    names = Names.of(env)
+    ecs = target.client("ecs")
+    current = service_description(ecs, names.cluster, names.service)["taskDefinition"]
+    records = history.releases(ecs, names.task_family, names.container, current)
+    chosen = history.rollback_target(records, current, to)
+    return deployer(env, target, events).roll_back(chosen.task_definition_arn)
+
+
+def images(env: Environment, target: Target, count: int) -> list[history.ImageRecord]:
+    return history.images(target.client("ecr"), Names.of(env).repository, count)
+
+
+def load_balancer_dns(env: Environment, target: Target) -> str:
+    """Where the app answers: the load balancer's DNS name (the guide's output)."""
+    balancers = target.client("elbv2").describe_load_balancers(
+        Names=[Names.of(env).load_balancer]
+    )["LoadBalancers"]
+    return str(balancers[0]["DNSName"])
