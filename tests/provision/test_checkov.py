@@ -16,6 +16,8 @@ from hakobu.provision.blueprint import render
 from tests.conftest import environment_of, make_rails_app
 
 REPO = Path(__file__).resolve().parents[2]
+# Listed in checkov-skips.txt for an ALB without a domain; with [domain] they must not fire.
+HTTP_ONLY_FINDINGS = {"CKV_AWS_2", "CKV_AWS_103", "CKV2_AWS_20"}
 SKIP_FILE = REPO / "checkov-skips.txt"
 
 
@@ -79,6 +81,22 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "lean": {"framework": "rails", "profile": "lean"},
     "ha": {"framework": "rails", "profile": "ha"},
     "spot": {"framework": "container", "service": {"spot": True}},
+    # The production edge: HTTPS on a domain with auto scaling and alarms; a CDN with WAF;
+    # WAF on the ALB (tests/provision/test_edge_blueprint.py).
+    "domain": {
+        "framework": "rails",
+        "domain": {"name": "app.example.com", "zone": "example.com"},
+        "autoscaling": {"min": 1, "max": 4},
+        "alarms": {"email": ["ops@example.com"]},
+    },
+    "cdn": {
+        "framework": "rails",
+        "domain": {"name": "app.example.com", "zone": "example.com", "cdn": True, "waf": True},
+    },
+    "waf": {
+        "framework": "django",
+        "domain": {"name": "app.example.com", "zone": "example.com", "waf": True},
+    },
 }
 
 
@@ -94,6 +112,8 @@ def test_checkov_finds_nothing_unlisted(tmp_path: Path) -> None:
         workdir.mkdir()
         failed = scan(render(env), workdir)["results"]["failed_checks"]
         fired |= {f["check_id"] for f in failed}
+        if "domain" in raw:  # HTTPS with a redirect: the HTTP-only findings are gone
+            assert not {f["check_id"] for f in failed} & HTTP_ONLY_FINDINGS, name
         unlisted |= {
             f"{name}: {f['check_id']} ({f['check_name']}) at {f['file_line_range']}"
             for f in failed
