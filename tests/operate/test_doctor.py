@@ -1010,6 +1010,7 @@ def test_the_doctor_lists_its_checks_for_each_framework(tmp_path: Path) -> None:
         ("local machine", "image builder"),
         ("local machine", "session-manager-plugin"),
         ("local machine", "mysql client"),
+        ("local machine", "service port"),
         ("AWS account", "credentials"),
         ("AWS account", "region"),
         ("secrets", "rails-app-db-password"),

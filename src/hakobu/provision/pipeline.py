@@ -208,7 +208,10 @@ def preflight(env: Environment) -> list[str]:
 
     Returns warnings worth showing (for example MySQL 8.0 on Extended Support).
     """
+    from hakobu.provision.dockerfile import port_mismatch
+
     find_engine()
     if uses_master_key(env):
         master_key_source(env)
-    return env.warnings
+    mismatch = port_mismatch(env.root, env.settings.service.port)
+    return [*env.warnings, *([mismatch] if mismatch else [])]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hakobu.core.config import APP_NAME_PATTERN, CONFIG_FILE, DEFAULT_RELEASE_COMMANDS
@@ -20,9 +20,25 @@ class Detected:
     # The guide's database user and name (`myapp`, `myapp_production`) for a Rails app.
     database_user: str = "app"
     database_name: str | None = None
+    # Where `port` came from, for people: the Dockerfile's EXPOSE or the framework's default.
+    port_source: str = ""
 
 
 def detect(root: Path) -> Detected:
+    """The kind of app, with the port its image exposes when the Dockerfile says."""
+    from hakobu.provision.dockerfile import exposed_port
+
+    detected = _detect_framework(root)
+    exposed = exposed_port(root)
+    if exposed is not None:
+        return replace(detected, port=exposed.port, port_source=exposed.source)
+    return replace(
+        detected,
+        port_source=f"the {detected.framework} default (no EXPOSE found in a Dockerfile)",
+    )
+
+
+def _detect_framework(root: Path) -> Detected:
     """Rails by config/application.rb + config/master.key, Django by manage.py."""
     if (root / "config" / "application.rb").is_file() and (
         root / "config" / "master.key"

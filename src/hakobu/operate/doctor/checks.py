@@ -19,6 +19,7 @@ from hakobu.operate.doctor.database import (
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.local import check_builder, check_engine, check_mysql, check_plugin
 from hakobu.operate.doctor.network import check_routes
+from hakobu.operate.doctor.port import check_port
 from hakobu.operate.doctor.registry import check_image
 from hakobu.operate.doctor.results import (
     ACCOUNT,
@@ -54,6 +55,7 @@ def default_checks(env: Environment) -> list[Check]:
         Check("image builder", LOCAL, check_builder),
         Check("session-manager-plugin", LOCAL, check_plugin),
         Check("mysql client", LOCAL, check_mysql),
+        Check("service port", LOCAL, check_port),
         Check("credentials", ACCOUNT, check_credentials),
         Check("region", ACCOUNT, check_region),
     ]

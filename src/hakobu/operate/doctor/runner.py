@@ -11,7 +11,20 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError, aws_error
 from hakobu.operate.doctor.checks import Check, default_checks
 from hakobu.operate.doctor.facts import Facts
-from hakobu.operate.doctor.results import PROBLEM, SKIPPED, CheckResult, Finding, Skip, problem
+from hakobu.operate.doctor.results import (
+    ACCOUNT,
+    LOCAL,
+    OK,
+    PROBLEM,
+    SKIPPED,
+    WARNING,
+    CheckResult,
+    Finding,
+    Skip,
+    problem,
+)
+
+NOT_PROVISIONED = "provisioned"
 
 
 def run_checks(
@@ -25,8 +38,45 @@ def run_checks(
     facts = facts or Facts(env, target)
     done: dict[str, CheckResult] = {}
     for check in checks if checks is not None else default_checks(env):
+        # Before the first `hakobu up` every check of the environment would say "run
+        # hakobu up" in its own words: say it once, after the machine and account checks.
+        if checks is None and check.group not in (LOCAL, ACCOUNT) and _never_provisioned(
+            facts, done
+        ):
+            done[NOT_PROVISIONED] = _not_provisioned(env, target)
+            break
         done[check.name] = _run(check, facts, done)
     return list(done.values())
+
+
+def _never_provisioned(facts: Facts, done: Mapping[str, CheckResult]) -> bool:
+    """The credentials work and the environment's ECS cluster does not exist."""
+    from hakobu.aws.errors import error_code
+
+    credentials = done.get("credentials")
+    if credentials is None or credentials.status not in (OK, WARNING):
+        return False
+    try:
+        found, why = facts.service_lookup
+    except (ClientError, BotoCoreError):
+        return False  # a refused look-up is the service check's to report
+    cause = why.__cause__ if why is not None else None
+    return found is None and isinstance(cause, ClientError) and (
+        error_code(cause) == "ClusterNotFoundException"
+    )
+
+
+def _not_provisioned(env: Environment, target: ClientSource) -> CheckResult:
+    sandbox = " --sandbox" if target.sandbox else ""
+    return CheckResult(
+        NOT_PROVISIONED,
+        "environment",
+        PROBLEM,
+        f"`{env.name}` is not provisioned yet{' in the sandbox' if sandbox else ''}: there "
+        "is nothing in AWS to check",
+        f"run `hakobu up{sandbox}` (then `hakobu deploy{sandbox}`), and `hakobu doctor{sandbox}` "
+        "again",
+    )
 
 
 def _run(check: Check, facts: Facts, done: Mapping[str, CheckResult]) -> CheckResult:
