@@ -492,7 +492,7 @@ def _login(port: int, database: str) -> bool:
         return cursor.fetchone() == (1,)
 
 
-def test_db_instance_is_a_real_server(aws: Aws, runtime: Runtime, work_dir: Path) -> None:
+def test_db_instance_is_a_real_server(aws: Aws, runtime: Runtime, images: dict) -> None:
     from hakobu.sandbox.runtime.database import find_server
 
     if find_server("mysql") is None:
@@ -508,12 +508,17 @@ def test_db_instance_is_a_real_server(aws: Aws, runtime: Runtime, work_dir: Path
         MasterUsername="app",
         MasterUserPassword=DB_PASSWORD,
     )
-    port = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"][
-        "Port"
-    ]
+    endpoint = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
+    port = endpoint["Port"]
     wait_until(
         lambda: _login(port, "app_production"), "a MariaDB login at the endpoint's port", WAIT_S
     )
+    # A task reaches it at the endpoint's host name and port, as the app on AWS would.
+    stack = _stack(aws, images)
+    # busybox nc has no -z: the server's greeting is the proof of a connection.
+    greeted = f"nc -w 5 {endpoint['Address']} {port} </dev/null | grep -q ."
+    reached = _run(aws, stack, ["/bin/sh", "-c", greeted])
+    assert reached["containers"][0]["exitCode"] == 0
     pid = runtime.facts()["databases"][name]["pid"]
 
     rds.stop_db_instance(DBInstanceIdentifier=name)
@@ -533,6 +538,39 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+# --- the emulator process runs the app ------------------------------------------------------
+
+
+def test_sandbox_server_runs_the_app(tmp_path: Path, images: dict, engine: ContainerEngine) -> None:
+    """`hakobu.sandbox.emulator.start`: the server process finds the engine, runs the
+    service, publishes the load balancer's URL, and `stop` leaves no container."""
+    from hakobu.sandbox import emulator
+    from hakobu.sandbox.runtime.tasks import LABEL_RUNTIME
+
+    runtime_label = {LABEL_RUNTIME: Runtime.id_for(tmp_path / ".hakobu" / "sandbox")}
+    server, _ = emulator.start(tmp_path)
+    try:
+        remote = Aws(server.endpoint)
+        stack = _stack(remote, images)
+        create_service(remote, stack, desired=1)
+        wait_until(lambda: _completed(remote, stack, stack.task_definition), "steady", WAIT_S)
+        facts = wait_until(
+            lambda: (
+                (f := read_facts(emulator.state_path(tmp_path)))
+                and stack.load_balancer in f["load_balancers"]
+                and f
+            ),
+            "the runtime's facts",
+            WAIT_S,
+        )
+        assert _get(facts["load_balancers"][stack.load_balancer]["url"] + "/up") == (200, "v1")
+        assert engine.list_ids(runtime_label)
+    finally:
+        emulator.stop(tmp_path)
+    assert engine.list_ids(runtime_label) == []
+    assert read_facts(emulator.state_path(tmp_path)) is None
 
 
 # --- stop leaves nothing -----------------------------------------------------------------------

@@ -72,7 +72,7 @@ class Runtime:
         self.interval_s = interval_s
         # One id per work directory: a restarted sandbox finds (and removes) what a crashed
         # one left, and two sandboxes on one machine never touch each other's containers.
-        self.runtime_id = hashlib.sha256(str(work_dir.resolve()).encode()).hexdigest()[:16]
+        self.runtime_id = self.id_for(work_dir)
         self.databases = Databases(work_dir / "db")
         self.routing = Routing(clock)
         self.runner = TaskRunner(engine, self.runtime_id, self._hosts, clock)
@@ -80,6 +80,11 @@ class Runtime:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_facts: str | None = None
+
+    @staticmethod
+    def id_for(work_dir: Path) -> str:
+        """The label value of the containers a runtime for `work_dir` starts."""
+        return hashlib.sha256(str(work_dir.resolve()).encode()).hexdigest()[:16]
 
     def start(self) -> None:
         bridge.install(db_port=lambda _engine: free_port())
