@@ -183,3 +183,32 @@ def test_every_profile_is_valid_terraform(raw: dict[str, object], tmp_path: Path
     env = environment_of({"app": "rails-app", "framework": "container", **raw})
     terraform = initialized(tmp_path / "terraform", render(env))
     assert errors(terraform.validate()) == []
+
+
+@pytest.mark.parametrize("engine", ["postgres", "aurora-mysql", "aurora-postgresql"])
+def test_every_engine_in_every_profile_is_valid_terraform(engine: str, tmp_path: Path) -> None:
+    """One init per engine; each profile's document is then validated in the same workdir."""
+    found = {}
+    terraform = None
+    for profile in (None, "guide", "lean", "ha"):
+        raw: dict[str, object] = {"app": "rails-app", "framework": "rails"}
+        raw["database"] = {"engine": engine}
+        if profile:
+            raw["profile"] = profile
+        document = render(environment_of(raw))
+        if terraform is None:
+            terraform = initialized(tmp_path / "terraform", document)
+        else:
+            terraform.write_document(document)
+        found[profile or "default"] = errors(terraform.validate())
+    assert found == {"default": [], "guide": [], "lean": [], "ha": []}
+
+
+def test_validate_reports_an_aurora_setting_the_provider_rejects(tmp_path: Path) -> None:
+    """The check above can fail for the cluster too: a capacity the provider refuses."""
+    document = render(environment_of({"app": "rails-app", "database": {"engine": "aurora-mysql"}}))
+    cluster = document["resource"]["aws_rds_cluster"]["main"]
+    cluster["serverlessv2_scaling_configuration"]["seconds_until_auto_pause"] = 10
+    terraform = initialized(tmp_path / "terraform", document)
+    found = errors(terraform.validate())
+    assert len(found) == 1 and found[0].startswith("aws_rds_cluster.main:"), found
