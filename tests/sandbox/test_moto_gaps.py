@@ -141,3 +141,28 @@ def test_install_twice_patches_once(endpoint: str) -> None:
     first = EC2ContainerServiceResponse.create_service
     moto_gaps.install()
     assert EC2ContainerServiceResponse.create_service is first
+
+
+def test_a_rule_naming_a_group_keeps_its_description(endpoint: str) -> None:
+    ec2 = _client(endpoint, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    alb, tasks = (
+        ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+        for name in ("alb", "tasks")
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=tasks,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 3000,
+                "ToPort": 3000,
+                "UserIdGroupPairs": [{"GroupId": alb, "Description": "App port from the ALB"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [tasks]}])
+    ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+    assert [(r["ReferencedGroupInfo"]["GroupId"], r["Description"]) for r in ingress] == [
+        (alb, "App port from the ALB")
+    ]

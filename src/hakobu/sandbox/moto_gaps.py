@@ -33,6 +33,7 @@ def install() -> None:
     """Add the missing answers to moto's handlers; a second call changes nothing."""
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+    from moto.ec2.models.security_groups import SecurityGroupRule
     from moto.ecs.responses import EC2ContainerServiceResponse
 
     with _lock:
@@ -59,6 +60,10 @@ def install() -> None:
         # ECS CreateService: moto drops deploymentConfiguration (with the deployment
         # alarms), availabilityZoneRebalancing and enableExecuteCommand.
         _wrap(EC2ContainerServiceResponse, "create_service", _create_service)
+        # EC2 DescribeSecurityGroupRules: moto returns no Description for a rule that
+        # references another group (it keeps it with the group pair), so every
+        # aws_vpc_security_group_*_rule with a referenced group plans an update each run.
+        _replace_property(SecurityGroupRule, "description", _rule_description)
 
 
 def uninstall() -> None:
@@ -77,6 +82,11 @@ def _add(owner: Any, name: str, function: Callable[..., Any]) -> None:
         return  # a later moto answers it itself: keep moto's
     setattr(owner, name, function)
     _installed.append((owner, name, None))
+
+
+def _replace_property(owner: Any, name: str, getter: Callable[[Any], Any]) -> None:
+    _installed.append((owner, name, vars(owner)[name]))
+    setattr(owner, name, property(getter))
 
 
 def _wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> None:
@@ -224,6 +234,14 @@ def _record_activity(backend: Any, target: Any, count: int, cause: str) -> None:
             ),
         }
     )
+
+
+# --- EC2 ------------------------------------------------------------------------------------
+
+
+def _rule_description(rule: Any) -> str | None:
+    description = rule.ip_range.get("Description") or rule.source_group.get("Description")
+    return str(description) if description is not None else None
 
 
 # --- ECS ------------------------------------------------------------------------------------
