@@ -10,6 +10,7 @@ from hakobu.cli import doctor_commands
 from hakobu.cli import logs_commands
 from hakobu.cli import session_commands
 from hakobu.cli import scale_commands
+from hakobu.cli import edge_commands
 from hakobu.cli import secrets_commands
 from hakobu.cli import pause_commands
 from hakobu.cli import cost_commands
@@ -24,6 +25,7 @@ __all__ = [
     "deploying",
     "diagram_commands",
     "doctor_commands",
+    "edge_commands",
     "logs_commands",
     "main",
     "pause_commands",

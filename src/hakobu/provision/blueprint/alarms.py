@@ -81,8 +81,7 @@ def alarms(env: Environment) -> Fragment:
     settings = alarms_of(env)
     if settings is None:
         return part
-    names = Names.of(env)
-    part.resource("aws_sns_topic", "alarms", {"name": f"{names.prefix}-alarms"})
+    part.resource("aws_sns_topic", "alarms", {"name": topic_name(env)})
     if settings.email:
         part.resource(
             "aws_sns_topic_subscription",
@@ -100,7 +99,7 @@ def alarms(env: Environment) -> Fragment:
     part.resource(
         "aws_cloudwatch_dashboard",
         "main",
-        {"dashboard_name": names.prefix, "dashboard_body": _dashboard(env)},
+        {"dashboard_name": dashboard_name(env), "dashboard_body": _dashboard(env)},
     )
     return part
 
@@ -263,3 +262,11 @@ def _dashboard(env: Environment) -> str:
         for index, spec in enumerate(specs(env))
     ]
     return json.dumps({"widgets": widgets})
+
+
+def topic_name(env: Environment) -> str:
+    return f"{Names.of(env).prefix}-alarms"
+
+
+def dashboard_name(env: Environment) -> str:
+    return Names.of(env).prefix
