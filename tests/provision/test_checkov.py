@@ -97,6 +97,13 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "framework": "django",
         "domain": {"name": "app.example.com", "zone": "example.com", "waf": True},
     },
+    # A worker on Spot, a schedule and the storage bucket (tests/provision/test_processes.py).
+    "processes": {
+        "framework": "rails",
+        "processes": {"worker": {"command": ["bin/jobs"], "spot": True}},
+        "schedules": [{"name": "nightly", "cron": "0 3 * * *", "command": ["bin/rails", "x"]}],
+        "storage": {"bucket": True},
+    },
 }
 
 

@@ -23,10 +23,13 @@ from hakobu.provision.blueprint.load_balancer import load_balancer
 from hakobu.provision.blueprint.network import network
 from hakobu.provision.blueprint.observability import observability
 from hakobu.provision.blueprint.paused import deep_paused
+from hakobu.provision.blueprint.processes import processes
 from hakobu.provision.blueprint.registry import registry
+from hakobu.provision.blueprint.schedules import schedules
 from hakobu.provision.blueprint.secrets import secrets
 from hakobu.provision.blueprint.security import security_groups
 from hakobu.provision.blueprint.service import service
+from hakobu.provision.blueprint.storage import storage
 from hakobu.provision.blueprint.waf import waf
 
 # Write-only arguments (the DB password) need Terraform 1.11 or OpenTofu 1.11.
@@ -40,6 +43,9 @@ PARTS = (
     load_balancer,
     roles,
     service,
+    processes,
+    schedules,
+    storage,
     database,
     registry,
     secrets,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import web_command
 from hakobu.core.engines import engine
 from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
@@ -23,6 +24,7 @@ from hakobu.provision.blueprint.network import subnet_ids
 from hakobu.provision.blueprint.observability import LOG_GROUP
 from hakobu.provision.blueprint.registry import REPOSITORY
 from hakobu.provision.blueprint.security import ECS_SG
+from hakobu.provision.blueprint.storage import storage_environment
 
 CLUSTER = "aws_ecs_cluster.main"
 TASK_DEFINITION = "aws_ecs_task_definition.app"
@@ -71,7 +73,7 @@ def service(env: Environment) -> Fragment:
                 "operating_system_family": "LINUX",
                 "cpu_architecture": ARCHITECTURES[settings.platform],
             },
-            "container_definitions": json.dumps([container_definition(env)]),
+            "container_definitions": json.dumps([_web_container(env)]),
         },
     )
     part.resource(
@@ -133,6 +135,14 @@ def _capacity(env: Environment) -> dict[str, object]:
     }
 
 
+def _web_container(env: Environment) -> dict[str, object]:
+    container = container_definition(env)
+    command = web_command(env)
+    if command is not None:  # [processes.web] command: run it instead of the image's CMD
+        container["command"] = command
+    return container
+
+
 def container_definition(env: Environment) -> dict[str, object]:
     """The app container. Values with `${...}` are interpolated by Terraform."""
     names = Names.of(env)
@@ -177,7 +187,7 @@ def _environment(env: Environment) -> dict[str, str]:
             "RAILS_LOG_TO_STDOUT": "1",
             "RAILS_SERVE_STATIC_FILES": "1",
         }
-    return variables
+    return variables | storage_environment(env)
 
 
 def _secrets(env: Environment) -> dict[str, str]:
