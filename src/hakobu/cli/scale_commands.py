@@ -33,11 +33,13 @@ def scale(
     from rich.markup import escape
 
     from hakobu.operate import scaling
+    from hakobu.operate.autoscaling import check_within_range
 
     env_name, raw = env_and(words, "COUNT")
     count = scaling.parse_count(raw)  # before anything else: a bad count calls nothing
     ctx = CommandContext(config, env_name, sandbox)
     env = ctx.env
+    check_within_range(env, count)  # outside [autoscaling] min..max: refused, nothing called
     result = scaling.scale(env, ctx.target, count, config)
     if as_json:
         ctx.json(result.as_json(), key="scale")
@@ -50,6 +52,8 @@ def scale(
         ctx.out.print(f"{config} already says {count}.")
     if sandbox:
         ctx.out.print("The emulator runs no containers: no task starts or stops.")
+    if env.settings.autoscaling is not None:
+        ctx.out.print("Auto scaling may change it again, within its range (`hakobu status`).")
     elif result.previous != count:
         ctx.out.print(f"ECS starts or stops tasks now; `hakobu status {env.name}` shows them.")
     ctx.banner()

@@ -45,6 +45,7 @@ def status(
     One screen instead of the guide's describe-services, describe-target-health,
     list-tasks / describe-tasks and describe-db-instances. `--watch` refreshes it.
     """
+    from hakobu.cli.edge_commands import edge_status
     from hakobu.operate.status import StatusClients, gather_status
 
     ctx = CommandContext(config, env_name, sandbox)
@@ -60,10 +61,13 @@ def status(
         _watch(gather, interval, as_json, consoles=ctx.consoles)
         return
     report = gather()
+    edge, edge_json = edge_status(env, aws)  # auto scaling and alarms, when configured
     if as_json:
-        ctx.json(report.as_json())
+        ctx.json(report.as_json() | edge_json)
         return
     ctx.out.print(screen(report))
+    for part in edge:
+        ctx.out.print(part)
     ctx.banner()
 
 
