@@ -16,6 +16,7 @@ from hakobu.operate.doctor.database import (
     check_db_path,
     check_engine_version,
 )
+from hakobu.operate.doctor.edge import edge_checks
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.local import check_builder, check_engine, check_mysql, check_plugin
 from hakobu.operate.doctor.network import check_routes
@@ -77,4 +78,5 @@ def default_checks(env: Environment) -> list[Check]:
         Check("db password", DATABASE, check_db_password, (*AWS_GATE, names.db_password_secret)),
         Check("engine version", DATABASE, check_engine_version, AWS_GATE),
         Check("service image", REGISTRY, check_image, AWS_GATE),
+        *(Check(name, SERVICE, run, AWS_GATE) for name, run in edge_checks(env)),
     ]
