@@ -394,6 +394,8 @@ def _require_moto() -> None:
     for module in ("moto", "flask"):  # flask comes with moto's [server] extra
         if importlib.util.find_spec(module) is None:
             raise PreflightError(
-                f"The sandbox needs the `{module}` package, which is not installed.",
-                fix="pip install 'hakobu[sandbox]'",
+                f"--sandbox needs the `{module}` package, which a plain install leaves out: "
+                "pip install 'hakobu[sandbox]'",
+                fix="pip install 'hakobu[sandbox]' adds the local AWS emulator (moto); or "
+                "leave out --sandbox to use your AWS account",
             )
