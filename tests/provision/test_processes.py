@@ -120,9 +120,7 @@ def test_schedules_run_the_newest_revision_of_the_schedule_family() -> None:
     assert target["arn"] == "${aws_ecs_cluster.main.arn}"
     assert target["role_arn"] == "${aws_iam_role.scheduler.arn}"
     assert json.loads(target["input"]) == {
-        "containerOverrides": [
-            {"name": "shop", "command": ["bin/rails", "runner", "Cleanup.run"]}
-        ]
+        "containerOverrides": [{"name": "shop", "command": ["bin/rails", "runner", "Cleanup.run"]}]
     }
     ecs = target["ecs_parameters"]
     # No revision: RunTask takes the family's newest, which only deploy and rollback add.
