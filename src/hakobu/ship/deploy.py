@@ -15,7 +15,7 @@ import getpass
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from hakobu.aws import ecs as ecs_ops
@@ -24,6 +24,7 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
+from hakobu.ship.alarm_rollback import alarm_rollback_reason
 from hakobu.ship.rollout import RolloutResult, RolloutUpdate, follow_rollout
 
 # Tags on each task-definition revision: the deploy history (`hakobu releases`) reads them.
@@ -220,6 +221,7 @@ class Deployer:
             on_update=self.events.rollout,
         )
         if result.outcome == "FAILED":
+            reason = self._alarm_reason(ecs, result) or result.reason
             logs = [
                 line
                 for task in result.stopped_tasks[:1]
@@ -227,13 +229,23 @@ class Deployer:
             ]
             raise DeployError(
                 f"the rollout of {_revision(arn)} failed and ECS rolled the service back to "
-                f"the previous version: {result.reason or 'no reason given'}",
+                f"the previous version: {reason or 'no reason given'}",
                 "read the stopped tasks' reasons and log lines above; `hakobu status` shows "
                 "the service as it is now",
                 logs,
                 [task.text() for task in result.stopped_tasks],
             )
         return result
+
+
+    def _alarm_reason(self, ecs: Any, result: RolloutResult) -> str | None:
+        """Which deployment alarm made ECS roll back, if one did ([alarms])."""
+        if self.env.settings.alarms is None:
+            return None  # no deployment alarms: the circuit breaker's reason is the reason
+        since = datetime.now(UTC) - timedelta(seconds=result.elapsed)
+        cloudwatch = self.target.client("cloudwatch")
+        names = self.names
+        return alarm_rollback_reason(ecs, cloudwatch, names.cluster, names.service, since)
 
 
 class _LogStream:
