@@ -7,6 +7,7 @@ The real tests run the busybox test image (tests/support/images.py) and talk to 
 from __future__ import annotations
 
 import http.client
+import shutil
 import subprocess
 import threading
 import uuid
@@ -402,3 +403,53 @@ def test_a_missing_image_is_an_error_and_never_pulled(
     with pytest.raises(HakobuError, match="could not start container"):
         engine.run(spec(absent, labels))
     assert not engine.image_exists(absent)
+
+
+# --- the docker flavour, through podman's Docker-compatible API ----------------------------
+
+
+@pytest.fixture
+def docker_engine(
+    engine: ContainerEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ContainerEngine]:
+    """The docker CLI against `podman system service` (no Docker daemon exists here)."""
+    docker = shutil.which("docker")
+    if docker is None or engine.name != "podman" or "podman" in _version(docker):
+        pytest.skip("needs a real docker CLI and podman to serve its API")
+    socket_path = tmp_path / "podman.sock"
+    service = subprocess.Popen(
+        [engine.executable, "system", "service", "--time=0", f"unix://{socket_path}"],
+        env=engine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{socket_path}")
+        monkeypatch.setenv("HAKOBU_CONTAINER_ENGINE", "docker")
+        found = wait_until(lambda: ContainerEngine.find(tmp_path / "work"), "docker to answer")
+        assert found.name == "docker" and found.conf is None
+        yield found
+    finally:
+        service.terminate()
+        service.wait(30)
+
+
+def _version(executable: str) -> str:
+    result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30)
+    return result.stdout.lower()
+
+
+def test_the_docker_cli_runs_serves_logs_stops_and_removes(
+    docker_engine: ContainerEngine, image: str, labels: dict[str, str]
+) -> None:
+    started = docker_engine.run(spec(image, labels, port=HTTP_PORT,
+                                     environment={"UP_BODY": "via docker"}))  # fmt: skip
+    assert wait_until(lambda: get(started.host_port, "/up"), "/up through docker") == (
+        200, "via docker\n",
+    )  # fmt: skip
+    assert docker_engine.list_ids(labels) == [started.id]
+    lines = [(stream, line) for _, stream, line in docker_engine.logs(started.id)]
+    assert ("stdout", "test app on port 8080: up=via docker healthy=1") in lines
+    assert any(stream == "stderr" and line.endswith("url:/up") for stream, line in lines)
+    docker_engine.stop(started.id, timeout_s=20)
+    assert docker_engine.state(started.id).exit_code == 143
+    assert docker_engine.remove_all(labels) == 1
+    assert docker_engine.list_ids(labels) == []

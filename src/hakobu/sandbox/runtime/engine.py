@@ -416,5 +416,6 @@ def _failure(problem: str, result: subprocess.CompletedProcess[str]) -> HakobuEr
     tail = "\n".join(result.stderr.strip().splitlines()[-ERROR_TAIL_LINES:])
     return HakobuError(
         f"{problem}: {tail or f'exit code {result.returncode}'}",
-        "run `hakobu doctor`, or try the same command by hand to see the engine's full output",
+        "the engine's own message is above; for an image it does not know, build it first "
+        "(the sandbox never pulls)",
     )
