@@ -1,0 +1,185 @@
+"""A release is one image across every process: web, each worker, and the schedules.
+
+`hakobu deploy` registers the new image in every process's family (each keeps its own
+command and size), points every service at its new revision at once, and follows every
+rollout: it succeeds only when all complete. ECS's circuit breaker rolls a failing service
+back on its own; the deploy names each process that failed and the ones that moved.
+Only then does the schedule family get the new image, so scheduled tasks never run a
+release that is not fully out. A rollback moves every process (and the schedules) back to
+the image of the chosen release together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.arn import last_part
+from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB, workers
+from hakobu.core.errors import HakobuError
+from hakobu.core.names import Names
+from hakobu.ship.rollout import RolloutResult
+
+# As many revisions as `hakobu releases` shows: a rollback goes back at most that far.
+REVISIONS_SEARCHED = 20
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str  # "web", "worker", ...
+    service: str  # its ECS service
+    family: str  # its task-definition family
+
+
+def processes_of(env: Environment) -> list[Process]:
+    """web first, then the workers in the file's order."""
+    names = Names.of(env)
+    listed = [Process(WEB, names.service, names.task_family)]
+    return listed + [
+        Process(name, names.process(name), names.process(name)) for name in workers(env)
+    ]
+
+
+def worker_processes(env: Environment) -> list[Process]:
+    return processes_of(env)[1:]
+
+
+def image_of(definition: dict[str, Any], container: str) -> str:
+    """The image `container` runs in a described revision."""
+    containers = definition["containerDefinitions"]
+    return next((c["image"] for c in containers if c["name"] == container), containers[0]["image"])
+
+
+def register_workers(
+    ecs: Any, env: Environment, image: str, tags: dict[str, str]
+) -> dict[str, str]:
+    """A revision of each worker running `image`, from the revision its service runs now."""
+    return {p.name: register_for(ecs, env, p, image, tags) for p in worker_processes(env)}
+
+
+def register_for(
+    ecs: Any, env: Environment, process: Process, image: str, tags: dict[str, str]
+) -> str:
+    names = Names.of(env)
+    service = ecs_ops.service_description(ecs, names.cluster, process.service)
+    current = ecs_ops.task_definition(ecs, service["taskDefinition"])
+    request = ecs_ops.revision_request(current, names.container, image, tags)
+    return ecs_ops.register_revision(ecs, request)
+
+
+def update_services(
+    ecs: Any,
+    env: Environment,
+    arns: dict[str, str],
+    step: Callable[[str, str], None],
+    title: str = "Rolling out",
+) -> None:
+    """Point each process's service at its revision (`arns`: process name -> revision)."""
+    names = Names.of(env)
+    for process in processes_of(env):
+        if process.name in arns:
+            step(title, f"{process.service} -> {last_part(arns[process.name])}")
+            ecs_ops.update_service(ecs, names.cluster, process.service, arns[process.name])
+
+
+def promote_schedules(ecs: Any, env: Environment, image: str, tags: dict[str, str]) -> str | None:
+    """The schedule family's new newest revision, running `image`; None without schedules.
+
+    Schedules target the family without a revision, so from now on they run this one.
+    """
+    if not env.settings.schedules:
+        return None
+    names = Names.of(env)
+    newest = ecs_ops.task_definition(ecs, names.schedule_family)
+    request = ecs_ops.revision_request(newest, names.container, image, tags)
+    return ecs_ops.register_revision(ecs, request)
+
+
+def follow_all(
+    env: Environment,
+    arns: dict[str, str],
+    follow: Callable[[str, str], RolloutResult],
+) -> tuple[RolloutResult | None, list[tuple[str, HakobuError]]]:
+    """Follow every rollout (web first); the first unfinished result and the failures.
+
+    `follow(service, arn)` raises a HakobuError when ECS rolled that service back; the others
+    are still followed, so the deploy can say which moved and which did not.
+    """
+    failures: list[tuple[str, HakobuError]] = []
+    shown: RolloutResult | None = None
+    for process in processes_of(env):
+        if process.name not in arns:
+            continue
+        try:
+            result = follow(process.service, arns[process.name])
+        except HakobuError as exc:
+            failures.append((process.name, exc))
+            continue
+        if shown is None or (shown.succeeded and not result.succeeded):
+            shown = result
+    return shown, failures
+
+
+def failure_summary(
+    failures: list[tuple[str, HakobuError]], arns: dict[str, str]
+) -> tuple[str, str]:
+    """(problem, fix) naming each process whose rollout failed and those that moved."""
+    failed = {name for name, _ in failures}
+    problems = "; ".join(f"{name}: {exc.problem}" for name, exc in failures)
+    moved = [f"{name} ({last_part(arn)})" for name, arn in arns.items() if name not in failed]
+    problem = f"the rollout of {', '.join(sorted(failed))} failed ({problems})"
+    if moved:
+        problem += f"; {', '.join(moved)} completed on the new release"
+    fix = (
+        "ECS rolled the failed process back to its previous revision; fix it and deploy "
+        "again (the schedules still run the previous release), or `hakobu rollback` to move "
+        "every process back together"
+    )
+    return problem, fix
+
+
+def rollback_arns(ecs: Any, env: Environment, image: str, tags: dict[str, str]) -> dict[str, str]:
+    """For each worker, a revision running `image`: its newest such, or a new one."""
+    names = Names.of(env)
+    arns = {}
+    for process in worker_processes(env):
+        found = revisions_by_image(ecs, process.family, names.container).get(image)
+        # A worker added after that release gets a revision with its image now.
+        arns[process.name] = found or register_for(ecs, env, process, image, tags)
+    return arns
+
+
+def revisions_by_image(
+    ecs: Any, family: str, container: str, limit: int = REVISIONS_SEARCHED
+) -> dict[str, str]:
+    """image -> the newest of `family`'s last `limit` revisions that runs it."""
+    arns = ecs_ops.task_definition_arns(ecs, family)
+    arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[1]), reverse=True)
+    found: dict[str, str] = {}
+    for arn in arns[:limit]:
+        found.setdefault(image_of(ecs_ops.task_definition(ecs, arn), container), arn)
+    return found
+
+
+def worker_revisions_by_image(ecs: Any, env: Environment) -> dict[str, dict[str, str]]:
+    """For `releases`: per worker, image -> its revision (`family:N`) running it."""
+    names = Names.of(env)
+    return {
+        p.name: {
+            image: last_part(arn)
+            for image, arn in revisions_by_image(ecs, p.family, names.container).items()
+        }
+        for p in worker_processes(env)
+    }
+
+
+def current_revisions(ecs: Any, env: Environment) -> dict[str, str]:
+    """What each worker's service runs now."""
+    names = Names.of(env)
+    return {
+        p.name: ecs_ops.service_description(ecs, names.cluster, p.service)["taskDefinition"]
+        for p in worker_processes(env)
+    }
