@@ -411,6 +411,39 @@ def test_unhealthy_revision_is_stopped_and_rolled_back(
     )
 
 
+def _health_check(command: str) -> dict[str, Any]:
+    # Faster than ECS accepts (5 s minimum interval), as the target group's checks here.
+    return {"command": ["CMD-SHELL", command], "interval": 1, "timeout": 2, "retries": 2}
+
+
+def test_container_health_checks_gate_and_replace(aws: Aws, runtime: Runtime, images: dict) -> None:
+    stack = _stack(aws, images)
+    checked = register_revision(aws, stack, healthCheck=_health_check("test -f /www/up"))
+    stack.task_definition = checked
+    create_service(aws, stack, desired=1)
+    wait_until(lambda: _completed(aws, stack, checked), "steady", WAIT_S)
+    (task,) = _tasks(aws, stack)
+    assert task["healthStatus"] == "HEALTHY"
+    assert task["containers"][0]["healthStatus"] == "HEALTHY"
+
+    failing = register_revision(aws, stack, healthCheck=_health_check("test -f /nonexistent"))
+    aws.client("ecs").update_service(
+        cluster=stack.cluster, service=f"{stack.app}-service", taskDefinition=failing
+    )
+    wait_until(
+        lambda: (
+            len([t for t in _tasks(aws, stack, "STOPPED") if t["taskDefinitionArn"] == failing])
+            >= 3
+            and _completed(aws, stack, checked)
+        ),
+        "three failed tasks and the rollback",
+        WAIT_S * 2,
+    )
+    stopped = [t for t in _tasks(aws, stack, "STOPPED") if t["taskDefinitionArn"] == failing]
+    assert {t["stoppedReason"] for t in stopped} == {"Task failed container health checks"}
+    assert all(t["containers"][0]["healthStatus"] == "UNHEALTHY" for t in stopped)
+
+
 def test_scale_out_and_in(aws: Aws, runtime: Runtime, images: dict) -> None:
     stack = _stack(aws, images)
     create_service(aws, stack, desired=1)

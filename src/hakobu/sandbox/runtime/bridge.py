@@ -148,6 +148,17 @@ class ContainerDefinition:
     memory: int | None
     log: LogSettings | None
     health_command: tuple[str, ...] | None
+    health: HealthSettings | None = None
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """A container's `healthCheck`, with ECS's defaults."""
+
+    interval_s: float = 30
+    timeout_s: float = 5
+    retries: int = 3
+    start_period_s: float = 0
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,7 @@ class ContainerReport:
     exit_code: int | None = None
     reason: str | None = None
     runtime_id: str | None = None
+    health_status: str = "UNKNOWN"  # without a health check ECS says UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -530,6 +542,17 @@ def _container_definition(c: Mapping[str, Any]) -> ContainerDefinition:
         if log.get("logDriver") == "awslogs" and options.get("awslogs-group")
         else None,
         health_command=_strings(health),
+        health=_health_settings(c.get("healthCheck")) if health else None,
+    )
+
+
+def _health_settings(check: Mapping[str, Any]) -> HealthSettings:
+    defaults = HealthSettings()
+    return HealthSettings(
+        interval_s=float(check.get("interval") or defaults.interval_s),
+        timeout_s=float(check.get("timeout") or defaults.timeout_s),
+        retries=int(check.get("retries") or defaults.retries),
+        start_period_s=float(check.get("startPeriod") or defaults.start_period_s),
     )
 
 
@@ -730,6 +753,7 @@ def _report_containers(t: Any, reports: Sequence[ContainerReport]) -> None:
         container.exit_code = report.exit_code
         container.reason = report.reason
         container.runtime_id = report.runtime_id
+        container.health_status = report.health_status  # moto says HEALTHY for all
 
 
 def add_service_event(ref: ServiceRef, message: str) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from hakobu.sandbox.runtime import bridge, rules
+from hakobu.sandbox.runtime.container_health import FAILED_CHECKS
 from hakobu.sandbox.runtime.routing import Routing
 from hakobu.sandbox.runtime.tasks import TaskRun, TaskRunner
 
@@ -120,6 +121,8 @@ class Scheduler:
     def _healthy(self, s: bridge.Service, book: Book, run: TaskRun) -> bool:
         if not run.live or run.status != "RUNNING":
             return False
+        if run.checks_health and run.health_status != "HEALTHY":
+            return False
         if not s.targets:
             return True
         targets = book.registered.get(run.ref.arn) or []
@@ -129,10 +132,16 @@ class Scheduler:
         return all(state is not None and state.state == "healthy" for state in states)
 
     def _stop_unhealthy(self, s: bridge.Service, book: Book, runs: list[TaskRun]) -> None:
-        """ECS ignores ELB health during the grace period; after it, an unhealthy target's
-        task is replaced."""
+        """ECS ignores ELB and container health during the grace period; after it, a task
+        with an unhealthy target or essential container is replaced."""
         for run in runs:
             if not run.live or run.running_since is None:
+                continue
+            in_grace = self.clock() - run.running_since < s.grace_period_s
+            if run.health_status == "UNHEALTHY" and not in_grace:
+                run.failed = True
+                self._count_failure(s.ref, book, run)
+                self._begin_stop(s, book, run, FAILED_CHECKS)
                 continue
             for tg, ip in book.registered.get(run.ref.arn, []):
                 state = self.routing.state(tg, ip)

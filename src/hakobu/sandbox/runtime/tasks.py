@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from hakobu.sandbox.runtime import bridge, rules
+from hakobu.sandbox.runtime.container_health import Tracker, task_health
 from hakobu.sandbox.runtime.engine import ContainerEngine, ContainerSpec, RunningContainer
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,18 @@ class TaskRun:
     failed: bool = False  # it stopped on a failure (circuit breaker material)
     exit_codes: dict[str, int | None] = field(default_factory=dict)
     log_since: dict[str, float] = field(default_factory=dict)
+    health: dict[str, Tracker] = field(default_factory=dict)  # containers with a healthCheck
+
+    @property
+    def health_status(self) -> str:
+        """ECS's task healthStatus: from its essential containers with a health check."""
+        essential = {c.name for c in self.definition.containers if c.essential}
+        return task_health(t.status for name, t in self.health.items() if name in essential)
+
+    @property
+    def checks_health(self) -> bool:
+        essential = {c.name for c in self.definition.containers if c.essential}
+        return any(name in essential for name in self.health)
 
     @property
     def live(self) -> bool:
@@ -70,6 +83,7 @@ class TaskRunner:
         self.runs: dict[str, TaskRun] = {}  # by task ARN
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hakobu-task-stop")
+        self._checks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hakobu-health")
 
     # --- starting ------------------------------------------------------------------------
 
@@ -103,15 +117,27 @@ class TaskRunner:
                 self._failed_to_start(run, f"CannotStartContainerError: {exc}")
                 return run
         run.status, run.running_since = "RUNNING", self.clock()
+        for c in definition.containers:
+            if c.health is not None and c.health_command:
+                run.health[c.name] = Tracker(c.health, list(c.health_command), run.running_since)
+        self._report_running(run)
+        return run
+
+    def _report_running(self, run: TaskRun) -> None:
         bridge.set_task_state(
-            task.ref,
-            "RUNNING",
+            run.ref,
+            run.status,
             containers=[
-                bridge.ContainerReport(name, "RUNNING", runtime_id=c.id)
+                bridge.ContainerReport(
+                    name,
+                    "RUNNING",
+                    runtime_id=c.id,
+                    health_status=run.health[name].status if name in run.health else "UNKNOWN",
+                )
                 for name, c in run.containers.items()
             ],
+            health_status=run.health_status,
         )
-        return run
 
     def _spec(
         self, task: bridge.Task, definition: bridge.TaskDefinition, c: bridge.ContainerDefinition
@@ -153,6 +179,7 @@ class TaskRunner:
                 continue  # not started, or the stop pool has it
             self._ship_logs(run)  # a draining task still serves requests
             self._check_exit(run)
+            self._check_health(run)
             if run.status == "RUNNING" and not run.stopping:
                 asked = bridge.task(run.ref)
                 if asked is not None and asked.desired_status == "STOPPED":
@@ -173,6 +200,26 @@ class TaskRunner:
                 failed = run.service is not None and not run.stopping
                 self.stop(run, rules.ESSENTIAL_EXITED, rules.STOP_ESSENTIAL_EXITED, failed)
                 return
+
+    def _check_health(self, run: TaskRun) -> None:
+        """Start due health checks on the check pool; report what changed."""
+        now = self.clock()
+        for name, tracker in run.health.items():
+            if tracker.due(now) and name in run.containers:
+                tracker.checking = True
+                self._checks.submit(self._health_check, run, name, tracker)
+
+    def _health_check(self, run: TaskRun, name: str, tracker: Tracker) -> None:
+        before = tracker.status
+        try:
+            passed = self.engine.health_check(
+                run.containers[name].id, tracker.command, tracker.settings.timeout_s
+            )
+        except Exception:
+            passed = False
+        tracker.record(passed, self.clock())
+        if tracker.status != before and run.status in ("RUNNING", "DEACTIVATING"):
+            self._report_running(run)
 
     def _ship_logs(self, run: TaskRun) -> None:
         for c in run.definition.containers:
@@ -234,6 +281,7 @@ class TaskRunner:
                 exit_code=run.exit_codes.get(c.name),
                 reason=reason if stop_code == rules.STOP_FAILED_TO_START else None,
                 runtime_id=run.containers[c.name].id if c.name in run.containers else None,
+                health_status=run.health[c.name].status if c.name in run.health else "UNKNOWN",
             )
             for c in run.definition.containers
         ]
@@ -263,4 +311,5 @@ class TaskRunner:
         """Remove every container the runtime started (by label); how many there were."""
         # Not waiting for stops under way: removal ends those containers at once.
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._checks.shutdown(wait=False, cancel_futures=True)
         return self.engine.remove_all(self.labels)
