@@ -444,6 +444,26 @@ def test_container_health_checks_gate_and_replace(aws: Aws, runtime: Runtime, im
     assert all(t["containers"][0]["healthStatus"] == "UNHEALTHY" for t in stopped)
 
 
+def test_stopped_task_is_drained_and_replaced(aws: Aws, runtime: Runtime, images: dict) -> None:
+    stack = _stack(aws, images)
+    create_service(aws, stack, desired=1)
+    wait_until(lambda: _completed(aws, stack, stack.task_definition), "steady", WAIT_S)
+    (task,) = _tasks(aws, stack)
+    ecs = aws.client("ecs")
+    answer = ecs.stop_task(cluster=stack.cluster, task=task["taskArn"], reason="by the test")
+    assert answer["task"]["desiredStatus"] == "STOPPED"
+    assert answer["task"]["lastStatus"] != "STOPPED"  # ECS stops it after draining
+
+    def replaced() -> dict[str, Any] | None:
+        old = ecs.describe_tasks(cluster=stack.cluster, tasks=[task["taskArn"]])["tasks"][0]
+        running = [t for t in _tasks(aws, stack) if t["taskArn"] != task["taskArn"]]
+        healthy = list(_health(aws, stack).values()) == ["healthy"]
+        return old if old["lastStatus"] == "STOPPED" and running and healthy else None
+
+    old = wait_until(replaced, "the stopped task replaced", WAIT_S)
+    assert (old["stopCode"], old["stoppedReason"]) == ("UserInitiated", "by the test")
+
+
 def test_scale_out_and_in(aws: Aws, runtime: Runtime, images: dict) -> None:
     stack = _stack(aws, images)
     create_service(aws, stack, desired=1)

@@ -39,7 +39,7 @@ class Book:
     retry_at: float = 0.0
     steady: bool = False
     registered: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # arn -> targets
-    stopping: dict[str, str] = field(default_factory=dict)  # arn -> stopped reason
+    stopping: dict[str, tuple[str, str]] = field(default_factory=dict)  # arn -> reason, code
     unhealthy_said: set[str] = field(default_factory=set)
 
 
@@ -74,6 +74,7 @@ class Scheduler:
             return
         self._remember_completed(s, book)
         self._register_running(s, book, runs)
+        self._stop_asked(s, book, runs)
         self._stop_unhealthy(s, book, runs)
         self._advance_stops(s, book, runs)
         s = self._circuit_breaker(s, book) or s
@@ -131,6 +132,15 @@ class Scheduler:
         states = [self.routing.state(tg, ip) for tg, ip in targets]
         return all(state is not None and state.state == "healthy" for state in states)
 
+    def _stop_asked(self, s: bridge.Service, book: Book, runs: list[TaskRun]) -> None:
+        """`stop-task` on a service's task: drained like any other, then replaced."""
+        for run in runs:
+            if run.live and run.ref.arn not in book.stopping:
+                asked = bridge.task(run.ref)
+                if asked is not None and asked.desired_status == "STOPPED":
+                    reason = asked.stopped_reason or "Task stopped by user"
+                    self._begin_stop(s, book, run, reason, rules.STOP_USER)
+
     def _stop_unhealthy(self, s: bridge.Service, book: Book, runs: list[TaskRun]) -> None:
         """ECS ignores ELB and container health during the grace period; after it, a task
         with an unhealthy target or essential container is replaced."""
@@ -164,12 +174,19 @@ class Scheduler:
 
     # --- stopping: deregister, drain, stop ---------------------------------------------------
 
-    def _begin_stop(self, s: bridge.Service, book: Book, run: TaskRun, reason: str) -> None:
+    def _begin_stop(
+        self,
+        s: bridge.Service,
+        book: Book,
+        run: TaskRun,
+        reason: str,
+        stop_code: str = rules.STOP_SCHEDULER,
+    ) -> None:
         book.steady = False
         targets = book.registered.get(run.ref.arn, [])
-        book.stopping[run.ref.arn] = reason
+        book.stopping[run.ref.arn] = (reason, stop_code)
         if not targets:
-            self._stop(s, book, run, reason)
+            self._stop(s, book, run, reason, stop_code)
             return
         self.runner.drain(run)
         bridge.add_service_event(
@@ -183,18 +200,20 @@ class Scheduler:
 
     def _advance_stops(self, s: bridge.Service, book: Book, runs: list[TaskRun]) -> None:
         for run in runs:
-            reason = book.stopping.get(run.ref.arn)
-            if reason is None or run.status != "DEACTIVATING":
+            stop = book.stopping.get(run.ref.arn)
+            if stop is None or run.status != "DEACTIVATING":
                 continue
             targets = book.registered.get(run.ref.arn, [])
             if all(self.routing.drained(tg, ip) for tg, ip in targets):
-                self._stop(s, book, run, reason)
+                self._stop(s, book, run, *stop)
 
-    def _stop(self, s: bridge.Service, book: Book, run: TaskRun, reason: str) -> None:
+    def _stop(
+        self, s: bridge.Service, book: Book, run: TaskRun, reason: str, stop_code: str
+    ) -> None:
         for tg, ip in book.registered.pop(run.ref.arn, []):
             self.routing.remove(tg, ip)
         book.stopping.pop(run.ref.arn, None)
-        self.runner.stop(run, reason, rules.STOP_SCHEDULER, failed=run.failed)
+        self.runner.stop(run, reason, stop_code, failed=run.failed)
         bridge.add_service_event(
             s.ref, f"(service {s.ref.name}) has stopped 1 running tasks: (task {run.id})."
         )

@@ -180,7 +180,8 @@ class TaskRunner:
             self._ship_logs(run)  # a draining task still serves requests
             self._check_exit(run)
             self._check_health(run)
-            if run.status == "RUNNING" and not run.stopping:
+            # A service's tasks are stopped by its scheduler: deregistered and drained first.
+            if run.status == "RUNNING" and not run.stopping and run.service is None:
                 asked = bridge.task(run.ref)
                 if asked is not None and asked.desired_status == "STOPPED":
                     self.stop(run, asked.stopped_reason or "Task stopped by user", rules.STOP_USER)
