@@ -12,13 +12,20 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from botocore.exceptions import ClientError
 
+from hakobu.aws.arn import last_part
+from hakobu.aws.errors import error_code, is_throttling
+from hakobu.aws.polling import Waiter, call_patiently, poll_until
 from hakobu.core.errors import HakobuError
 
-T = TypeVar("T")
+# How a look-up that may wait out throttling is called: `call_patiently` with its deadline
+# bound, or directly.
+Caller = Callable[[Callable[[], Any]], Any]
 
 # Fields `describe_task_definition` returns that `register_task_definition` does not accept.
 READ_ONLY_FIELDS = frozenset(
@@ -34,11 +41,11 @@ READ_ONLY_FIELDS = frozenset(
         "deleteRequestedAt",
     }
 )
-# Error codes AWS services use to say "slow down"; a poll that gets one waits and retries.
-THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
-)
 FIX_UP = "run hakobu up"
+# ECS keeps a stopped task for about an hour; list_tasks returns at most 100 at once (and
+# describe_tasks takes at most 100).
+TASKS_LISTED = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- pure requests ----------------------------------------------------------------------
@@ -117,7 +124,7 @@ def service_description(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
     try:
         response = ecs.describe_services(cluster=cluster, services=[service])
     except ClientError as exc:
-        if _code(exc) == "ClusterNotFoundException":
+        if error_code(exc) == "ClusterNotFoundException":
             raise HakobuError(f"the ECS cluster {cluster} does not exist", FIX_UP) from exc
         raise
     for description in response.get("services", []):
@@ -208,37 +215,37 @@ def wait_for_task(
     `on_status` gets each new `lastStatus` (PROVISIONING, PENDING, RUNNING, ...). Throttling
     is retried. `HakobuError` if the task is unknown or still running after `timeout` s.
     """
-    deadline = clock() + timeout
-    seen: str | None = None
-    while True:
+    waiter = Waiter(timeout, poll_seconds, sleep=sleep, clock=clock)
+    seen: list[str] = []
+
+    def stopped() -> TaskOutcome | None:
         try:
             task = call_patiently(
                 lambda: _describe_task(ecs, cluster, task_arn),
                 sleep=sleep,
                 clock=clock,
-                deadline=deadline,
+                deadline=waiter.deadline,
             )
         except ClientError as exc:
             if not is_throttling(exc):
                 raise
-            task = None  # throttled up to the deadline: reported as a timeout below
-        if task is not None:
-            status = task.get("lastStatus", "UNKNOWN")
-            if status != seen:
-                seen = status
-                if on_status is not None:
-                    on_status(status)
-            if status == "STOPPED":
-                return task_outcome(task)
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise HakobuError(
-                f"the task {task_arn} did not stop within {timeout:.0f} s "
-                f"(last status {seen or 'unknown'})",
-                f"look at its logs, or stop it with `aws ecs stop-task --cluster {cluster} "
-                f"--task {task_arn}`",
-            )
-        sleep(min(poll_seconds, remaining))
+            return None  # throttled up to the deadline: reported as a timeout below
+        status = task.get("lastStatus", "UNKNOWN")
+        if status not in seen[-1:]:
+            seen.append(status)
+            if on_status is not None:
+                on_status(status)
+        return task_outcome(task) if status == "STOPPED" else None
+
+    outcome = poll_until(stopped, waiter)
+    if outcome is None:
+        raise HakobuError(
+            f"the task {task_arn} did not stop within {timeout:.0f} s "
+            f"(last status {seen[-1] if seen else 'unknown'})",
+            f"look at its logs, or stop it with `aws ecs stop-task --cluster {cluster} "
+            f"--task {task_arn}`",
+        )
+    return outcome
 
 
 def task_outcome(task: dict[str, Any]) -> TaskOutcome:
@@ -271,39 +278,79 @@ def _describe_task(ecs: Any, cluster: str, task_arn: str) -> dict[str, Any]:
 
 def task_id(task_arn: str) -> str:
     """The task's id: the last part of its ARN, in the short and the long ARN formats."""
-    return task_arn.rsplit("/", 1)[-1]
+    return last_part(task_arn)
 
 
-# --- throttling -------------------------------------------------------------------------
+# --- look-ups ---------------------------------------------------------------------------
 
 
-def is_throttling(exc: BaseException) -> bool:
-    return isinstance(exc, ClientError) and _code(exc) in THROTTLING_CODES
+def _direct(call: Callable[[], Any]) -> Any:
+    return call()
 
 
-def call_patiently(
-    call: Callable[[], T],
-    *,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    deadline: float,
-    delay: float = 1.0,
-    max_delay: float = 30.0,
-) -> T:
-    """`call()`, retried with exponential backoff while AWS throttles it.
-
-    Gives up (re-raising the throttling error) only when the next wait would pass
-    `deadline`; every other error propagates at once.
-    """
-    while True:
-        try:
-            return call()
-        except ClientError as exc:
-            if not is_throttling(exc) or clock() + delay > deadline:
-                raise
-            sleep(delay)
-            delay = min(delay * 2, max_delay)
+def task_definition(ecs: Any, arn: str) -> dict[str, Any]:
+    """A task-definition revision as `describe_task_definition` returns it."""
+    return dict(ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"])
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def tagged_task_definition(ecs: Any, arn: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A revision and its tags (what a deploy recorded: image tag, commit, who, when)."""
+    described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+    tags = {t["key"]: t["value"] for t in described.get("tags", [])}
+    return dict(described["taskDefinition"]), tags
+
+
+def task_definition_arns(ecs: Any, family: str) -> list[str]:
+    """Every revision of `family`, as listed (newest first, but callers sort)."""
+    arns: list[str] = []
+    paginator = ecs.get_paginator("list_task_definitions")
+    for page in paginator.paginate(familyPrefix=family, sort="DESC"):
+        arns.extend(page["taskDefinitionArns"])
+    return arns
+
+
+def stopped_tasks(
+    ecs: Any, cluster: str, service: str, call: Caller = _direct
+) -> list[dict[str, Any]]:
+    """The service's stopped tasks of any revision (ECS keeps them about an hour), described,
+    newest first."""
+    arns = call(
+        partial(
+            ecs.list_tasks,
+            cluster=cluster,
+            serviceName=service,
+            desiredStatus="STOPPED",
+            maxResults=TASKS_LISTED,
+        )
+    ).get("taskArns", [])
+    if not arns:
+        return []
+    tasks = call(partial(ecs.describe_tasks, cluster=cluster, tasks=arns)).get("tasks", [])
+    return sorted(
+        tasks, key=lambda t: t.get("stoppedAt") or t.get("createdAt") or _EPOCH, reverse=True
+    )
+
+
+def running_task_arns(ecs: Any, cluster: str, service: str) -> list[str]:
+    response = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="RUNNING")
+    return list(response.get("taskArns", []))
+
+
+def describe_tasks(ecs: Any, cluster: str, arns: list[str]) -> dict[str, Any]:
+    """`describe_tasks` for up to 100 tasks: the answer with its `tasks` and `failures`."""
+    return dict(ecs.describe_tasks(cluster=cluster, tasks=arns[:TASKS_LISTED]))
+
+
+def target_group_arns(service: dict[str, Any]) -> list[str]:
+    """The target groups a described service registers its tasks with, each once."""
+    arns = (lb.get("targetGroupArn") for lb in service.get("loadBalancers", []))
+    return list(dict.fromkeys(a for a in arns if a))
+
+
+def send_service_update(ecs: Any, request: dict[str, Any]) -> None:
+    """`update_service` with kwargs built elsewhere (a count, a revision, or both)."""
+    ecs.update_service(**request)
+
+
+def execute_command(ecs: Any, request: dict[str, Any]) -> dict[str, Any]:
+    return dict(ecs.execute_command(**request))

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hakobu.aws.ecs import call_patiently
+from hakobu.aws.arn import last_part
+from hakobu.aws.polling import call_patiently
 
 # get_log_events returns at most 10,000 events per call.
 MAX_EVENTS_PER_CALL = 10_000
@@ -42,7 +43,7 @@ def task_log_stream(container: str, task_id: str, prefix: str = "ecs") -> str:
 
     `task_id` may also be a task ARN (short or long format).
     """
-    return f"{prefix}/{container}/{task_id.rsplit('/', 1)[-1]}"
+    return f"{prefix}/{container}/{last_part(task_id)}"
 
 
 def task_log_lines(
@@ -88,7 +89,7 @@ def last_lines(lines: Sequence[LogLine], n: int = 20) -> list[LogLine]:
 
 def stream_task_id(stream: str) -> str:
     """The task id in a stream name `<prefix>/<container>/<task-id>` (its last part)."""
-    return stream.rsplit("/", 1)[-1]
+    return last_part(stream)
 
 
 # --- a log group over a time range: filter_log_events -----------------------------------
@@ -225,3 +226,8 @@ def _line(event: dict[str, Any], stream: str) -> LogLine:
         stream=stream,
         event_id=event.get("eventId"),
     )
+
+
+def start_live_tail(live: Any, request: dict[str, Any]) -> Any:
+    """Open a Live Tail session; its response stream (iterate it, then close it)."""
+    return live.start_live_tail(**request)

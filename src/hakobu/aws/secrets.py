@@ -45,12 +45,33 @@ def read_master_key(env: Environment) -> str:
     return (env.root / env.settings.secrets.master_key_file).read_text(encoding="utf-8").strip()
 
 
+def secret_value(client: Any, secret_id: str, stage: str | None = None) -> str | None:
+    """The value (to hand on or compare, never to print); None when the secret has no
+    such version (or does not exist)."""
+    request = {"SecretId": secret_id, **({"VersionStage": stage} if stage else {})}
+    try:
+        answer = client.get_secret_value(**request)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    value = answer.get("SecretString")
+    return str(value) if value is not None else None
+
+
+def secrets_named(
+    client: Any, prefix: str, include_planned_deletion: bool = False
+) -> list[dict[str, Any]]:
+    """Secrets whose name starts with `prefix`, case-insensitively (Secrets Manager's name
+    filter): callers check the exact prefix."""
+    request: dict[str, Any] = {"Filters": [{"Key": "name", "Values": [prefix]}]}
+    if include_planned_deletion:
+        request = {"IncludePlannedDeletion": True, **request}
+    pages = client.get_paginator("list_secrets").paginate(**request)
+    return [secret for page in pages for secret in page.get("SecretList", [])]
+
+
 def write_secret_if_changed(client: Any, secret_id: str, value: str) -> bool:
     """Put `value` as the secret's current version unless it already is; True if written."""
-    try:
-        current = client.get_secret_value(SecretId=secret_id).get("SecretString")
-    except client.exceptions.ResourceNotFoundException:
-        current = None  # the container exists but has no version yet
+    current = secret_value(client, secret_id)  # None: the container has no version yet
     if current == value:
         return False
     client.put_secret_value(SecretId=secret_id, SecretString=value)
@@ -186,14 +207,9 @@ def force_delete_all(client: Any, names: list[str], app_prefix: str) -> list[str
     `--force-delete-without-recovery`, which otherwise leaves a name blocked for 30 days.
     """
     found = [name for name in names if describe(client, name) is not None]
-    paginator = client.get_paginator("list_secrets")
-    pages = paginator.paginate(
-        IncludePlannedDeletion=True, Filters=[{"Key": "name", "Values": [app_prefix]}]
-    )
     found += [
         s["Name"]
-        for page in pages
-        for s in page["SecretList"]
+        for s in secrets_named(client, app_prefix, include_planned_deletion=True)
         if s["Name"].startswith(app_prefix) and s["Name"] not in found
     ]
     for name in found:

@@ -13,6 +13,11 @@ CREDENTIALS_FIX = (
 )
 
 
+def caller_identity(sts: Any) -> dict[str, Any]:
+    """`get_caller_identity`: the `Account`, `Arn` and `UserId` the credentials belong to."""
+    return dict(sts.get_caller_identity())
+
+
 def require_caller_identity(target: Target) -> dict[str, Any]:
     """The guide's step 1, `aws sts get-caller-identity`: the account and ARN of the
     caller. Without usable credentials, a `PreflightError` (exit 2) before Terraform or
@@ -21,7 +26,7 @@ def require_caller_identity(target: Target) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
-        identity = target.client("sts").get_caller_identity()
+        identity = caller_identity(target.client("sts"))
     except NoCredentialsError:
         raise PreflightError("no AWS credentials were found", CREDENTIALS_FIX) from None
     except ClientError as exc:

@@ -32,7 +32,8 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from hakobu.aws.ecs import call_patiently, is_throttling
+from hakobu.aws.arn import last_part
+from hakobu.aws.errors import is_throttling
 from hakobu.aws.logs import (
     LiveUpdate,
     LogLine,
@@ -41,9 +42,11 @@ from hakobu.aws.logs import (
     live_tail_request,
     log_group_arn,
     session_lines,
+    start_live_tail,
     stream_task_id,
     task_log_stream,
 )
+from hakobu.aws.polling import call_patiently
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target, retry_config
@@ -179,7 +182,7 @@ def build_query(
 
 
 def _task_streams(container: str, task: str) -> tuple[tuple[str, ...], str | None]:
-    task_id = task.strip().rsplit("/", 1)[-1].lower()
+    task_id = last_part(task.strip()).lower()
     if not _TASK_ID_PART.fullmatch(task_id):
         raise OptionError(
             "--task",
@@ -404,7 +407,7 @@ class Follower:
             # Inside the try: a policy may deny DescribeLogGroups too; polling needs neither.
             request = self.query.live_request(self._group_arn())
             response = call_patiently(
-                lambda: live.start_live_tail(**request),
+                lambda: start_live_tail(live, request),
                 sleep=self.sleep,
                 clock=self.clock,
                 deadline=math.inf,

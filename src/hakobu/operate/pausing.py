@@ -21,21 +21,25 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from botocore.exceptions import ClientError
-
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import elbv2 as elbv2_ops
+from hakobu.aws import rds as rds_ops
+from hakobu.aws.clients import ClientSource
 from hakobu.aws.ecs import service_description
+from hakobu.aws.polling import Waiter, poll_until
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.workspace import environment_dir
-from hakobu.operate.status import AwsClients, revision_of, target_line
+from hakobu.operate.edge_pausing import suspend_autoscaling
+from hakobu.operate.scaling import update_request
+from hakobu.operate.status import revision_of, target_line
 from hakobu.provision.cost import FARGATE, HOURS_PER_MONTH, CostLine, estimate, public_ipv4_count
 from hakobu.provision.prices import PriceTable
 from hakobu.ship.rollout import TargetLine
@@ -65,8 +69,6 @@ SETTLING = frozenset(
         "resetting-master-credentials",
     }
 )
-
-NOT_FOUND_CODES = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 
 DatabaseAction = Literal[
     "none", "stop", "wait-then-stop", "start", "wait", "wait-stopped-then-start"
@@ -175,13 +177,9 @@ def gather_facts(ecs: Any, rds: Any, env: Environment) -> Facts:
 
 
 def database_status(rds: Any, identifier: str) -> str | None:
-    try:
-        found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in NOT_FOUND_CODES:
-            return None
-        raise
-    return str(found[0].get("DBInstanceStatus", "unknown")) if found else None
+    """The DB instance's status; None if it does not exist."""
+    found = rds_ops.db_instance(rds, identifier)
+    return str(found.get("DBInstanceStatus", "unknown")) if found is not None else None
 
 
 # --- savings --------------------------------------------------------------------------
@@ -415,54 +413,38 @@ def restore_request(names: Names, record: PauseRecord, facts: Facts) -> dict[str
 StatusHandler = Callable[[str, float], None]  # (status, elapsed seconds)
 
 
-@dataclass
-class Waiter:
-    """Polling with an injectable clock, so the waits are tested without sleeping."""
-
-    timeout: float
-    poll_seconds: float = 10.0
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    started: float = field(default=0.0, init=False)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    @property
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-    def wait(self) -> bool:
-        """Sleep one poll; False when the timeout has passed."""
-        remaining = self.timeout - self.elapsed
-        if remaining <= 0:
-            return False
-        self.sleep(min(self.poll_seconds, remaining))
-        return True
-
-
 def scale_to_zero(ecs: Any, env: Environment) -> None:
     names = Names.of(env)
-    ecs.update_service(cluster=names.cluster, service=names.service, desiredCount=0)
+    ecs_ops.send_service_update(ecs, update_request(names.cluster, names.service, 0))
 
 
 def wait_for_database(
     rds: Any, identifier: str, wanted: str, waiter: Waiter, on_status: StatusHandler | None = None
 ) -> str:
     """Poll until the DB instance is `wanted`; `HakobuError` after the waiter's timeout."""
-    while True:
+    seen: list[str] = []
+
+    def reached() -> str | None:
         status = database_status(rds, identifier) or "missing"
+        seen.append(status)
         if on_status is not None:
             on_status(status, waiter.elapsed)
-        if status == wanted:
-            return status
-        if status == "missing" or not waiter.wait():
-            raise HakobuError(
-                f"the DB instance {identifier} is {status!r}, not {wanted!r}, after "
-                f"{waiter.elapsed:.0f} s",
-                f"look at it with `aws rds describe-db-instances --db-instance-identifier "
-                f"{identifier}`, then run the command again",
-            )
+        if status == "missing":
+            raise _not_reached(identifier, status, wanted, waiter)
+        return status if status == wanted else None
+
+    found = poll_until(reached, waiter)
+    if found is None:
+        raise _not_reached(identifier, seen[-1], wanted, waiter)
+    return found
+
+
+def _not_reached(identifier: str, status: str, wanted: str, waiter: Waiter) -> HakobuError:
+    return HakobuError(
+        f"the DB instance {identifier} is {status!r}, not {wanted!r}, after {waiter.elapsed:.0f} s",
+        f"look at it with `aws rds describe-db-instances --db-instance-identifier "
+        f"{identifier}`, then run the command again",
+    )
 
 
 def stop_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
@@ -470,7 +452,7 @@ def stop_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Wai
     if action == "wait-then-stop":
         wait_for_database(rds, identifier, AVAILABLE, waiter, on_status)
     if action in ("stop", "wait-then-stop"):
-        rds.stop_db_instance(DBInstanceIdentifier=identifier)
+        rds_ops.stop(rds, identifier)
 
 
 def start_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
@@ -480,7 +462,7 @@ def start_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Wa
     if action == "wait-stopped-then-start":
         wait_for_database(rds, identifier, "stopped", waiter, on_status)
     if action in ("start", "wait-stopped-then-start"):
-        rds.start_db_instance(DBInstanceIdentifier=identifier)
+        rds_ops.start(rds, identifier)
     wait_for_database(rds, identifier, AVAILABLE, waiter, on_status)
 
 
@@ -551,26 +533,29 @@ def wait_until_healthy(
     """Poll the service and its targets until `judge_health` says healthy; `HakobuError`
     naming what is missing (with each target's reason in words) after the timeout."""
     names = Names.of(env)
-    last: Health | None = None
-    while True:
+    last: list[Health] = []
+
+    def healthy() -> Health | None:
         service = service_description(ecs, names.cluster, names.service)
-        groups = dict.fromkeys(lb["targetGroupArn"] for lb in service.get("loadBalancers", []))
-        pages = [elbv2.describe_target_health(TargetGroupArn=arn) for arn in groups if arn]
+        pages = [elbv2_ops.target_health(elbv2, arn) for arn in ecs_ops.target_group_arns(service)]
         health = judge_health(service, pages, expected)
-        if on_change is not None and health != last:
+        if on_change is not None and health not in last:
             on_change(health, waiter.elapsed)
-        last = health
-        if health.healthy:
-            return health
-        if not waiter.wait():
-            reasons = "; ".join(t.text() for t in health.targets if t.state != "healthy")
-            raise HakobuError(
-                f"the app is not healthy after {waiter.elapsed:.0f} s ({health.text()}"
-                + (f"; {reasons}" if reasons else "")
-                + ")",
-                f"the pause is over; follow it with `hakobu status {env.name} --watch`, and "
-                f"look at `hakobu logs {env.name}`",
-            )
+        last[:] = [health]
+        return health if health.healthy else None
+
+    found = poll_until(healthy, waiter)
+    if found is not None:
+        return found
+    health = last[-1]
+    reasons = "; ".join(t.text() for t in health.targets if t.state != "healthy")
+    raise HakobuError(
+        f"the app is not healthy after {waiter.elapsed:.0f} s ({health.text()}"
+        + (f"; {reasons}" if reasons else "")
+        + ")",
+        f"the pause is over; follow it with `hakobu status {env.name} --watch`, and "
+        f"look at `hakobu logs {env.name}`",
+    )
 
 
 # --- running a plan -------------------------------------------------------------------
@@ -593,7 +578,7 @@ Reshape = Callable[[bool], None]
 
 def execute_pause(
     env: Environment,
-    aws: AwsClients,
+    aws: ClientSource,
     plan: PausePlan,
     path: Path,
     reshape: Reshape,
@@ -604,6 +589,8 @@ def execute_pause(
     the deep-paused shape, the DB stopped."""
     save_record(path, plan.record)
     names = Names.of(env)
+    if suspend_autoscaling(env, aws, suspended=True):  # or it would start tasks again
+        progress.step("Suspended auto scaling")
     if plan.scale_to_zero:
         progress.step(f"Scaling {names.service} to 0 tasks")
         scale_to_zero(aws.client("ecs"), env)
@@ -618,7 +605,7 @@ def execute_pause(
 
 def execute_resume(
     env: Environment,
-    aws: AwsClients,
+    aws: ClientSource,
     plan: ResumePlan,
     path: Path,
     reshape: Reshape,
@@ -638,7 +625,9 @@ def execute_resume(
         progress.step("Re-creating the NAT Gateway(s) and the ALB (Terraform)")
         reshape(False)
     progress.step(f"Scaling {names.service} back to {plan.record.desired_count} task(s)")
-    ecs.update_service(**plan.service_request)
+    ecs_ops.send_service_update(ecs, plan.service_request)
+    if suspend_autoscaling(env, aws, suspended=False):
+        progress.step("Resumed auto scaling")
     remove_record(path)
     if aws.sandbox:
         return None

@@ -21,7 +21,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import InlineTable, Table
 
-from hakobu.aws.ecs import service_description
+from hakobu.aws.ecs import send_service_update, service_description
 from hakobu.core.config import Environment, ServiceSettings, parse_project
 from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.names import Names
@@ -189,7 +189,7 @@ def scale(env: Environment, target: Target, count: int, config_path: Path) -> Sc
     ecs = target.client("ecs")
     previous = int(service_description(ecs, names.cluster, names.service)["desiredCount"])
     if previous != count:
-        ecs.update_service(**update_request(names.cluster, names.service, count))
+        send_service_update(ecs, update_request(names.cluster, names.service, count))
     if edit.key is not None:
         _write_unless_changed(config_path, before, edit.text, edit.key, count)
     return ScaleResult(names.service, previous, count, edit.key, config_path)

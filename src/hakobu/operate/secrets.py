@@ -10,7 +10,7 @@ secrets at once cannot lose each other's write).
 A change registers a new task-definition revision: the running one with only the
 container's `secrets` changed (image, sizes, roles and the rest kept), tagged with what
 changed, then rolled out like a deploy. Values are read from stdin or a hidden prompt by
-the CLI, go straight to Secrets Manager and are never printed (DESIGN.md decision 4).
+the CLI, go straight to Secrets Manager and are never printed (docs/design.md, "Secrets").
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import rds as rds_ops
 from hakobu.aws import secrets as secrets_ops
+from hakobu.aws.arn import last_part
+from hakobu.aws.errors import error_code
+from hakobu.aws.polling import Waiter, poll_until
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.managed_secrets import ManagedSecret, managed_secrets
@@ -228,11 +232,7 @@ class AppSecrets:
     def current(self) -> Current:
         ecs = self._client("ecs")
         service = ecs_ops.service_description(ecs, self.names.cluster, self.names.service)
-        described = ecs.describe_task_definition(
-            taskDefinition=service["taskDefinition"], include=["TAGS"]
-        )
-        definition = described["taskDefinition"]
-        tags = {t["key"]: t["value"] for t in described.get("tags", [])}
+        definition, tags = ecs_ops.tagged_task_definition(ecs, service["taskDefinition"])
         return Current(definition, tags, _container(definition, self.names.container))
 
     def check_settable(self, variable: str, current: Current) -> None:
@@ -368,14 +368,10 @@ class AppSecrets:
         the exact prefix and a valid variable name are checked here."""
         prefix = secrets_ops.app_secret_prefix(self.names.prefix)
         found: dict[str, dict[str, Any]] = {}
-        pages = client.get_paginator("list_secrets").paginate(
-            Filters=[{"Key": "name", "Values": [prefix]}]
-        )
-        for page in pages:
-            for secret in page.get("SecretList", []):
-                variable = str(secret.get("Name", "")).removeprefix(prefix)
-                if secret["Name"].startswith(prefix) and NAME_PATTERN.fullmatch(variable):
-                    found[variable] = secret
+        for secret in secrets_ops.secrets_named(client, prefix):
+            variable = str(secret.get("Name", "")).removeprefix(prefix)
+            if secret["Name"].startswith(prefix) and NAME_PATTERN.fullmatch(variable):
+                found[variable] = secret
         return found
 
     # --- DB password rotation ------------------------------------------------------------
@@ -399,12 +395,12 @@ class AppSecrets:
         version = secrets_ops.put_pending(secrets, secret, password)
         self.deployer.events.step("Stored", f"a new password in {secret} as AWSPENDING")
         try:
-            rds.modify_db_instance(**master_password_request(self.names.db_instance, password))
+            rds_ops.modify(rds, master_password_request(self.names.db_instance, password))
         except ClientError as exc:
             secrets_ops.discard_pending(secrets, secret, version)
             raise HakobuError(
                 f"RDS refused the new password of {self.names.db_instance} "
-                f"({exc.response.get('Error', {}).get('Code', '?')}); nothing was changed",
+                f"({error_code(exc) or '?'}); nothing was changed",
                 "check the instance with `hakobu status` and run the command again",
             ) from None
         self.deployer.events.step("Database", f"{self.names.db_instance} is applying it")
@@ -413,9 +409,13 @@ class AppSecrets:
         self.deployer.events.step("Promoted", f"the new password to AWSCURRENT in {secret}")
 
     def _describe_db(self, rds: Any) -> dict[str, Any]:
-        return dict(
-            rds.describe_db_instances(DBInstanceIdentifier=self.names.db_instance)["DBInstances"][0]
-        )
+        found = rds_ops.db_instance(rds, self.names.db_instance)
+        if found is None:
+            raise HakobuError(
+                f"the database {self.names.db_instance} does not exist; nothing was changed",
+                "run `hakobu up`",
+            )
+        return found
 
     def _check_database_available(self, rds: Any) -> None:
         status = self._describe_db(rds).get("DBInstanceStatus")
@@ -428,24 +428,27 @@ class AppSecrets:
 
     def _wait_for_password(self, rds: Any) -> None:
         """Until RDS has applied the password: tasks started earlier would be refused."""
-        deadline = self.clock() + DB_WAIT_SECONDS
-        while True:
+        waiter = Waiter(
+            DB_WAIT_SECONDS, DB_POLL_SECONDS, sleep=self.deployer.sleep, clock=self.clock
+        )
+        seen: list[dict[str, Any]] = []
+
+        def applied() -> dict[str, Any] | None:
             instance = self._describe_db(rds)
+            seen[:] = [instance]
             pending = instance.get("PendingModifiedValues", {})
-            if instance.get("DBInstanceStatus") == "available" and (
-                "MasterUserPassword" not in pending
-            ):
-                return
-            if self.clock() > deadline:
-                raise HakobuError(
-                    f"RDS has not applied the new password of {self.names.db_instance} "
-                    f"after {DB_WAIT_SECONDS} s (status "
-                    f"{instance.get('DBInstanceStatus')}); the secret still serves the old "
-                    "one and holds the new one as AWSPENDING",
-                    "run `hakobu secrets rotate-db` again once the instance is available: "
-                    "it sets a fresh password in both",
-                )
-            self.deployer.sleep(DB_POLL_SECONDS)
+            done = instance.get("DBInstanceStatus") == "available"
+            return instance if done and "MasterUserPassword" not in pending else None
+
+        if poll_until(applied, waiter) is None:
+            raise HakobuError(
+                f"RDS has not applied the new password of {self.names.db_instance} "
+                f"after {DB_WAIT_SECONDS} s (status "
+                f"{seen[-1].get('DBInstanceStatus')}); the secret still serves the old "
+                "one and holds the new one as AWSPENDING",
+                "run `hakobu secrets rotate-db` again once the instance is available: "
+                "it sets a fresh password in both",
+            )
 
 
 def roll_out(deployer: Deployer, arn: str) -> DeployResult:
@@ -463,4 +466,4 @@ def roll_out(deployer: Deployer, arn: str) -> DeployResult:
 
 
 def _revision(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
+    return last_part(arn)

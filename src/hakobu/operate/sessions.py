@@ -12,7 +12,6 @@ below them are small. Nothing here prints: the CLI renders what these functions 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -33,6 +32,12 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import rds as rds_ops
+from hakobu.aws import secrets as secrets_ops
+from hakobu.aws import ssm as ssm_ops
+from hakobu.aws.arn import last_part
+from hakobu.aws.clients import ClientSource
+from hakobu.aws.errors import error_code, error_message
 from hakobu.aws.logs import LogLine
 from hakobu.core.config import Environment
 from hakobu.core.errors import ConfigError, HakobuError, PreflightError
@@ -81,15 +86,13 @@ SANDBOX_SESSIONS = (
 )
 
 
-class Aws(Protocol):
-    """What sessions need of a `Target` (tests pass Stubber-backed look-alikes)."""
+class Aws(ClientSource, Protocol):
+    """What sessions need of a `Target`: its clients, and what a child process (the
+    Session Manager plugin, mysql) must be given to reach the same place."""
 
     region: str
     masked: tuple[str, ...]
 
-    @property
-    def sandbox(self) -> bool: ...
-    def client(self, service: str) -> Any: ...
     def environment(self) -> dict[str, str]: ...
 
 
@@ -291,7 +294,7 @@ def exec_task(ecs: Any, names: Names, task: str | None = None) -> ExecTask:
     `HakobuError` saying why and what to do if none does.
     """
     arns = [task] if task else _service_tasks(ecs, names)
-    response = ecs.describe_tasks(cluster=names.cluster, tasks=arns[:100])
+    response = ecs_ops.describe_tasks(ecs, names.cluster, arns)
     running = [t for t in response.get("tasks", []) if t.get("lastStatus") == "RUNNING"]
     if not running:
         raise _no_running_task(names, task, response)
@@ -345,12 +348,10 @@ def exec_not_enabled(names: Names, why: str) -> HakobuError:
 
 
 def _service_tasks(ecs: Any, names: Names) -> list[str]:
-    arns = ecs.list_tasks(
-        cluster=names.cluster, serviceName=names.service, desiredStatus="RUNNING"
-    ).get("taskArns", [])
+    arns = ecs_ops.running_task_arns(ecs, names.cluster, names.service)
     if not arns:
         raise _no_running_task(names, None, {})
-    return list(arns)
+    return arns
 
 
 def _no_running_task(names: Names, task: str | None, response: dict[str, Any]) -> HakobuError:
@@ -404,10 +405,9 @@ def exec_session(
 
 def _execute_command(ecs: Any, names: Names, request: dict[str, Any]) -> dict[str, Any]:
     try:
-        return dict(ecs.execute_command(**request))
+        return ecs_ops.execute_command(ecs, request)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", ""), error.get("Message", "")
+        code, message = error_code(exc), error_message(exc)
         # ECS says "execute command was not enabled ... or the agent isn't running".
         if code == "InvalidParameterException" and "execute command" in message.lower():
             raise exec_not_enabled(names, message) from None
@@ -512,16 +512,14 @@ class TunnelPlan:
 def database(aws: Aws, env: Environment) -> Database:
     """The RDS instance's private endpoint and the app's user and database."""
     identifier = Names.of(env).db_instance
-    rds = aws.client("rds")
-    try:
-        instances = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-    except rds.exceptions.DBInstanceNotFoundFault:
-        raise HakobuError(f"the database {identifier} does not exist", "run hakobu up") from None
-    endpoint = instances[0].get("Endpoint") or {}
+    instance = rds_ops.db_instance(aws.client("rds"), identifier)
+    if instance is None:
+        raise HakobuError(f"the database {identifier} does not exist", "run hakobu up")
+    endpoint = instance.get("Endpoint") or {}
     if not endpoint.get("Address"):
         raise HakobuError(
             f"the database {identifier} has no endpoint yet "
-            f"(status {instances[0].get('DBInstanceStatus', 'unknown')})",
+            f"(status {instance.get('DBInstanceStatus', 'unknown')})",
             "wait until it is available; `aws rds describe-db-instances "
             f"--db-instance-identifier {identifier}` shows it",
         )
@@ -543,12 +541,12 @@ def forward_port(aws: Aws, plan: TunnelPlan) -> int:
     """Run the tunnel in the foreground until Ctrl-C; the plugin's exit code."""
     ssm = aws.client("ssm")
     request = plan.request()
-    response = ssm.start_session(**request)
+    response = ssm_ops.start_session(ssm, request)
     argv, variables = _start_session_argv(aws, ssm, response, request)
     try:
         return run_plugin(argv, child_environment(aws, variables))
     except PreflightError:
-        _terminate(ssm, response["SessionId"])  # no zombie session on the agent
+        ssm_ops.terminate_session(ssm, response["SessionId"])  # no zombie session
         raise
 
 
@@ -562,7 +560,7 @@ def background_tunnel(aws: Aws, plan: TunnelPlan, workdir: Path) -> Iterator[Non
     """
     ssm = aws.client("ssm")
     request = plan.request()
-    response = ssm.start_session(**request)
+    response = ssm_ops.start_session(ssm, request)
     argv, variables = _start_session_argv(aws, ssm, response, request)
     log = workdir / "tunnel.log"
     try:
@@ -576,14 +574,14 @@ def background_tunnel(aws: Aws, plan: TunnelPlan, workdir: Path) -> Iterator[Non
                 start_new_session=True,
             )
     except OSError:
-        _terminate(ssm, response["SessionId"])
+        ssm_ops.terminate_session(ssm, response["SessionId"])
         raise PreflightError(f"{PLUGIN} could not be started", PLUGIN_INSTALL) from None
     try:
         wait_for_port(plan.local_port, child, log)
         yield
     finally:
         stop_process(child)
-        _terminate(ssm, response["SessionId"])
+        ssm_ops.terminate_session(ssm, response["SessionId"])
 
 
 def _start_session_argv(
@@ -644,12 +642,6 @@ def stop_process(child: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _terminate(ssm: Any, session_id: str) -> None:
-    # Already ended (the plugin closed it) is fine: either way nothing is left open.
-    with contextlib.suppress(ClientError):
-        ssm.terminate_session(SessionId=session_id)
-
-
 @contextmanager
 def private_option_file(password: str) -> Iterator[Path]:
     """A mysql option file holding the password: mode 0600 in a private (0700) directory,
@@ -683,19 +675,20 @@ class PasswordInfo:
 def db_password_info(aws: Aws, env: Environment) -> PasswordInfo:
     """Where the DB password is and when it last changed, without reading its value."""
     secret = Names.of(env).db_password_secret
-    described = aws.client("secretsmanager").describe_secret(SecretId=secret)
+    described = secrets_ops.describe(aws.client("secretsmanager"), secret)
+    if described is None:
+        raise HakobuError(f"the secret {secret} does not exist", "run hakobu up")
     return PasswordInfo(secret, described.get("LastChangedDate") or described.get("CreatedDate"))
 
 
 def db_password(aws: Aws, env: Environment) -> str:
     secret = Names.of(env).db_password_secret
-    client = aws.client("secretsmanager")
-    try:
-        return str(client.get_secret_value(SecretId=secret)["SecretString"])
-    except client.exceptions.ResourceNotFoundException:
+    value = secrets_ops.secret_value(aws.client("secretsmanager"), secret)
+    if value is None:
         raise HakobuError(
             f"the secret {secret} has no value", "run hakobu up (it generates the password)"
-        ) from None
+        )
+    return value
 
 
 # --- one-off tasks ----------------------------------------------------------------------
@@ -738,8 +731,7 @@ def run_one_off(
     task_arn = deployer.start_one_off(ecs, service, revision, command, STARTED_BY)
     events.step(
         "Started",
-        f"{shlex.join(command)} as task {ecs_ops.task_id(task_arn)} of "
-        f"{revision.rsplit('/', 1)[-1]}",
+        f"{shlex.join(command)} as task {ecs_ops.task_id(task_arn)} of {last_part(revision)}",
     )
     if aws.sandbox:
         return RunResult(task_arn, revision, None, [])

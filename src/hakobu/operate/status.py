@@ -25,11 +25,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
-
-from hakobu.aws.ecs import call_patiently, service_description
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import elbv2 as elbv2_ops
+from hakobu.aws import rds as rds_ops
+from hakobu.aws.arn import last_part
+from hakobu.aws.clients import AwsClients, ClientSource
+from hakobu.aws.ecs import service_description
+from hakobu.aws.polling import call_patiently
 from hakobu.core.config import Environment
 from hakobu.core.names import Names
 
@@ -54,31 +58,11 @@ EVENTS_SHOWN = 5
 STOPPED_TASKS_SHOWN = 5
 # How long one gather may wait out AWS throttling (botocore's adaptive retries come first).
 PATIENCE_SECONDS = 30.0
-# ECS keeps a stopped task for about an hour; describe_tasks takes at most 100 at once.
-STOPPED_TASKS_LISTED = 100
 
 
-class AwsClients(Protocol):
-    """Where the clients come from: a `Target`, or a test double answering from stubs."""
-
-    @property
-    def sandbox(self) -> bool: ...
-
-    def client(self, service: str) -> Any: ...
-
-
-@dataclass(frozen=True)
-class StatusClients:
-    """The three clients a status needs; made once and reused by every `--watch` refresh
-    (making a boto3 client costs more than the call it then sends)."""
-
-    ecs: Any
-    elbv2: Any
-    rds: Any
-
-    @classmethod
-    def of(cls, target: AwsClients) -> StatusClients:
-        return cls(target.client("ecs"), target.client("elbv2"), target.client("rds"))
+# The clients a status needs (ECS, ELBv2, RDS), made once and reused by every `--watch`
+# refresh: making a boto3 client costs more than the call it then sends.
+StatusClients = AwsClients
 
 
 # --- the report -------------------------------------------------------------------------
@@ -257,10 +241,10 @@ class StatusReport:
 
 
 def gather_status(
-    target: AwsClients,
+    target: ClientSource,
     env: Environment,
     *,
-    clients: StatusClients | None = None,
+    clients: AwsClients | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> StatusReport:
@@ -271,7 +255,7 @@ def gather_status(
     `PATIENCE_SECONDS`; other AWS errors propagate.
     """
     names = Names.of(env)
-    clients = clients or StatusClients.of(target)
+    clients = clients or AwsClients.of(target)
     patient = partial(call_patiently, sleep=sleep, clock=clock, deadline=clock() + PATIENCE_SECONDS)
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="hakobu-status") as pool:
         described = pool.submit(
@@ -349,34 +333,16 @@ def _stopped_tasks(
 ) -> tuple[StoppedTask, ...]:
     """The service's recently stopped tasks of any revision, newest first.
 
-    `rollout.stopped_tasks` does the same for one revision; a status wants them all.
+    `rollout.stopped_tasks` keeps those of one revision; a status wants them all.
     """
-    arns = patient(
-        partial(
-            ecs.list_tasks,
-            cluster=cluster,
-            serviceName=service,
-            desiredStatus="STOPPED",
-            maxResults=STOPPED_TASKS_LISTED,
-        )
-    ).get("taskArns", [])
-    if not arns:
-        return ()
-    tasks = patient(partial(ecs.describe_tasks, cluster=cluster, tasks=arns)).get("tasks", [])
-    tasks.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or _EPOCH, reverse=True)
+    tasks = ecs_ops.stopped_tasks(ecs, cluster, service, patient)
     return tuple(stopped_task(t) for t in tasks[:STOPPED_TASKS_SHOWN])
 
 
 def _database(rds: Any, identifier: str) -> DatabaseStatus | None:
-    try:
-        found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-    except ClientError as exc:
-        if _code(exc) == "DBInstanceNotFound":
-            return None
-        raise
-    if not found:
+    db = rds_ops.db_instance(rds, identifier)
+    if db is None:
         return None
-    db = found[0]
     return DatabaseStatus(
         identifier=db.get("DBInstanceIdentifier", identifier),
         status=db.get("DBInstanceStatus", "unknown"),
@@ -393,30 +359,21 @@ def _balancer_and_targets(
     """The ALB, then (once the service is known) the health of its target groups; in this
     order on one client, so the calls are the same sequence every time."""
     balancer = patient(partial(_load_balancer, elbv2, name))
-    service = described.result()
-    arns = dict.fromkeys(
-        lb["targetGroupArn"] for lb in service.get("loadBalancers", []) if lb.get("targetGroupArn")
-    )
+    arns = ecs_ops.target_group_arns(described.result())
     return balancer, tuple(_target_group(elbv2, arn, patient) for arn in arns)
 
 
 def _target_group(elbv2: Any, arn: str, patient: Patient[Any]) -> TargetGroupHealth:
-    health = patient(partial(elbv2.describe_target_health, TargetGroupArn=arn))
+    health = patient(partial(elbv2_ops.target_health, elbv2, arn))
     return TargetGroupHealth(
         arn, tuple(target_line(t) for t in health.get("TargetHealthDescriptions", []))
     )
 
 
 def _load_balancer(elbv2: Any, name: str) -> LoadBalancerStatus | None:
-    try:
-        found = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"]
-    except ClientError as exc:
-        if _code(exc) == "LoadBalancerNotFound":
-            return None
-        raise
-    if not found:
+    lb = elbv2_ops.load_balancer(elbv2, name)
+    if lb is None:
         return None
-    lb = found[0]
     return LoadBalancerStatus(
         name=lb.get("LoadBalancerName", name),
         dns_name=lb["DNSName"],
@@ -426,12 +383,10 @@ def _load_balancer(elbv2: Any, name: str) -> LoadBalancerStatus | None:
 
 # --- helpers ----------------------------------------------------------------------------
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def _stopped_json(task: StoppedTask) -> dict[str, Any]:
     return {
-        "task_id": task.task_arn.rsplit("/", 1)[-1],
+        "task_id": last_part(task.task_arn),
         "task_arn": task.task_arn,
         "task_definition": task.task_definition,
         "stop_code": task.stop_code,
@@ -445,7 +400,3 @@ def _stopped_json(task: StoppedTask) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

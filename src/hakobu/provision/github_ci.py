@@ -23,6 +23,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
+from hakobu.aws.sts import caller_identity
 from hakobu.core.config import DEFAULT_ENVIRONMENT, Environment, parse_project
 from hakobu.core.config.ci import (
     DEFAULT_BRANCH,
@@ -285,7 +286,7 @@ def read_remote(root: Path) -> str:
 
 
 def role_arn(env: Environment, target: Target) -> str:
-    identity = target.client("sts").get_caller_identity()
+    identity = caller_identity(target.client("sts"))
     partition = identity["Arn"].split(":")[1]
     return f"arn:{partition}:iam::{identity['Account']}:role/{Names.of(env).github_deploy_role}"
 

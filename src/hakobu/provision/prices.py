@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hakobu.aws.pricing import product_pages
 from hakobu.core.errors import HakobuError
 
 TABLE_VERSION = 1
@@ -243,18 +244,8 @@ def _usd(dimension: Mapping[str, Any]) -> float:
     return float(dimension["pricePerUnit"].get("USD", "0"))
 
 
-def _pages(client: Any, request: dict[str, Any]) -> Iterator[list[str]]:
-    token: str | None = None
-    for _ in range(MAX_PAGES):
-        response = client.get_products(**request, **({"NextToken": token} if token else {}))
-        yield response.get("PriceList", [])
-        token = response.get("NextToken")
-        if not token:
-            return
-
-
 def fetch(client: Any, query: PriceQuery, region: str) -> Found | None:
-    for page in _pages(client, query.request(region)):
+    for page in product_pages(client, query.request(region), MAX_PAGES):
         found = select_price(page, query.usage_type)
         if found is not None:
             return found

@@ -18,6 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from hakobu.aws import s3 as s3_ops
+from hakobu.aws.errors import error_code
+from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.target import Target
@@ -35,7 +38,7 @@ def state_key(env: Environment) -> str:
 def state_bucket_name(env: Environment, target: Target) -> str:
     if env.settings.state_bucket:
         return env.settings.state_bucket
-    account = target.client("sts").get_caller_identity()["Account"]
+    account = caller_identity(target.client("sts"))["Account"]
     return f"hakobu-state-{account}-{env.region}"
 
 
@@ -82,13 +85,8 @@ def local_state_to_move(workdir: Path, target: Target, bucket: str, key: str) ->
         return None
     if not resources:
         return None
-    s3 = target.client("s3")
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return path
-        raise
+    if not s3_ops.object_exists(target.client("s3"), bucket, key):
+        return path
     raise HakobuError(
         f'this environment has Terraform state in two places: {path} (state = "local" '
         f"before) and s3://{bucket}/{key}; hakobu will not guess which one is right",
@@ -105,51 +103,26 @@ def ensure_state_bucket(target: Target, bucket: str) -> bool:
     """
     s3 = target.client("s3")
     try:
-        s3.head_bucket(Bucket=bucket)
-        return False
+        if s3_ops.bucket_exists(s3, bucket):
+            return False
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code not in ("404", "NoSuchBucket", "NotFound"):
-            raise _bucket_error(bucket, code, target.region) from exc
-    create: dict[str, Any] = {"Bucket": bucket}
-    if target.region != "us-east-1":
-        create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+        raise _bucket_error(bucket, error_code(exc) or None, target.region) from exc
     try:
-        s3.create_bucket(**create)
+        s3_ops.create_bucket(s3, bucket, target.region)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
+        code = error_code(exc) or None
         if code == "BucketAlreadyOwnedByYou":  # a teammate's hakobu created it just now
             return False
         raise _bucket_error(bucket, code, target.region) from exc
     try:
-        _configure(s3, bucket)
+        s3_ops.secure_bucket(s3, bucket)
     except BaseException:
         # Half-configured (say, not versioned) must not pass as "exists" on the next run:
         # remove the still empty bucket so that run creates it again.
         with contextlib.suppress(ClientError):
-            s3.delete_bucket(Bucket=bucket)
+            s3_ops.delete_bucket(s3, bucket)
         raise
     return True
-
-
-def _configure(s3: Any, bucket: str) -> None:
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    # Versioning keeps every earlier state: a bad apply can be undone by hand.
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
-        },
-    )
 
 
 def _bucket_error(bucket: str, code: str | None, region: str) -> HakobuError:

@@ -7,8 +7,7 @@ running service).
 
 from __future__ import annotations
 
-from typing import Any
-
+from hakobu.aws import ecr as ecr_ops
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
@@ -24,16 +23,14 @@ def repository_of(env: Environment, target: Target) -> str:
     """Where to push: `registry.url` if set, else the environment's ECR repository."""
     if env.settings.registry.url:
         return env.settings.registry.url
-    ecr = target.client("ecr")
     repository = Names.of(env).repository
-    try:
-        found = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
-    except ecr.exceptions.RepositoryNotFoundException:
+    uri = ecr_ops.repository_uri(target.client("ecr"), repository)
+    if uri is None:
         raise HakobuError(
             f"the ECR repository {repository} does not exist",
             "run `hakobu up` first (it creates the repository)",
-        ) from None
-    return str(found["repositoryUri"])
+        )
+    return uri
 
 
 def build_release(
@@ -87,12 +84,10 @@ def _ecr_digest(target: Target, repository: str, tag: str) -> str | None:
     host, _, name = repository.partition("/")
     if ".dkr.ecr." not in host:
         return None
-    ecr: Any = target.client("ecr")
-    try:
-        images = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])
-    except ecr.exceptions.ImageNotFoundException:
+    details = ecr_ops.image_details(target.client("ecr"), name, {"imageTag": tag})
+    if not details:
         raise HakobuError(
             f"no image tagged {tag!r} in the ECR repository {name}",
             "push it first, or list what is there with `hakobu images`",
-        ) from None
-    return str(images["imageDetails"][0]["imageDigest"])
+        )
+    return str(details[0]["imageDigest"])

@@ -6,7 +6,9 @@ from __future__ import annotations
 from functools import partial
 
 from hakobu.aws.ecs import service_description
+from hakobu.aws.elbv2 import load_balancer
 from hakobu.core.config import Environment
+from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
 from hakobu.ship import artifact, history
@@ -73,7 +75,8 @@ def images(env: Environment, target: Target, count: int) -> list[history.ImageRe
 
 def load_balancer_dns(env: Environment, target: Target) -> str:
     """Where the app answers: the load balancer's DNS name (the guide's output)."""
-    balancers = target.client("elbv2").describe_load_balancers(
-        Names=[Names.of(env).load_balancer]
-    )["LoadBalancers"]
-    return str(balancers[0]["DNSName"])
+    name = Names.of(env).load_balancer
+    balancer = load_balancer(target.client("elbv2"), name)
+    if balancer is None:
+        raise HakobuError(f"the load balancer {name} does not exist", "run `hakobu up`")
+    return str(balancer["DNSName"])

@@ -19,11 +19,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.arn import last_part
 from hakobu.aws.logs import LogLine, last_lines, task_log_lines, task_log_stream
+from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
+from hakobu.ship import processes
 from hakobu.ship.alarm_rollback import alarm_rollback_reason
 from hakobu.ship.rollout import RolloutResult, RolloutUpdate, follow_rollout
 
@@ -100,19 +104,19 @@ class Deployer:
         release = self.build_image()
         arn = self._register(ecs, service, release)
         result = DeployResult(task_definition_arn=arn, release=release)
+        # A release is one image across every process (ship.processes).
+        arns = {WEB: arn} | self._register_workers(ecs, arn, release.image)
         self._release_task(ecs, service, arn, result)
-        self.events.step("Rolling out", f"{self.names.service} -> {_revision(arn)}")
-        ecs_ops.update_service(ecs, self.names.cluster, self.names.service, arn)
+        processes.update_services(ecs, self.env, arns, self.events.step)
         if self.target.sandbox:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
-            return result
-        result.rollout = self.follow(ecs, arn)
+        else:
+            result.rollout = self.follow_all(ecs, arns)
+        self._promote_schedules(ecs, arn, release.image, result)
         return result
 
     def _register(self, ecs: Any, service: dict[str, Any], release: Release) -> str:
-        current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
-            "taskDefinition"
-        ]
+        current = ecs_ops.task_definition(ecs, service["taskDefinition"])
         tags = {
             TAG_IMAGE: release.tag,
             TAG_BY: self.deployer_identity(),
@@ -133,7 +137,7 @@ class Deployer:
 
     def deployer_identity(self) -> str:
         try:
-            return str(self.target.client("sts").get_caller_identity()["Arn"])
+            return str(caller_identity(self.target.client("sts"))["Arn"])
         except Exception:  # who deployed is informative, never a reason to fail a deploy
             return getpass.getuser()
 
@@ -193,29 +197,76 @@ class Deployer:
         )
         return outcome, stream.print_new()
 
-    def task_logs(self, task_id: str) -> list[LogLine]:
-        stream = task_log_stream(self.names.container, task_id)
+    def task_logs(self, task_id: str, prefix: str = "ecs") -> list[LogLine]:
+        stream = task_log_stream(self.names.container, task_id, prefix)
         return task_log_lines(self.target.client("logs"), self.names.log_group, stream)
 
     def roll_back(self, arn: str) -> DeployResult:
         """Move the service to an earlier revision, followed like a deploy."""
         ecs = self.target.client("ecs")
-        self.events.step("Rolling back", f"{self.names.service} -> {_revision(arn)}")
-        ecs_ops.update_service(ecs, self.names.cluster, self.names.service, arn)
+        definition, tags = ecs_ops.tagged_task_definition(ecs, arn)
+        image = processes.image_of(definition, self.names.container)
+        # Every process goes back to that release's image together.
+        arns = {WEB: arn} | processes.rollback_arns(ecs, self.env, image, tags)
+        processes.update_services(ecs, self.env, arns, self.events.step, "Rolling back")
         release = Release(image="", tag=_revision(arn), commit=None)
         result = DeployResult(task_definition_arn=arn, release=release)
         if self.target.sandbox:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
-            result.rollout = self.follow(ecs, arn)
+            result.rollout = self.follow_all(ecs, arns)
+        self._promote_schedules(ecs, arn, image, result)
         return result
 
-    def follow(self, ecs: Any, arn: str) -> RolloutResult:
+    def _register_workers(self, ecs: Any, arn: str, image: str) -> dict[str, str]:
+        if not processes.worker_processes(self.env):
+            return {}
+        tags = ecs_ops.tagged_task_definition(ecs, arn)[1]
+        arns = processes.register_workers(ecs, self.env, image, tags)
+        for name, worker_arn in arns.items():
+            self.events.step("Registered", f"task definition {_revision(worker_arn)} ({name})")
+        return arns
+
+    def _promote_schedules(self, ecs: Any, arn: str, image: str, result: DeployResult) -> None:
+        """Schedules move to the release only once every process runs it."""
+        if not self.env.settings.schedules:
+            return
+        if result.rollout is not None and not result.rollout.succeeded:
+            return
+        tags = ecs_ops.tagged_task_definition(ecs, arn)[1]
+        promoted = processes.promote_schedules(ecs, self.env, image, tags)
+        if promoted:
+            count = len(self.env.settings.schedules)
+            self.events.step("Schedules", f"{count} schedule(s) now run {_revision(promoted)}")
+
+    def follow_all(self, ecs: Any, arns: dict[str, str]) -> RolloutResult:
+        """Every process's rollout; a DeployError naming each that ECS rolled back."""
+        if len(arns) == 1:
+            return self.follow(ecs, arns[WEB])
+        shown, failures = processes.follow_all(
+            self.env, arns, lambda process, revision: self._follow_process(ecs, process, revision)
+        )
+        if failures:
+            problem, fix = processes.failure_summary(failures, arns)
+            logs = [line for _, exc in failures for line in getattr(exc, "log_lines", [])]
+            details = [d for _, exc in failures for d in getattr(exc, "details", [])]
+            raise DeployError(problem, fix, logs, details)
+        assert shown is not None
+        return shown
+
+    def _follow_process(self, ecs: Any, process: processes.Process, arn: str) -> RolloutResult:
+        # Each worker's tasks log under its own stream prefix (its name); web's under "ecs".
+        prefix = "ecs" if process.name == WEB else process.name
+        return self.follow(ecs, arn, process.service, prefix)
+
+    def follow(
+        self, ecs: Any, arn: str, service: str | None = None, log_prefix: str = "ecs"
+    ) -> RolloutResult:
         result = follow_rollout(
             ecs,
             self.target.client("elbv2"),
             self.names.cluster,
-            self.names.service,
+            service or self.names.service,
             arn,
             timeout=self.env.settings.deploy.timeout_seconds,
             on_update=self.events.rollout,
@@ -225,7 +276,7 @@ class Deployer:
             logs = [
                 line
                 for task in result.stopped_tasks[:1]
-                for line in last_lines(self.task_logs(_task_id(task.task_arn)))
+                for line in last_lines(self.task_logs(_task_id(task.task_arn), log_prefix))
             ]
             raise DeployError(
                 f"the rollout of {_revision(arn)} failed and ECS rolled the service back to "
@@ -270,11 +321,11 @@ class _LogStream:
 
 def _revision(arn: str) -> str:
     """`family:revision` from a task-definition ARN."""
-    return arn.rsplit("/", 1)[-1]
+    return last_part(arn)
 
 
 def _task_id(task_arn: str) -> str:
-    return task_arn.rsplit("/", 1)[-1]
+    return last_part(task_arn)
 
 
 def _task_failure(outcome: ecs_ops.TaskOutcome) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hakobu.aws import ecr as ecr_ops
+from hakobu.aws import ecs as ecs_ops
 from hakobu.core.errors import HakobuError
 from hakobu.ship.deploy import TAG_AT, TAG_BY, TAG_COMMIT, TAG_IMAGE
 
@@ -43,10 +45,7 @@ def releases(
     ecs: Any, family: str, container: str, current_arn: str | None, limit: int = HISTORY_LENGTH
 ) -> list[ReleaseRecord]:
     """Task-definition revisions of `family`, newest first, with what hakobu tagged them."""
-    arns: list[str] = []
-    paginator = ecs.get_paginator("list_task_definitions")
-    for page in paginator.paginate(familyPrefix=family, sort="DESC"):
-        arns.extend(page["taskDefinitionArns"])
+    arns = ecs_ops.task_definition_arns(ecs, family)
     # Sorted here as well: the order of the listing is not something to rely on.
     arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[1]), reverse=True)
     return [release_record(ecs, arn, container, current_arn) for arn in arns[:limit]]
@@ -54,9 +53,7 @@ def releases(
 
 def release_record(ecs: Any, arn: str, container: str, current_arn: str | None) -> ReleaseRecord:
     """One revision with what hakobu tagged it (`releases` and `status` both show it)."""
-    described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-    definition = described["taskDefinition"]
-    tags = {t["key"]: t["value"] for t in described.get("tags", [])}
+    definition, tags = ecs_ops.tagged_task_definition(ecs, arn)
     image = next(
         (c["image"] for c in definition["containerDefinitions"] if c["name"] == container),
         definition["containerDefinitions"][0]["image"],
@@ -105,9 +102,7 @@ def rollback_target(
 
 def images(ecr: Any, repository: str, newest: int = 5) -> list[ImageRecord]:
     """ECR images, newest first (the guide's `sort_by(imageDetails,& imagePushedAt)[-5:]`)."""
-    details: list[dict[str, Any]] = []
-    for page in ecr.get_paginator("describe_images").paginate(repositoryName=repository):
-        details.extend(page["imageDetails"])
+    details = ecr_ops.all_images(ecr, repository)
     details.sort(key=lambda d: d["imagePushedAt"], reverse=True)
     return [
         ImageRecord(

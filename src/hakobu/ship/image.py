@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hakobu.aws import ecr as ecr_ops
 from hakobu.core.errors import HakobuError, PreflightError, aws_error
 
 BUILDERS = ("docker", "podman", "buildah")
@@ -107,7 +108,7 @@ def ecr_login(ecr_client: Any, registry: str | None = None) -> RegistryLogin:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        data = ecr_client.get_authorization_token()["authorizationData"][0]
+        data = ecr_ops.authorization(ecr_client)
     except (BotoCoreError, ClientError) as exc:
         raise aws_error(exc) from exc
     username, password = decode_token(data["authorizationToken"])

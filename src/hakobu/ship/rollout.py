@@ -24,7 +24,12 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from hakobu.aws.ecs import call_patiently, is_throttling, service_description
+from hakobu.aws.arn import last_part
+from hakobu.aws.ecs import service_description, target_group_arns
+from hakobu.aws.ecs import stopped_tasks as described_stopped_tasks
+from hakobu.aws.elbv2 import target_health
+from hakobu.aws.errors import is_throttling
+from hakobu.aws.polling import Waiter, call_patiently, poll_until
 
 Outcome = Literal["COMPLETED", "FAILED", "TIMEOUT", "DETACHED"]
 
@@ -187,7 +192,7 @@ class StoppedTask:
     containers: tuple[ContainerExit, ...] = ()
 
     def text(self) -> str:
-        line = f"task {self.task_arn.rsplit('/', 1)[-1]} ({self.task_definition}) stopped"
+        line = f"task {last_part(self.task_arn)} ({self.task_definition}) stopped"
         if self.stop_code:
             line += f" [{self.stop_code}]"
         if self.stopped_reason:
@@ -241,54 +246,51 @@ def follow_rollout(
     outcome DETACHED (ECS carries on with the rollout). A missing service is a
     `HakobuError`; other AWS errors propagate.
     """
-    start = clock()
-    deadline = start + timeout
+    waiter = Waiter(timeout, poll_seconds, sleep=sleep, clock=clock)
     watch = _Watch(task_definition_arn)
-    patient = partial(call_patiently, sleep=sleep, clock=clock, deadline=deadline)
+    patient = partial(call_patiently, sleep=sleep, clock=clock, deadline=waiter.deadline)
 
     def finish(outcome: Outcome, reason: str | None, stopped: list[StoppedTask]) -> RolloutResult:
-        return RolloutResult(outcome, reason, watch.event_messages(), stopped, clock() - start)
+        return RolloutResult(outcome, reason, watch.event_messages(), stopped, waiter.elapsed)
+
+    def ended() -> tuple[Outcome, str | None] | None:
+        try:
+            description = patient(lambda: service_description(ecs, cluster, service))
+            health = [
+                patient(partial(target_health, elbv2, arn))
+                for arn in target_group_arns(description)
+            ]
+        except ClientError as exc:
+            if not is_throttling(exc):
+                raise
+            return "TIMEOUT", (
+                f"AWS kept throttling the status calls until the {timeout:.0f} s timeout; "
+                "the rollout continues on AWS"
+            )
+        update = watch.observe(description, health, elapsed=waiter.elapsed)
+        if update and on_update is not None:
+            on_update(update)
+        verdict, reason = judge(description.get("deployments", []), task_definition_arn)
+        return (verdict, reason) if verdict is not None else None
 
     try:
-        while True:
-            try:
-                description = patient(lambda: service_description(ecs, cluster, service))
-                health = [
-                    patient(partial(elbv2.describe_target_health, TargetGroupArn=arn))
-                    for arn in _target_groups(description)
-                ]
-            except ClientError as exc:
-                if not is_throttling(exc):
-                    raise
-                return finish(
-                    "TIMEOUT",
-                    f"AWS kept throttling the status calls until the {timeout:.0f} s timeout; "
-                    "the rollout continues on AWS",
-                    [],
-                )
-            update = watch.observe(description, health, elapsed=clock() - start)
-            if update and on_update is not None:
-                on_update(update)
-            verdict, reason = judge(description.get("deployments", []), task_definition_arn)
-            if verdict == "COMPLETED":
-                return finish("COMPLETED", reason, [])
-            if verdict == "FAILED":
-                break
-            remaining = deadline - clock()
-            if remaining <= 0:
-                return finish(
-                    "TIMEOUT",
-                    f"the rollout did not finish within {timeout:.0f} s; ECS carries on with "
-                    "it (and rolls it back if its tasks keep failing)",
-                    [],
-                )
-            sleep(min(poll_seconds, remaining))
+        verdict = poll_until(ended, waiter)
     except KeyboardInterrupt:
         return finish(
             "DETACHED",
             "stopped watching (Ctrl-C); the rollout continues on AWS",
             [],
         )
+    if verdict is None:
+        return finish(
+            "TIMEOUT",
+            f"the rollout did not finish within {timeout:.0f} s; ECS carries on with "
+            "it (and rolls it back if its tasks keep failing)",
+            [],
+        )
+    outcome, reason = verdict
+    if outcome != "FAILED":
+        return finish(outcome, reason, [])
     try:
         stopped = stopped_tasks(
             ecs,
@@ -345,22 +347,9 @@ def stopped_tasks(
     limit: int = STOPPED_TASKS_SHOWN,
 ) -> list[StoppedTask]:
     """The most recently stopped tasks of the service that ran `task_definition_arn`."""
-    call = patient or (lambda fn: fn())
-    arns = call(
-        partial(
-            ecs.list_tasks,
-            cluster=cluster,
-            serviceName=service,
-            desiredStatus="STOPPED",
-            maxResults=100,
-        )
-    ).get("taskArns", [])
-    if not arns:
-        return []
-    described = call(partial(ecs.describe_tasks, cluster=cluster, tasks=arns)).get("tasks", [])
+    described = described_stopped_tasks(ecs, cluster, service, patient or (lambda fn: fn()))
     ours = revision_of(task_definition_arn)
     mine = [t for t in described if revision_of(t.get("taskDefinitionArn", "")) == ours]
-    mine.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or 0, reverse=True)
     return [stopped_task(t) for t in mine[:limit]]
 
 
@@ -446,11 +435,6 @@ def deployment_line(deployment: Mapping[str, Any], current: str | None) -> Deplo
     )
 
 
-def _target_groups(description: dict[str, Any]) -> list[str]:
-    arns = [lb["targetGroupArn"] for lb in description.get("loadBalancers", [])]
-    return list(dict.fromkeys(a for a in arns if a))
-
-
 def target_line(description: Mapping[str, Any]) -> TargetLine:
     """A target health description as one line (reason explained by TARGET_REASONS)."""
     target = description.get("Target", {})
@@ -483,4 +467,4 @@ def stopped_task(task: Mapping[str, Any]) -> StoppedTask:
 
 def revision_of(task_definition: str) -> str:
     """`family:revision` of a task-definition ARN (or of a `family:revision` string)."""
-    return task_definition.rsplit("/", 1)[-1]
+    return last_part(task_definition)

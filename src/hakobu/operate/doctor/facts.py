@@ -10,9 +10,15 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from hakobu.aws.clients import ClientSource
+from hakobu.aws import ec2 as ec2_ops
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import elbv2 as elbv2_ops
+from hakobu.aws import rds as rds_ops
+from hakobu.aws import secrets as secrets_ops
+from hakobu.aws.clients import AwsClients, ClientSource
 from hakobu.aws.ecs import service_description
 from hakobu.aws.logs import task_log_lines, task_log_stream
+from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.managed_secrets import managed_secrets
@@ -52,20 +58,21 @@ class Facts:
     aws: ClientSource
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
     memo: dict[str, tuple[bool, Any]] = field(default_factory=dict)
-    clients: dict[str, Any] = field(default_factory=dict)
+    clients: AwsClients = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clients = AwsClients.of(self.aws)  # each client made once, shared by the checks
 
     @property
     def names(self) -> Names:
         return Names.of(self.env)
 
     def client(self, service: str) -> Any:
-        if service not in self.clients:
-            self.clients[service] = self.aws.client(service)
-        return self.clients[service]
+        return self.clients.client(service)
 
     @fact
     def identity(self) -> dict[str, str]:
-        answer = self.client("sts").get_caller_identity()
+        answer = caller_identity(self.client("sts"))
         return {key: answer[key] for key in ("UserId", "Account", "Arn")}
 
     @fact
@@ -91,42 +98,25 @@ class Facts:
 
     @fact
     def task_definition(self) -> dict[str, Any]:
-        arn = self.service()["taskDefinition"]
-        described = self.client("ecs").describe_task_definition(taskDefinition=arn)
-        return dict(described["taskDefinition"])
+        return ecs_ops.task_definition(self.client("ecs"), self.service()["taskDefinition"])
 
     @fact
     def secrets(self) -> dict[str, dict[str, Any] | None]:
         """Each managed secret's metadata (never its value); None when it does not exist."""
         client = self.client("secretsmanager")
-        found: dict[str, dict[str, Any] | None] = {}
-        for managed in managed_secrets(self.env):
-            try:
-                found[managed.secret] = dict(client.describe_secret(SecretId=managed.secret))
-            except client.exceptions.ResourceNotFoundException:
-                found[managed.secret] = None
-        return found
+        return {
+            managed.secret: secrets_ops.describe(client, managed.secret)
+            for managed in managed_secrets(self.env)
+        }
 
     def secret_value(self, secret_id: str) -> str | None:
         """The current value, read only to be checked or hashed, never returned to print."""
-        client = self.client("secretsmanager")
-        try:
-            # By stage: what tasks get (and moto returns a stale version without one).
-            answer = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
-        except client.exceptions.ResourceNotFoundException:
-            return None  # the secret exists but has no current version
-        value = answer.get("SecretString")
-        return str(value) if value is not None else None
+        # By stage: what tasks get (and moto returns a stale version without one).
+        return secrets_ops.secret_value(self.client("secretsmanager"), secret_id, "AWSCURRENT")
 
     @fact
     def db_instance(self) -> dict[str, Any] | None:
-        rds = self.client("rds")
-        try:
-            found = rds.describe_db_instances(DBInstanceIdentifier=self.names.db_instance)
-        except rds.exceptions.DBInstanceNotFoundFault:
-            return None
-        instances = found.get("DBInstances", [])
-        return dict(instances[0]) if instances else None
+        return rds_ops.db_instance(self.client("rds"), self.names.db_instance)
 
     def database(self) -> dict[str, Any]:
         found = self.db_instance
@@ -140,8 +130,7 @@ class Facts:
         ids = list(dict.fromkeys([*self._task_subnet_ids(), *self._db_subnet_ids()]))
         if not ids:
             return {}
-        answer = self.client("ec2").describe_subnets(SubnetIds=ids)
-        return {s["SubnetId"]: s for s in answer.get("Subnets", [])}
+        return {s["SubnetId"]: s for s in ec2_ops.subnets(self.client("ec2"), ids)}
 
     def _task_subnet_ids(self) -> list[str]:
         found, _ = self.service_lookup
@@ -160,10 +149,7 @@ class Facts:
         vpcs = sorted({s["VpcId"] for s in self.subnets.values()})
         if not vpcs:
             return []
-        answer = self.client("ec2").describe_route_tables(
-            Filters=[{"Name": "vpc-id", "Values": vpcs}]
-        )
-        return list(answer.get("RouteTables", []))
+        return ec2_ops.route_tables(self.client("ec2"), vpcs)
 
     @fact
     def nat_gateways(self) -> dict[str, dict[str, Any]]:
@@ -178,8 +164,7 @@ class Facts:
         )
         if not ids:
             return {}
-        answer = self.client("ec2").describe_nat_gateways(NatGatewayIds=ids)
-        return {n["NatGatewayId"]: n for n in answer.get("NatGateways", [])}
+        return {n["NatGatewayId"]: n for n in ec2_ops.nat_gateways(self.client("ec2"), ids)}
 
     @fact
     def security_groups(self) -> dict[str, dict[str, Any]]:
@@ -188,33 +173,20 @@ class Facts:
         ids = list(dict.fromkeys([*tasks, *db_groups(self.database())]))
         if not ids:
             return {}
-        answer = self.client("ec2").describe_security_groups(GroupIds=ids)
-        return {g["GroupId"]: g for g in answer.get("SecurityGroups", [])}
+        return {g["GroupId"]: g for g in ec2_ops.security_groups(self.client("ec2"), ids)}
 
     @fact
     def stopped_tasks(self) -> list[dict[str, Any]]:
         """The service's stopped tasks (ECS keeps them about an hour), newest first."""
-        names, ecs = self.names, self.client("ecs")
         self.service()
-        arns = ecs.list_tasks(
-            cluster=names.cluster,
-            serviceName=names.service,
-            desiredStatus="STOPPED",
-            maxResults=100,
-        ).get("taskArns", [])
-        if not arns:
-            return []
-        tasks = ecs.describe_tasks(cluster=names.cluster, tasks=arns).get("tasks", [])
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        return sorted(tasks, key=lambda t: t.get("stoppedAt") or epoch, reverse=True)
+        return ecs_ops.stopped_tasks(self.client("ecs"), self.names.cluster, self.names.service)
 
     @fact
     def target_health(self) -> list[tuple[str, list[dict[str, Any]]]]:
-        arns = [lb["targetGroupArn"] for lb in self.service().get("loadBalancers", [])]
         elbv2 = self.client("elbv2")
         return [
-            (arn, elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"])
-            for arn in dict.fromkeys(a for a in arns if a)
+            (arn, elbv2_ops.target_health(elbv2, arn)["TargetHealthDescriptions"])
+            for arn in ecs_ops.target_group_arns(self.service())
         ]
 
     def log_lines(self, task_arn: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from hakobu.aws import ecr as ecr_ops
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import Finding, Skip, ok, problem, utc_minute, warning
 from hakobu.provision.blueprint.service import BOOTSTRAP_TAG
@@ -27,14 +28,9 @@ def check_image(facts: Facts) -> Finding:
         raise Skip(f"the service runs an image from ECR in {found['region']}: {image}")
     repository, tag, digest = found["repository"], found["tag"], found["digest"]
     ecr = facts.client("ecr")
+    image = {"imageDigest": digest} if digest else {"imageTag": tag or "latest"}
     try:
-        details = ecr.describe_images(
-            registryId=found["account"],
-            repositoryName=repository,
-            imageIds=[{"imageDigest": digest} if digest else {"imageTag": tag or "latest"}],
-        )["imageDetails"]
-    except ecr.exceptions.ImageNotFoundException:
-        details = []
+        details = ecr_ops.image_details(ecr, repository, image, registry_id=found["account"])
     except ecr.exceptions.RepositoryNotFoundException:
         return problem(f"the ECR repository {repository} does not exist", "run `hakobu up`")
     short = f"{repository}@{digest[:19]}…" if digest else f"{repository}:{tag or 'latest'}"

@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hakobu.aws.arn import last_part
 from hakobu.core.errors import HakobuError, aws_error
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import Finding, Skip, ok, problem, warning
@@ -54,7 +55,7 @@ def check_service(facts: Facts) -> Finding:
     line = (
         f"{found.get('serviceName', facts.names.service)} {found.get('status', '?')}: "
         f"running {running} of {desired} ({found.get('pendingCount', 0)} pending), "
-        f"{found['taskDefinition'].rsplit('/', 1)[-1]}"
+        f"{last_part(found['taskDefinition'])}"
     )
     if running >= desired:
         return ok(line)
@@ -112,7 +113,7 @@ def stop_fix(task: Mapping[str, Any]) -> str:
 
 
 def _log_details(facts: Facts, task: StoppedTask) -> list[str]:
-    task_id = task.task_arn.rsplit("/", 1)[-1]
+    task_id = last_part(task.task_arn)
     try:
         lines = facts.log_lines(task.task_arn)
     except (ClientError, BotoCoreError) as exc:
