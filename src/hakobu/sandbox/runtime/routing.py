@@ -117,7 +117,10 @@ class Routing:
     def sync(self) -> None:
         """Copy measured states into the emulator (draining targets keep `draining`)."""
         for tg_arn, served in list(self.served.items()):
-            self.ensure(tg_arn)
+            if self.ensure(tg_arn) is None:  # the target group was deleted
+                served.balancer.stop()
+                del self.served[tg_arn]
+                continue
             for target_id, state in served.balancer.states().items():
                 if (tg_arn, target_id) in self._draining or target_id not in served.group.targets:
                     continue
