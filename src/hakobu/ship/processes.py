@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakobu.aws import ecs as ecs_ops
-from hakobu.aws.arn import last_part
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import WEB, workers
 from hakobu.core.errors import HakobuError
@@ -81,7 +80,7 @@ def update_services(
     names = Names.of(env)
     for process in processes_of(env):
         if process.name in arns:
-            step(title, f"{process.service} -> {last_part(arns[process.name])}")
+            step(title, f"{process.service} -> {_revision(arns[process.name])}")
             ecs_ops.update_service(ecs, names.cluster, process.service, arns[process.name])
 
 
@@ -101,11 +100,11 @@ def promote_schedules(ecs: Any, env: Environment, image: str, tags: dict[str, st
 def follow_all(
     env: Environment,
     arns: dict[str, str],
-    follow: Callable[[str, str], RolloutResult],
+    follow: Callable[[Process, str], RolloutResult],
 ) -> tuple[RolloutResult | None, list[tuple[str, HakobuError]]]:
     """Follow every rollout (web first); the first unfinished result and the failures.
 
-    `follow(service, arn)` raises a HakobuError when ECS rolled that service back; the others
+    `follow(process, arn)` raises a HakobuError when ECS rolled that service back; the others
     are still followed, so the deploy can say which moved and which did not.
     """
     failures: list[tuple[str, HakobuError]] = []
@@ -114,7 +113,7 @@ def follow_all(
         if process.name not in arns:
             continue
         try:
-            result = follow(process.service, arns[process.name])
+            result = follow(process, arns[process.name])
         except HakobuError as exc:
             failures.append((process.name, exc))
             continue
@@ -129,7 +128,7 @@ def failure_summary(
     """(problem, fix) naming each process whose rollout failed and those that moved."""
     failed = {name for name, _ in failures}
     problems = "; ".join(f"{name}: {exc.problem}" for name, exc in failures)
-    moved = [f"{name} ({last_part(arn)})" for name, arn in arns.items() if name not in failed]
+    moved = [f"{name} ({_revision(arn)})" for name, arn in arns.items() if name not in failed]
     problem = f"the rollout of {', '.join(sorted(failed))} failed ({problems})"
     if moved:
         problem += f"; {', '.join(moved)} completed on the new release"
@@ -169,7 +168,7 @@ def worker_revisions_by_image(ecs: Any, env: Environment) -> dict[str, dict[str,
     names = Names.of(env)
     return {
         p.name: {
-            image: last_part(arn)
+            image: _revision(arn)
             for image, arn in revisions_by_image(ecs, p.family, names.container).items()
         }
         for p in worker_processes(env)
@@ -183,3 +182,8 @@ def current_revisions(ecs: Any, env: Environment) -> dict[str, str]:
         p.name: ecs_ops.service_description(ecs, names.cluster, p.service)["taskDefinition"]
         for p in worker_processes(env)
     }
+
+
+def _revision(arn: str) -> str:
+    """`family:revision` from a task-definition ARN."""
+    return arn.rsplit("/", 1)[-1]
