@@ -19,9 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from hakobu.aws import ecs as ecs_ops
-from hakobu.aws.arn import last_part
 from hakobu.aws.logs import LogLine, last_lines, task_log_lines, task_log_stream
-from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import WEB
 from hakobu.core.errors import HakobuError
@@ -116,7 +114,9 @@ class Deployer:
         return result
 
     def _register(self, ecs: Any, service: dict[str, Any], release: Release) -> str:
-        current = ecs_ops.task_definition(ecs, service["taskDefinition"])
+        current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+            "taskDefinition"
+        ]
         tags = {
             TAG_IMAGE: release.tag,
             TAG_BY: self.deployer_identity(),
@@ -137,7 +137,7 @@ class Deployer:
 
     def deployer_identity(self) -> str:
         try:
-            return str(caller_identity(self.target.client("sts"))["Arn"])
+            return str(self.target.client("sts").get_caller_identity()["Arn"])
         except Exception:  # who deployed is informative, never a reason to fail a deploy
             return getpass.getuser()
 
@@ -321,11 +321,11 @@ class _LogStream:
 
 def _revision(arn: str) -> str:
     """`family:revision` from a task-definition ARN."""
-    return last_part(arn)
+    return arn.rsplit("/", 1)[-1]
 
 
 def _task_id(task_arn: str) -> str:
-    return last_part(task_arn)
+    return task_arn.rsplit("/", 1)[-1]
 
 
 def _task_failure(outcome: ecs_ops.TaskOutcome) -> str:
