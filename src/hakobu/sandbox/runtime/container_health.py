@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hakobu.sandbox.runtime.bridge import HealthSettings
+from hakobu.sandbox.runtime.model import HealthSettings
 
 FAILED_CHECKS = "Task failed container health checks"
 
