@@ -379,6 +379,10 @@ def test_db_instance_gets_the_local_port_and_its_password(aws: Aws, stack: Stack
     )
     described = rds.describe_db_instances(DBInstanceIdentifier=f"{stack.app}-db")["DBInstances"][0]
     assert described["Endpoint"]["Port"] == DB_PORT
+    assert described["DBInstanceStatus"] == "creating"  # until the runtime's server answers
+    bridge.set_db_instance_status(ACCOUNT, REGION, f"{stack.app}-db", "available")
+    described = rds.describe_db_instances(DBInstanceIdentifier=f"{stack.app}-db")["DBInstances"][0]
+    assert described["DBInstanceStatus"] == "available"
 
     (db,) = [d for d in bridge.db_instances() if d.identifier == f"{stack.app}-db"]
     assert (db.engine, db.database, db.username, db.port) == (

@@ -561,11 +561,16 @@ def test_db_instance_is_a_real_server(aws: Aws, runtime: Runtime, images: dict) 
         MasterUsername="app",
         MasterUserPassword=DB_PASSWORD,
     )
-    endpoint = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["Endpoint"]
-    port = endpoint["Port"]
-    wait_until(
-        lambda: _login(port, "app_production"), "a MariaDB login at the endpoint's port", WAIT_S
-    )
+    created = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    assert created["DBInstanceStatus"] == "creating"
+    endpoint, port = created["Endpoint"], created["Endpoint"]["Port"]
+
+    def available() -> bool:
+        described = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+        return described["DBInstanceStatus"] == "available"
+
+    wait_until(available, "the instance to be available", WAIT_S)
+    assert _login(port, "app_production")  # available means the server answers
     # A task reaches it at the endpoint's host name and port, as the app on AWS would.
     stack = _stack(aws, images)
     # busybox nc has no -z: the server's greeting is the proof of a connection.

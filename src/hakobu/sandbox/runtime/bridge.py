@@ -259,9 +259,17 @@ def _create_db(original: Callable[..., Any], backend: Any, kwargs: dict[str, Any
     # the server's real port: picked here, before moto stores the resource, so that
     # describe-db-* and Terraform's state agree with where the server listens (the config
     # sets no port, so the next plan stays empty).
-    if _db_port is not None and kwargs.get("port") is None:
+    if _db_port is None:
+        return original(backend, kwargs)
+    if kwargs.get("port") is None:
         kwargs = {**kwargs, "port": _db_port(str(kwargs.get("engine", "")))}
-    return original(backend, kwargs)
+    resource = original(backend, kwargs)
+    # A new stand-alone instance is "creating" until the runtime's server answers, as on
+    # RDS: Terraform's waiter (and anything after it) then waits for a real database.
+    # (moto's clusters report "creating" once, on their first read, whatever we set.)
+    if isinstance(resource, rds_models.DBInstance) and resource.db_cluster_identifier is None:
+        resource.status = "creating"
+    return resource
 
 
 # --- ECS: reading ---------------------------------------------------------------------
@@ -777,6 +785,13 @@ def db_instances() -> list[Database]:
             if db.db_cluster_identifier is None:
                 found.append(_instance_view(account, region, db))
     return found
+
+
+def set_db_instance_status(account: str, region: str, identifier: str, status: str) -> None:
+    with _lock:
+        db = rds_backends[account][region].databases.get(identifier)
+        if db is not None:
+            db.status = status
 
 
 def db_clusters() -> list[Database]:

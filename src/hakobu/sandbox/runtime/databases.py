@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
 # RDS statuses in which the server runs (a modify or a backup keeps serving).
-SERVING = ("available", "backing-up", "modifying", "configuring-enhanced-monitoring")
+SERVING = ("creating", "available", "backing-up", "modifying", "configuring-enhanced-monitoring")
 STOPPED = ("stopped", "stopping")
 
 
@@ -53,21 +53,30 @@ class Databases:
             self._remove(key)
 
     def _follow(self, key: tuple[str, str, str, str], db: bridge.Database) -> None:
-        served = self.served.get(key)
+        served = self.served.get(key) or self._create(key, db)
         if served is None:
-            served = self._create(key, db)
-            if served is None:
-                return
+            self._created(db, "available")  # nothing to wait for: the API is all there is
+            return
         served.db = db
         running = served.server.running()
         if db.status in SERVING and running is None:
-            started = served.server.start()
+            try:
+                started = served.server.start()
+            except Exception:
+                self._created(db, "failed")  # RDS's word for a DB that could not be made
+                raise
             served.pid = started.pid
+            self._created(db, "available")
             log.info("database %s (%s) on %s:%s", db.identifier, db.engine, LOOPBACK, started.port)
         elif db.status in STOPPED and running is not None:
             served.server.stop()
             served.pid = None
             log.info("database %s stopped", db.identifier)
+
+    @staticmethod
+    def _created(db: bridge.Database, status: str) -> None:
+        if db.kind == "instance" and db.status == "creating":
+            bridge.set_db_instance_status(db.account, db.region, db.identifier, status)
 
     def _create(self, key: tuple[str, str, str, str], db: bridge.Database) -> Served | None:
         try:
@@ -105,7 +114,7 @@ class Databases:
         finally:
             shutil.rmtree(self._data_dir(key), ignore_errors=True)
             del self.served[key]  # last: the facts show it until it is really gone
-        log.info("database %s deleted", served.db.identifier)
+        log.info("database %s removed", served.db.identifier)
 
     def hosts(self, account: str, region: str, gateway: str) -> dict[str, str]:
         """Host names a container resolves to `gateway` (the host, from inside): every DB
