@@ -18,6 +18,7 @@ from typing import Any
 
 from hakobu.core.config import PROFILES, Environment, with_profile
 from hakobu.core.errors import ConfigError
+from hakobu.provision.edge_cost import EDGE_GROUPS, edge_lines, scaling_note
 from hakobu.provision.prices import PriceTable, fargate_key, rds_instance_key
 
 # AWS's own month: 8,760 hours a year / 12. Its calculator and price pages use it too.
@@ -39,7 +40,7 @@ SECRETS_BY_FRAMEWORK = {"rails": 2, "django": 2, "container": 1}
 
 FARGATE, RDS, ALB, NAT = "ECS Fargate", "RDS MySQL", "ALB", "NAT Gateway"
 TRANSFER, IPV4, SECRETS, LOGS = "Data transfer", "Public IPv4", "Secrets Manager", "CloudWatch Logs"
-GROUPS = (FARGATE, RDS, ALB, NAT, TRANSFER, IPV4, SECRETS, LOGS)
+GROUPS = (FARGATE, RDS, ALB, NAT, TRANSFER, IPV4, SECRETS, LOGS, *EDGE_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def estimate(
     usage = assumptions or Assumptions()
     builders = (_fargate, _alb, _nat, _rds, _ipv4, _secrets, _logs, _transfer)
     lines = tuple(line for build in builders for line in build(env, prices, usage))
+    lines += tuple(edge_lines(env, prices, usage))  # [domain], [alarms]: nothing without
     return CostEstimate(
         environment=env.name,
         profile=env.settings.profile,
@@ -366,6 +368,7 @@ def _notes(env: Environment, usage: Assumptions) -> list[str]:
         "size), traffic between zones, CloudWatch metrics and alarms, and the extra task a "
         "deploy or release command runs for a few minutes.",
     ]
+    notes += scaling_note(env)
     regular, spot = task_split(env)
     if spot:
         notes.append(
