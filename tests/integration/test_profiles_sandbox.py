@@ -1,5 +1,6 @@
-"""The guide, lean and ha profiles through `hakobu up` and `destroy --sandbox`, each app
-with its own emulator, all at once (each apply is ~100 s of the provider's own waiting)."""
+"""The guide, lean and ha profiles, and the production edge (tests/integration/edge_stack.py),
+through `hakobu up` and `destroy --sandbox`, each app with its own emulator, all at once
+(each apply is ~100 s of the provider's own waiting)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from hakobu.provision.scaffold import write_config
 from hakobu.sandbox import emulator as sandbox
 from tests.conftest import make_rails_app
+from tests.integration.edge_stack import check_edge_gone, check_edge_stack, edge_app
 
 pytestmark = pytest.mark.integration
 PROFILES = ("guide", "lean", "ha")
@@ -48,6 +50,7 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     base = tmp_path_factory.mktemp("profiles")
     roots = {profile: _app(base / profile, profile) for profile in PROFILES}
+    roots["edge"] = edge_app(base / "edge")  # domain, auto scaling and alarms
     try:
         yield roots
     finally:
@@ -107,6 +110,8 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
     )["services"][0]
     assert service["desiredCount"] == 2
 
+    check_edge_stack(stacks["edge"])
+
     downs = {
         name: result
         for name, result in _all(
@@ -122,3 +127,4 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
         assert not _client(stacks[name], "ec2").describe_vpcs(
             Filters=[{"Name": "tag:Name", "Values": [f"{name}-app-vpc"]}]
         )["Vpcs"]
+    check_edge_gone(stacks["edge"])
