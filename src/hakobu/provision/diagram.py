@@ -33,6 +33,7 @@ from hakobu.provision.blueprint import render
 from hakobu.provision.blueprint.document import ref
 from hakobu.provision.blueprint.network import subnet_address
 from hakobu.provision.blueprint.security import MYSQL_PORT
+from hakobu.provision.edge_diagram import with_edge
 
 Kind = Literal[
     "user", "gateway", "compute", "database", "standby", "managed",
@@ -133,7 +134,7 @@ def architecture(env: Environment) -> Diagram:
         _load_balancer(env, resources, rows["alb"]),
         *_subnets(env, "private", parts),
     )
-    return Diagram(
+    drawn = Diagram(
         title=_title(env),
         members=(
             Node("User", ("User",), "user", "stadium", rank=rows["user"]),
@@ -142,6 +143,7 @@ def architecture(env: Environment) -> Diagram:
         ),
         edges=_edges(env, resources, parts),
     )
+    return with_edge(env, drawn, resources)  # [domain], [autoscaling], [alarms]
 
 
 def _rows(env: Environment) -> dict[str, int]:
