@@ -98,6 +98,14 @@ def render(
     return deep_paused(document) if paused else document
 
 
+# Every production-edge part switched on, so its resource types are named in summaries.
+EDGE_PROBE = {
+    "domain": {"name": "app.example.com", "zone": "example.com", "cdn": True, "waf": True},
+    "autoscaling": {},
+    "alarms": {"email": ["probe@example.com"]},
+}
+
+
 def part_of_resource_type() -> dict[str, str]:
     """Which part (network, database, ...) each resource type belongs to, for summaries."""
     # Rendering a default environment is cheap and keeps this table from drifting.
@@ -106,7 +114,7 @@ def part_of_resource_type() -> dict[str, str]:
     table: dict[str, str] = {}
     # An Aurora probe too: its database resources are of other types than RDS's.
     for engine in ("mysql", "aurora-mysql"):
-        raw = {"app": "probe", "framework": "rails", "database": {"engine": engine}}
+        raw = {"app": "probe", "framework": "rails", "database": {"engine": engine}, **EDGE_PROBE}
         env = parse_project(raw, root=Path(".")).environment(None)
         for fragment in fragments(env):
             for kind in fragment.resources:
