@@ -297,3 +297,22 @@ def test_deep_pause_keeps_the_edge_consistent() -> None:
     ]
     assert {"aws_acm_certificate", "aws_sns_topic", "aws_wafv2_web_acl"} <= kinds
     assert resources(document, "aws_ecs_service")["app"]["desired_count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("framework", "told"),
+    [
+        ("django", {"DJANGO_HTTPS": "1", "DJANGO_CSRF_TRUSTED_ORIGINS": "https://app.example.com"}),
+        ("rails", {"RAILS_ASSUME_SSL": "1"}),
+        ("container", {}),
+    ],
+)
+def test_the_framework_is_told_it_sits_behind_tls(framework: str, told: dict[str, str]) -> None:
+    def variables(document: dict[str, Any]) -> dict[str, str]:
+        definition = resources(document, "aws_ecs_task_definition")["app"]
+        container = json.loads(definition["container_definitions"])[0]
+        return {v["name"]: v["value"] for v in container["environment"]}
+
+    with_domain = variables(doc(framework=framework, domain=DOMAIN))
+    without = variables(doc(framework=framework))
+    assert {k: v for k, v in with_domain.items() if k not in without} == told

@@ -9,6 +9,8 @@ DATABASE_HOST the app uses SQLite (local development and tests).
     DJANGO_ALLOWED_HOSTS   comma-separated host names; "*" by default (see below)
     DJANGO_HTTPS           1 once the load balancer terminates HTTPS: redirect HTTP to
                            HTTPS, secure cookies, HSTS (DJANGO_HSTS_SECONDS, default 3600)
+    DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated origins forms may be posted from
+                           ("https://app.example.com"); hakobu sets both with [domain]
     DJANGO_LOG_LEVEL       INFO by default
     DJANGO_SQLITE_PATH     the SQLite file without DATABASE_HOST (default db.sqlite3 here)
     DJANGO_STATIC_ROOT     where collectstatic writes (default staticfiles/ here)
@@ -150,6 +152,8 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 # Start small; raise it (and consider includeSubDomains) once HTTPS is known to work.
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 3600) if HTTPS else 0
+# Django 4+ checks a POST's Origin against these when it comes over HTTPS.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 # --- Static files, served by WhiteNoise from gunicorn -------------------------------------
 STATIC_URL = "static/"

@@ -174,6 +174,30 @@ retention_days = 30             # CloudWatch Logs retention (kept forever costs 
 {secrets}# The variable the app reads the DB password from (injected from Secrets Manager).
 database_password_env = "{detected.database_password_env}"
 
+# Production edge (each section is optional; nothing of it exists until it is set).
+# [domain]                      # HTTPS with an ACM certificate; port 80 answers 301
+# name = "app.example.com"
+# zone = "example.com"          # an existing Route 53 zone (read, never created or deleted)
+# dns = "external"              # instead of zone: `hakobu domain status` prints the records
+# cdn = false                   # CloudFront in front; the ALB then admits only CloudFront
+# waf = false                   # AWS WAF managed rules and a per-IP rate limit
+# Rails: the ALB terminates TLS. hakobu sets RAILS_ASSUME_SSL=1 with [domain]; in
+# config/environments/production.rb write
+#   config.assume_ssl = ENV["RAILS_ASSUME_SSL"] == "1"
+#   config.force_ssl = ENV["RAILS_ASSUME_SSL"] == "1"
+#   config.ssl_options = {{ redirect: {{ exclude: ->(request) {{
+#     request.path == "{detected.health_check_path}" }} }} }}  # the ALB checks over HTTP
+# Django: hakobu sets DJANGO_HTTPS=1 and DJANGO_CSRF_TRUSTED_ORIGINS (see the example app).
+#
+# [autoscaling]                 # target tracking; Terraform then leaves the count alone
+# min = 1
+# max = 4
+# cpu_target = 60               # % average CPU
+# requests_per_target = 500     # ALB requests per task per minute
+#
+# [alarms]                      # CloudWatch alarms, a dashboard, rollback on 5xx
+# email = ["ops@example.com"]   # each address confirms a mail from AWS first
+
 # Environments: the settings above apply to all; a section overrides keys for one.
 # "production" uses the names above; another environment prefixes them with its name
 # ({app}-staging-cluster, ...), so both can live in one account.

@@ -53,3 +53,21 @@ def https_listener(part: Fragment, env: Environment, lb_arn: str, target_group_a
             "default_action": [{"type": "forward", "target_group_arn": target_group_arn}],
         },
     )
+
+
+def tls_environment(env: Environment) -> dict[str, str]:
+    """Tell the framework it sits behind TLS, once there is a domain.
+
+    Django (see examples/django-app/config/settings.py): DJANGO_HTTPS turns on the HTTPS
+    redirect, secure cookies and HSTS; CSRF checks accept forms posted from the domain.
+    Rails: RAILS_ASSUME_SSL for `config.assume_ssl` / `config.force_ssl` in production.rb
+    (`hakobu init` writes the two lines to add). Nothing without [domain].
+    """
+    settings = env.settings.domain
+    if settings is None:
+        return {}
+    if env.framework == "django":
+        return {"DJANGO_HTTPS": "1", "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{settings.name}"}
+    if env.framework == "rails":
+        return {"RAILS_ASSUME_SSL": "1"}
+    return {}

@@ -18,6 +18,7 @@ from hakobu.provision.blueprint.alarms import deployment_alarms
 from hakobu.provision.blueprint.autoscaling import initial_count, scaled_fields
 from hakobu.provision.blueprint.database import host
 from hakobu.provision.blueprint.document import Fragment, literal, ref
+from hakobu.provision.blueprint.https import tls_environment
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
 from hakobu.provision.blueprint.load_balancer import LISTENER, TARGET_GROUP
 from hakobu.provision.blueprint.network import subnet_ids
@@ -187,7 +188,7 @@ def _environment(env: Environment) -> dict[str, str]:
             "RAILS_LOG_TO_STDOUT": "1",
             "RAILS_SERVE_STATIC_FILES": "1",
         }
-    return variables | storage_environment(env)
+    return variables | storage_environment(env) | tls_environment(env)
 
 
 def _secrets(env: Environment) -> dict[str, str]:
