@@ -129,10 +129,11 @@ def test_the_deep_paused_document_refers_to_nothing_it_removed() -> None:
 
 def test_a_new_part_that_needs_a_removed_resource_is_caught() -> None:
     document = render(env_of())
-    document["resource"]["aws_route53_record"] = {
-        "app": {"name": "app.example.com", "alias": {"name": "${aws_lb.main.dns_name}"}}
+    # (Alias records, alarms and the WAF association on the ALB are removed with it.)
+    document["resource"]["aws_lb_listener_rule"] = {
+        "admin": {"listener_arn": "${aws_lb_listener.http.arn}", "priority": 10}
     }
-    with pytest.raises(ValueError, match=r"aws_lb\.main"):
+    with pytest.raises(ValueError, match=r"aws_lb_listener\.http"):
         deep_paused(document)
 
 
