@@ -135,7 +135,9 @@ def report(error: HakobuError) -> None:
     from hakobu.cli.context import current_consoles
 
     err = current_consoles().err
-    # Messages quote TOML ("[environments.staging]"): never read them as Rich markup.
-    err.print(f"[bold red]Error:[/] {escape(error.problem)}", markup=True, soft_wrap=True)
+    # Messages quote TOML ("[environments.staging]"): never read them as Rich markup; and
+    # ARNs hold ":secret:" and the like, which Rich would turn into emoji.
+    plain = {"markup": True, "soft_wrap": True, "emoji": False}
+    err.print(f"[bold red]Error:[/] {escape(error.problem)}", **plain)
     if error.fix:
-        err.print(f"[bold]Fix:[/] {escape(error.fix)}", markup=True, soft_wrap=True)
+        err.print(f"[bold]Fix:[/] {escape(error.fix)}", **plain)
