@@ -5,6 +5,7 @@ in the order `hakobu --help` lists them: provision, ship, operate, then the sand
 from hakobu.cli.app import app, main
 from hakobu.cli import provisioning
 from hakobu.cli import deploying
+from hakobu.cli import ci_commands
 from hakobu.cli import status_commands
 from hakobu.cli import doctor_commands
 from hakobu.cli import logs_commands

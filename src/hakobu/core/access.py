@@ -8,7 +8,6 @@ kept in memory only, for the one message, and never printed except as the ARN.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import re
 import sys
@@ -32,9 +31,9 @@ _ACCOUNT = re.compile(r"arn:[a-z-]+:(?:iam|sts)::(?P<account>[0-9]{12}):")
 DEPLOY_COMMANDS = frozenset({"deploy", "releases", "rollback", "images"})
 PROVISION_COMMANDS = frozenset({"up", "destroy", "plan", "eject", "init"})
 
-_LAST_CALL: contextvars.ContextVar[tuple[str, str, dict[str, Any]] | None] = (
-    contextvars.ContextVar("hakobu_last_aws_call", default=None)
-)
+# The last call of each operation, by name: a dict, not a context variable, because some
+# commands (status) make their calls from worker threads.
+_LAST_CALLS: dict[str, tuple[str, dict[str, Any]]] = {}
 
 
 def watch(client: Any) -> Any:
@@ -47,7 +46,17 @@ def watch(client: Any) -> Any:
 
 
 def _record(params: dict[str, Any], model: Any, region: str, **_: Any) -> None:
-    _LAST_CALL.set((model.name, region, dict(params)))
+    _LAST_CALLS[model.name] = (region, dict(params))
+
+
+def is_denied(response: dict[str, Any]) -> bool:
+    """AWS's AccessDenied codes; or the emulator's, which answers JSON services with an XML
+    body that botocore cannot parse (the code is then the HTTP status)."""
+    error = response.get("Error", {})
+    if error.get("Code") in DENIED_CODES:
+        return True
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 403 and "<Code>AccessDenied</Code>" in str(error.get("Message", ""))
 
 
 def denied_action(message: str) -> str | None:
@@ -60,11 +69,11 @@ def denied_resource(message: str, action: str | None, operation: str) -> str | N
     found = _RESOURCE.search(message)
     if found:
         return found.group("resource").rstrip(".")
-    last = _LAST_CALL.get()
+    last = _LAST_CALLS.get(operation)
     account = _ACCOUNT.search(message)
-    if last is None or last[0] != operation or action is None or account is None:
+    if last is None or action is None or account is None:
         return None
-    _, region, params = last
+    region, params = last
     service = action.split(":")[0]
     build = _BUILDERS.get(service)
     resource = build(operation, params) if build else None
@@ -102,8 +111,8 @@ def _ecs(operation: str, params: dict[str, Any]) -> str | None:
     if operation in ("RegisterTaskDefinition", "ListTaskDefinitions", "DescribeTaskDefinition"):
         return "*"
     if operation == "RunTask":
-        family = _name(params.get("taskDefinition", "")).split(":")[0]
-        return f"task-definition/{family}:*"
+        revision = str(params.get("taskDefinition", ""))
+        return revision if revision.startswith("arn:") else f"task-definition/{revision}"
     if operation in ("DescribeServices", "UpdateService"):
         service = _first(params, "services") or _first(params, "service")
         return f"service/{cluster}/{_name(service or '*')}"
