@@ -97,6 +97,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "framework": "django",
         "domain": {"name": "app.example.com", "zone": "example.com", "waf": True},
     },
+    # The other engines (tests/provision/test_database_engines.py): RDS PostgreSQL, and the
+    # Aurora clusters with the ha profile's reader.
+    "postgres": {"framework": "django", "database": {"engine": "postgres"}},
+    "aurora-mysql": {"framework": "rails", "profile": "ha", "database": {"engine": "aurora-mysql"}},
+    "aurora-postgresql": {"framework": "django", "database": {"engine": "aurora-postgresql"}},
     # A worker on Spot, a schedule and the storage bucket (tests/provision/test_processes.py).
     "processes": {
         "framework": "rails",
