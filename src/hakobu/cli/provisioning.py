@@ -46,6 +46,7 @@ def init(
     path, detected = write_config(directory, app_name, force, profile_name(profile))
     ctx.out.print(f"Wrote {path} for a {detected.framework} app ({detected.reason}).")
     ctx.out.print(f"service.port = {detected.port}: {detected.port_source}.")
+    ctx.out.print(f'database.engine = "{detected.database_engine}": {detected.engine_source}.')
     ctx.out.print(
         "Next: review it, then `hakobu plan --sandbox` or `hakobu up --sandbox` to try "
         "it without an AWS account."

@@ -28,6 +28,7 @@ from hakobu.core.target import Target
 from hakobu.core.workspace import environment_dir
 from hakobu.provision import blueprint
 from hakobu.provision.database_safety import check_engine_change
+from hakobu.provision.engine_detection import mismatch_warning
 from hakobu.provision.state import (
     MOVED_STATE,
     backend,
@@ -214,4 +215,6 @@ def preflight(env: Environment) -> list[str]:
     if uses_master_key(env):
         master_key_source(env)
     mismatch = port_mismatch(env.root, env.settings.service.port)
-    return [*env.warnings, *([mismatch] if mismatch else [])]
+    # The app's own files naming the other kind of database: it would not connect.
+    engine = mismatch_warning(env)
+    return [*env.warnings, *(w for w in (mismatch, engine) if w)]

@@ -22,13 +22,16 @@ class Detected:
     database_name: str | None = None
     # Where `port` came from, for people: the Dockerfile's EXPOSE or the framework's default.
     port_source: str = ""
+    # The RDS engine of the database the app's own files name, and which file said so.
+    database_engine: str = "mysql"
+    engine_source: str = ""
 
 
 def detect(root: Path) -> Detected:
     """The kind of app, with the port its image exposes when the Dockerfile says."""
     from hakobu.provision.dockerfile import exposed_port
 
-    detected = _detect_framework(root)
+    detected = _with_engine(root, _detect_framework(root))
     exposed = exposed_port(root)
     if exposed is not None:
         return replace(detected, port=exposed.port, port_source=exposed.source)
@@ -61,6 +64,46 @@ def _detect_framework(root: Path) -> Detected:
     return Detected("container", 8080, "/", "DATABASE_PASSWORD", "no Rails or Django files")
 
 
+def _with_engine(root: Path, detected: Detected) -> Detected:
+    from hakobu.provision.engine_detection import FAMILY_ENGINES, detect_family
+
+    guess = detect_family(root, detected.framework)
+    if guess is None:
+        return replace(detected, engine_source="the default (no database driver found)")
+    return replace(
+        detected, database_engine=FAMILY_ENGINES[guess.family][0], engine_source=guess.source
+    )
+
+
+def _database_lines(detected: Detected) -> str:
+    """The engine and version lines of [database], for the engine the app uses."""
+    from hakobu.core.engines import engine
+
+    facts = engine(detected.database_engine)
+    aurora = f"aurora-{'mysql' if facts.family == 'mysql' else 'postgresql'}"
+    if facts.name == "mysql":
+        version = (
+            "# MySQL 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance bills "
+            'Extended\n# Support. 8.4 is the current long-term release; choose "8.0" only if '
+            "the app needs it.\n"
+        )
+    else:
+        ends = facts.versions[facts.default_version].end_of_standard_support
+        version = (
+            f"# PostgreSQL {facts.default_version} is the newest major on RDS: in standard support "
+            f"until {ends}.\n"
+        )
+    return (
+        f"# {facts.label}, from {detected.engine_source}; {aurora!r}: an Aurora cluster.\n"
+        f'engine = "{facts.name}"          # mysql | aurora-mysql | postgres | aurora-postgresql\n'
+        f'{version}engine_version = "{facts.default_version}"\n'
+        "# Aurora only: Serverless v2 capacity in ACUs (0.5 steps up to 256). min_capacity = 0\n"
+        "# lets an idle cluster pause itself; the next connection waits ~15 s while it resumes.\n"
+        "# min_capacity = 0\n"
+        "# max_capacity = 2"
+    )
+
+
 def _rails_module(application_rb: Path) -> str | None:
     match = re.search(r"^module\s+([A-Z]\w*)", application_rb.read_text(encoding="utf-8"), re.M)
     return match.group(1) if match else None
@@ -85,6 +128,7 @@ def render_config(app: str, detected: Detected, profile: str | None = None) -> s
         else ""
     )
     release = DEFAULT_RELEASE_COMMANDS[detected.framework]
+    database = _database_lines(detected)
     profile_line = f'profile = "{profile}"' if profile else '# profile = "lean"'
     db_name = (
         f'name = "{detected.database_name}"          # the database Rails connects to\n'
@@ -131,10 +175,7 @@ health_check_path = "{detected.health_check_path}"
 # spot_base = 0
 
 [database]
-engine = "mysql"
-# MySQL 8.0 left RDS standard support on 2026-07-31: a new 8.0 instance bills Extended
-# Support. 8.4 is the current long-term release; choose "8.0" only if the app needs it.
-engine_version = "8.4"
+{database}
 # Graviton db.t4g.micro costs less than the guide's db.t3.micro for the same 2 vCPU /
 # 1 GiB; "db.t3.micro" is still accepted.
 # instance_class = "db.t4g.micro"   # "guide": db.t3.micro
