@@ -1,7 +1,7 @@
 """Settings, read entirely from environment variables (nothing secret is in this file).
 
-On AWS, hakobu's task definition sets DATABASE_HOST, DATABASE_PORT, DATABASE_NAME,
-DATABASE_USERNAME and PORT, and injects DATABASE_PASSWORD from Secrets Manager. Without
+On AWS, hakobu's task definition sets DATABASE_ENGINE (mysql or postgres), DATABASE_HOST,
+DATABASE_PORT, DATABASE_NAME, DATABASE_USERNAME and PORT, and injects DATABASE_PASSWORD from Secrets Manager. Without
 DATABASE_HOST the app uses SQLite (local development and tests).
 
     DJANGO_SECRET_KEY      required unless DJANGO_DEBUG is on
@@ -102,7 +102,24 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-if os.environ.get("DATABASE_HOST"):
+POSTGRES = os.environ.get("DATABASE_ENGINE") == "postgres"  # hakobu sets mysql or postgres
+if os.environ.get("DATABASE_HOST") and POSTGRES:
+    # psycopg (3) must be installed in the image for PostgreSQL; the connection is otherwise
+    # the same: host, port, name, user and the injected password from hakobu's variables.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ["DATABASE_HOST"],
+            "PORT": os.environ.get("DATABASE_PORT", "5432"),
+            "NAME": os.environ.get("DATABASE_NAME", "app"),
+            "USER": os.environ.get("DATABASE_USERNAME", "app"),
+            "PASSWORD": os.environ.get("DATABASE_PASSWORD", ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3)},
+        }
+    }
+elif os.environ.get("DATABASE_HOST"):
     # PyMySQL is pure Python: nothing to compile in the image. It stands in for mysqlclient.
     pymysql.install_as_MySQLdb()
     options: dict[str, object] = {
