@@ -10,6 +10,7 @@ from hakobu.aws.errors import error_code
 
 # The code in the error, and the name of botocore's modelled exception for it.
 NOT_FOUND_CODES = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
+CLUSTER_NOT_FOUND_CODES = ("DBClusterNotFound", "DBClusterNotFoundFault")
 
 
 def db_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
@@ -18,6 +19,17 @@ def db_instance(rds: Any, identifier: str) -> dict[str, Any] | None:
         found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except ClientError as exc:
         if error_code(exc) in NOT_FOUND_CODES:
+            return None
+        raise
+    return dict(found[0]) if found else None
+
+
+def db_cluster(rds: Any, identifier: str) -> dict[str, Any] | None:
+    """The Aurora cluster as `describe_db_clusters` returns it, or None if it does not exist."""
+    try:
+        found = rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+    except ClientError as exc:
+        if error_code(exc) in CLUSTER_NOT_FOUND_CODES:
             return None
         raise
     return dict(found[0]) if found else None

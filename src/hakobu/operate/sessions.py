@@ -40,6 +40,7 @@ from hakobu.aws.clients import ClientSource
 from hakobu.aws.errors import error_code, error_message
 from hakobu.aws.logs import LogLine
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.errors import ConfigError, HakobuError, PreflightError
 from hakobu.core.names import Names
 from hakobu.ship.deploy import Deployer, DeployEvents
@@ -512,6 +513,9 @@ class TunnelPlan:
 def database(aws: Aws, env: Environment) -> Database:
     """The RDS instance's private endpoint and the app's user and database."""
     identifier = Names.of(env).db_instance
+    facts = engine(env.settings.database.engine)
+    if facts.aurora:
+        return _cluster_database(aws, env, identifier, facts.port)
     instance = rds_ops.db_instance(aws.client("rds"), identifier)
     if instance is None:
         raise HakobuError(f"the database {identifier} does not exist", "run hakobu up")
@@ -526,6 +530,27 @@ def database(aws: Aws, env: Environment) -> Database:
     settings = env.settings.database
     return Database(
         endpoint["Address"], int(endpoint.get("Port", 3306)), settings.username, env.database_name
+    )
+
+
+def _cluster_database(aws: Aws, env: Environment, identifier: str, port: int) -> Database:
+    """An Aurora cluster's writer endpoint (the instances change; the endpoint does not)."""
+    cluster = rds_ops.db_cluster(aws.client("rds"), identifier)
+    if cluster is None:
+        raise HakobuError(f"the Aurora cluster {identifier} does not exist", "run hakobu up")
+    if not cluster.get("Endpoint"):
+        raise HakobuError(
+            f"the Aurora cluster {identifier} has no endpoint yet "
+            f"(status {cluster.get('Status', 'unknown')})",
+            "wait until it is available; `aws rds describe-db-clusters "
+            f"--db-cluster-identifier {identifier}` shows it",
+        )
+    settings = env.settings.database
+    return Database(
+        str(cluster["Endpoint"]),
+        int(cluster.get("Port") or port),
+        settings.username,
+        env.database_name,
     )
 
 
