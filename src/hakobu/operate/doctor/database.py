@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.errors import HakobuError
 from hakobu.operate.doctor.facts import Facts, db_groups
 from hakobu.operate.doctor.results import Finding, ok, problem, warning
@@ -154,6 +155,8 @@ def check_db_password(facts: Facts) -> Finding:
 
 
 def check_engine_version(facts: Facts) -> Finding:
+    if facts.env.settings.database.engine != "mysql":
+        return _support_date(facts)
     db = facts.database()
     version = str(db.get("EngineVersion", "?"))
     if not version.startswith("8.0"):
@@ -167,6 +170,24 @@ def check_engine_version(facts: Facts) -> Finding:
         "staging first; an RDS Blue/Green deployment keeps the downtime short), then set "
         'database.engine_version = "8.4" in hakobu.toml',
     )
+
+
+def _support_date(facts: Facts) -> Finding:
+    """PostgreSQL and Aurora: the configured major's end of standard support (core.engines)."""
+    settings = facts.env.settings.database
+    known = engine(settings.engine)
+    version = known.version(settings.engine_version)
+    ends = version.end_of_standard_support if version else None
+    label = f"{known.label} {settings.engine_version}"
+    if ends is None:
+        return ok(f"{label} ({version.note if version else 'no support date known'})")
+    if facts.today >= ends:
+        return warning(
+            f"{label} left standard support on {ends}: RDS Extended Support bills per vCPU-hour",
+            "upgrade to a newer major (snapshot first, try it on staging), then set "
+            "database.engine_version in hakobu.toml",
+        )
+    return ok(f"{label} (standard support until {ends})")
 
 
 def extended_support_cost(env: Environment, db: Mapping[str, Any]) -> str:
