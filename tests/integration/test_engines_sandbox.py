@@ -1,0 +1,188 @@
+"""Aurora MySQL, RDS PostgreSQL and Aurora PostgreSQL through `hakobu up` and `destroy
+--sandbox`, each app in its own emulator, all at once (real Terraform and provider 5.100
+against moto over HTTP; each apply is ~100 s of the provider's own waiting).
+
+Checked through boto3 as a user would: the cluster and instance settings, the outputs, the
+state free of the password, a second `up` that changes nothing in the database, an engine
+change refused before Terraform runs, and the final cluster snapshot on destroy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hakobu.sandbox import emulator as sandbox
+from tests.conftest import make_rails_app
+
+pytestmark = pytest.mark.integration
+REGION = "ap-northeast-1"
+# app name -> what its hakobu.toml asks for ([database] lines, and a profile)
+APPS = {
+    "amysql": ('engine = "aurora-mysql"\nengine_version = "8.0"', "ha"),
+    "rdspg": (None, None),  # init detects PostgreSQL from config/database.yml
+    "apg": ('engine = "aurora-postgresql"\nengine_version = "17"', None),
+}
+DATABASE_YML = "production:\n  adapter: postgresql\n  database: app_production\n"
+
+
+def _app(root: Path, name: str) -> Path:
+    make_rails_app(root, app=f"{name}-app")
+    lines, profile = APPS[name]
+    if lines is None:
+        (root / "config" / "database.yml").write_text(DATABASE_YML)
+        from hakobu.provision.scaffold import write_config
+
+        write_config(root, f"{name}-app", force=True)
+    config = root / "hakobu.toml"
+    text = config.read_text()
+    if lines is not None:
+        start = text.index('engine = "mysql"')
+        end = text.index("\n", text.index("engine_version =", start))
+        text = text[:start] + lines + text[end:]
+    if profile:
+        text = text.replace('# profile = "lean"', f'profile = "{profile}"')
+    config.write_text(text)
+    return root
+
+
+def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedProcess[str]]:
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "hakobu", *args],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name, root in roots.items()
+    }
+    results = {}
+    for name, process in processes.items():
+        output, _ = process.communicate(timeout=900)
+        results[name] = subprocess.CompletedProcess(process.args, process.returncode, output)
+    return results
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    base = tmp_path_factory.mktemp("engines")
+    roots = {name: _app(base / name, name) for name in APPS}
+    try:
+        yield roots
+    finally:
+        for root in roots.values():
+            sandbox.stop(root)
+
+
+def _client(root: Path, service: str) -> Any:
+    server = sandbox.running(root)
+    assert server is not None
+    return sandbox.client(server, REGION, service)
+
+
+def _outputs(root: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hakobu", "outputs", "--sandbox", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def _state_has_no_password(root: Path, name: str) -> None:
+    secret = _client(root, "secretsmanager").get_secret_value(SecretId=f"{name}-app-db-password")
+    password = secret["SecretString"]
+    assert len(password) == 32
+    for state in root.glob(".hakobu/**/terraform.tfstate"):
+        assert password not in state.read_text()
+
+
+def _check_aurora(root: Path, name: str, engine: str, port: int, instances: int) -> None:
+    rds = _client(root, "rds")
+    (cluster,) = rds.describe_db_clusters(DBClusterIdentifier=f"{name}-app-db")["DBClusters"]
+    assert (cluster["Engine"], cluster["Port"]) == (engine, port)
+    assert cluster["StorageEncrypted"] is True
+    assert cluster["BackupRetentionPeriod"] == 7
+    assert cluster["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": 0.0,
+        "MaxCapacity": 2.0,
+        "SecondsUntilAutoPause": 300,
+    }
+    members = sorted(m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"])
+    assert members == [f"{name}-app-db-{n}" for n in range(1, instances + 1)]
+    zones = set()
+    for member in members:
+        (instance,) = rds.describe_db_instances(DBInstanceIdentifier=member)["DBInstances"]
+        assert instance["DBInstanceClass"] == "db.serverless"
+        assert instance["PubliclyAccessible"] is False
+        zones.add(instance["AvailabilityZone"])
+    assert len(zones) == instances  # the reader sits in the other zone
+    outputs = _outputs(root)
+    assert outputs["database_host"] == cluster["Endpoint"]
+    assert outputs["database_reader_host"] == cluster["ReaderEndpoint"]
+
+
+def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> None:
+    ups = _all(stacks, "up", "--sandbox", "--yes")
+    for name, result in ups.items():
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+        _state_has_no_password(stacks[name], name)
+
+    _check_aurora(stacks["amysql"], "amysql", "aurora-mysql", 3306, instances=2)
+    _check_aurora(stacks["apg"], "apg", "aurora-postgresql", 5432, instances=1)
+
+    rdspg = stacks["rdspg"]
+    (db,) = _client(rdspg, "rds").describe_db_instances(DBInstanceIdentifier="rdspg-app-db")[
+        "DBInstances"
+    ]
+    assert (db["Engine"], db["EngineVersion"], db["DBInstanceClass"]) == (
+        "postgres",
+        "18",
+        "db.t4g.micro",
+    )
+    assert _outputs(rdspg)["database_host"] == db["Endpoint"]["Address"]
+    # The app is told the engine and its port (the sandbox runtime may serve the instance
+    # from a local server on another port; the task definition is what the app reads).
+    task = _client(rdspg, "ecs").describe_task_definition(taskDefinition="rdspg-app")
+    (container,) = task["taskDefinition"]["containerDefinitions"]
+    variables = {v["name"]: v["value"] for v in container["environment"]}
+    assert (variables["DATABASE_ENGINE"], variables["DATABASE_PORT"]) == ("postgres", "5432")
+
+    # The tasks reach the database on its own port, from their security group only.
+    ec2 = _client(stacks["apg"], "ec2")
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["apg-app-db-sg"]}]
+    )["SecurityGroups"]
+    (rule,) = groups[0]["IpPermissions"]
+    assert (rule["FromPort"], rule["ToPort"]) == (5432, 5432)
+    assert rule["UserIdGroupPairs"] and not rule.get("IpRanges")
+
+    # Changing the engine of a database that exists is refused before Terraform runs.
+    config = stacks["apg"] / "hakobu.toml"
+    original = config.read_text()
+    config.write_text(original.replace('engine = "aurora-postgresql"', 'engine = "postgres"'))
+    refused = _all({"apg": stacks["apg"]}, "plan", "--sandbox")["apg"]
+    config.write_text(original)
+    assert refused.returncode == 2, refused.stdout
+    assert "already has an Aurora PostgreSQL database" in refused.stdout
+    assert "Traceback" not in refused.stdout
+
+    downs = _all(stacks, "destroy", "production", "--sandbox", "--yes")
+    for name, result in downs.items():
+        assert result.returncode == 0, f"{name}:\n{result.stdout}"
+    rds = _client(stacks["amysql"], "rds")
+    assert not rds.describe_db_clusters()["DBClusters"]
+    snapshots = rds.describe_db_cluster_snapshots(DBClusterIdentifier="amysql-app-db")
+    assert [s["DBClusterSnapshotIdentifier"] for s in snapshots["DBClusterSnapshots"]] == [
+        "amysql-app-db-final"
+    ]
