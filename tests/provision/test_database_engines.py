@@ -9,6 +9,7 @@ tests/integration/test_engines_sandbox.py.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,38 @@ def test_a_plan_that_replaces_or_deletes_the_data_is_flagged() -> None:
         ]
     )
     assert replaced_databases(summary) == ["aws_db_instance.main", "aws_rds_cluster.main"]
+
+
+def test_up_shows_a_database_replacement_in_red_and_wants_the_name_typed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from hakobu.cli import ui
+
+    out = io.StringIO()
+    asked: list[str] = []
+    ctx = SimpleNamespace(
+        env=environment_of({"app": "shop"}),
+        out=Console(file=out, force_terminal=True, width=200),
+        confirm=lambda question, default=False: asked.append(question) or True,
+    )
+    monkeypatch.setattr(ui.typer, "prompt", lambda text: asked.append(text) or "production")
+    presenter = ui.TerminalPresenter(ctx)  # type: ignore[arg-type]
+    summary = PlanSummary(
+        add=1,
+        destroy=1,
+        changes=[PlannedChange("aws_db_instance.main", "aws_db_instance", "replace")],
+    )
+    presenter.planned(summary, saved=False)
+    shown = out.getvalue()
+    assert "\x1b[1;31mThis plan replaces or deletes the database" in shown  # bold red
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    assert "the database (aws_db_instance.main): its data would be lost" in plain
+    assert presenter.confirm(summary) is True
+    assert asked == ["Type the environment name (production) to lose its data"]
+    assert presenter.confirm(PlanSummary(change=1)) is True  # an ordinary plan: yes/no
+    assert asked[-1] == "Apply this plan?"

@@ -25,6 +25,7 @@ from rich.text import Text
 from hakobu.cli.common import format_seconds
 from hakobu.cli.context import SANDBOX_BANNER
 from hakobu.provision.blueprint import part_of_resource_type
+from hakobu.provision.database_safety import replaced_databases
 from hakobu.provision.terraform import Event, EventHandler, PlanSummary
 
 if TYPE_CHECKING:
@@ -187,8 +188,19 @@ class TerminalPresenter:
         out.print(plan_headline(summary))
         if not summary.empty:
             out.print(plan_table(summary))
+        lost = replaced_databases(summary)
+        if lost:
+            out.print(
+                f"[bold red]This plan replaces or deletes the database ({escape(', '.join(lost))})"
+                ": its data would be lost.[/] Applying it needs the environment's name typed.",
+                markup=True,
+            )
 
     def confirm(self, summary: PlanSummary) -> bool:
+        if replaced_databases(summary):  # even with --yes: data loss is never a default
+            env = self.ctx.env
+            typed = typer.prompt(f"Type the environment name ({env.name}) to lose its data")
+            return bool(typed == env.name)
         return self.ctx.confirm(self.question)
 
     @contextmanager

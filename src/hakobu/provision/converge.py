@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hakobu.core.errors import HakobuError
+from hakobu.provision.database_safety import replaced_databases
 from hakobu.provision.pipeline import Provisioner
 from hakobu.provision.terraform import Event, EventHandler, PlanSummary
 
@@ -100,7 +101,9 @@ def converge(
     presenter.planned(summary, saved)
     if summary.empty:
         return Outcome(summary, applied=False, outputs={} if destroy else provisioner.outputs())
-    if ask and not saved and not presenter.confirm(summary):
+    # A plan that loses the database's data is confirmed even with --yes or a saved plan.
+    losing = not destroy and bool(replaced_databases(summary))
+    if (losing or (ask and not saved)) and not presenter.confirm(summary):
         provisioner.terraform.plan_file.unlink(missing_ok=True)
         raise Declined()
     with presenter.applying(summary) as on_event:
