@@ -183,6 +183,6 @@ def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> Non
     rds = _client(stacks["amysql"], "rds")
     assert not rds.describe_db_clusters()["DBClusters"]
     snapshots = rds.describe_db_cluster_snapshots(DBClusterIdentifier="amysql-app-db")
-    assert [s["DBClusterSnapshotIdentifier"] for s in snapshots["DBClusterSnapshots"]] == [
-        "amysql-app-db-final"
-    ]
+    # The final snapshot the destroy asked for (the emulator also lists an automated one).
+    names = {s["DBClusterSnapshotIdentifier"] for s in snapshots["DBClusterSnapshots"]}
+    assert "amysql-app-db-final" in names
