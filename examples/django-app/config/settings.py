@@ -1,8 +1,8 @@
 """Settings, read entirely from environment variables (nothing secret is in this file).
 
 On AWS, hakobu's task definition sets DATABASE_ENGINE (mysql or postgres), DATABASE_HOST,
-DATABASE_PORT, DATABASE_NAME, DATABASE_USERNAME and PORT, and injects DATABASE_PASSWORD from Secrets Manager. Without
-DATABASE_HOST the app uses SQLite (local development and tests).
+DATABASE_PORT, DATABASE_NAME, DATABASE_USERNAME and PORT, and injects DATABASE_PASSWORD
+from Secrets Manager. Without DATABASE_HOST the app uses SQLite (local development, tests).
 
     DJANGO_SECRET_KEY      required unless DJANGO_DEBUG is on
     DJANGO_DEBUG           1 for local development; off by default
