@@ -36,12 +36,10 @@ from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.managed_secrets import ManagedSecret, managed_secrets
 from hakobu.core.names import Names
 from hakobu.ship.deploy import (
-    SANDBOX_ROLLOUT_NOTE,
     TAG_AT,
     TAG_BY,
     Deployer,
     DeployResult,
-    Release,
 )
 
 MASK = "••••"
@@ -454,15 +452,7 @@ class AppSecrets:
 def roll_out(deployer: Deployer, arn: str) -> DeployResult:
     """Point the service at `arn` and follow the rollout as a deploy does (the circuit
     breaker rolls a failing one back); in the sandbox, say it cannot be followed."""
-    ecs = deployer.target.client("ecs")
-    deployer.events.step("Rolling out", f"{deployer.names.service} -> {_revision(arn)}")
-    ecs_ops.update_service(ecs, deployer.names.cluster, deployer.names.service, arn)
-    result = DeployResult(arn, Release(image="", tag=_revision(arn), commit=None))
-    if deployer.target.sandbox:
-        result.notes.append(SANDBOX_ROLLOUT_NOTE)
-    else:
-        result.rollout = deployer.follow(ecs, arn)  # the deploy's own judgement and logs
-    return result
+    return deployer.roll_out(arn)  # the deploy's own roll-out, judgement and logs
 
 
 def _revision(arn: str) -> str:

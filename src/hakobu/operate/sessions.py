@@ -43,7 +43,8 @@ from hakobu.core.config import Environment
 from hakobu.core.engines import engine
 from hakobu.core.errors import ConfigError, HakobuError, PreflightError
 from hakobu.core.names import Names
-from hakobu.ship.deploy import Deployer, DeployEvents
+from hakobu.ship import tasks
+from hakobu.ship.deploy import DeployEvents
 
 PLUGIN = "session-manager-plugin"
 MYSQL = "mysql"
@@ -749,16 +750,15 @@ def run_one_off(
     healthy service, so it is how to migrate or run a rake task when the service is down.
     """
     names = Names.of(env)
-    deployer = Deployer(env, aws, events, sleep=sleep)  # type: ignore[arg-type]
     ecs = aws.client("ecs")
     service = ecs_ops.service_description(ecs, names.cluster, names.service)
     revision = service["taskDefinition"]
-    task_arn = deployer.start_one_off(ecs, service, revision, command, STARTED_BY)
+    task_arn = tasks.start(ecs, names, service, revision, command, STARTED_BY)
     events.step(
         "Started",
         f"{shlex.join(command)} as task {ecs_ops.task_id(task_arn)} of {last_part(revision)}",
     )
     if aws.sandbox:
         return RunResult(task_arn, revision, None, [])
-    outcome, lines = deployer.follow_task(ecs, task_arn)
+    outcome, lines = tasks.follow(ecs, aws.client("logs"), names, task_arn, events, sleep)
     return RunResult(task_arn, revision, outcome, lines)

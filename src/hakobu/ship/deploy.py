@@ -1,6 +1,6 @@
 """`hakobu deploy`: build, push, register, release, roll out, safely and in that order.
 
-The guide's steps 7-10 by hand, made safe by construction (DESIGN.md decision 3):
+The guide's steps 7-10 by hand, made safe by construction (docs/design.md, "Deploys"):
 - the image is tagged with the git commit and the service runs its *digest*, never `latest`;
 - migrations run as a one-off task of the new revision *before* the service moves, so a
   failed migration leaves the old version serving;
@@ -19,13 +19,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from hakobu.aws import ecs as ecs_ops
-from hakobu.aws.logs import LogLine, last_lines, task_log_lines, task_log_stream
+from hakobu.aws.arn import last_part
+from hakobu.aws.logs import LogLine, last_lines
+from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import WEB
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
-from hakobu.ship import processes
+from hakobu.ship import processes, tasks
 from hakobu.ship.alarm_rollback import alarm_rollback_reason
 from hakobu.ship.rollout import RolloutResult, RolloutUpdate, follow_rollout
 
@@ -114,9 +116,7 @@ class Deployer:
         return result
 
     def _register(self, ecs: Any, service: dict[str, Any], release: Release) -> str:
-        current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
-            "taskDefinition"
-        ]
+        current = ecs_ops.task_definition(ecs, service["taskDefinition"])
         tags = {
             TAG_IMAGE: release.tag,
             TAG_BY: self.deployer_identity(),
@@ -137,7 +137,7 @@ class Deployer:
 
     def deployer_identity(self) -> str:
         try:
-            return str(self.target.client("sts").get_caller_identity()["Arn"])
+            return str(caller_identity(self.target.client("sts"))["Arn"])
         except Exception:  # who deployed is informative, never a reason to fail a deploy
             return getpass.getuser()
 
@@ -147,7 +147,7 @@ class Deployer:
         command = self.env.release_command
         if not command:
             return
-        task_arn = self.start_one_off(ecs, service, arn, command, STARTED_BY)
+        task_arn = tasks.start(ecs, self.names, service, arn, command, STARTED_BY)
         self.events.step("Release command", f"{' '.join(command)} (task {_task_id(task_arn)})")
         if self.target.sandbox:
             result.notes.append(
@@ -155,51 +155,17 @@ class Deployer:
                 "so its exit code cannot be seen in the sandbox."
             )
             return
-        outcome, lines = self.follow_task(ecs, task_arn)
+        logs = self.target.client("logs")
+        outcome, lines = tasks.follow(ecs, logs, self.names, task_arn, self.events, self.sleep)
         if outcome.exit_code != 0:
             raise DeployError(
                 f"the release command `{' '.join(command)}` failed "
-                f"({_task_failure(outcome)}); the service was not changed and the previous "
+                f"({tasks.failure(outcome)}); the service was not changed and the previous "
                 "version keeps serving",
                 "fix the command or the migration, then deploy again; `hakobu logs` shows "
                 "the task's full output",
                 last_lines(lines),
             )
-
-    def start_one_off(
-        self,
-        ecs: Any,
-        service: dict[str, Any],
-        arn: str,
-        command: list[str],
-        started_by: str,
-    ) -> str:
-        """Start `command` as a one-off task of revision `arn`; the task's ARN.
-
-        It runs where the service's tasks run (its private subnets and security groups), so
-        it reaches the database exactly as the app does. `hakobu run` uses this too.
-        """
-        network = service["networkConfiguration"]["awsvpcConfiguration"]
-        request = ecs_ops.release_task_request(
-            self.names.cluster, arn, self.names.container, command, network, started_by
-        )
-        return ecs_ops.run_task(ecs, request)
-
-    def follow_task(self, ecs: Any, task_arn: str) -> tuple[ecs_ops.TaskOutcome, list[LogLine]]:
-        """Wait for a one-off task to stop, printing its log lines as they arrive."""
-        stream = _LogStream(self, _task_id(task_arn))
-        outcome = ecs_ops.wait_for_task(
-            ecs,
-            self.names.cluster,
-            task_arn,
-            on_status=lambda status: self.events.output(f"task {status.lower()}"),
-            sleep=stream.sleep_and_print,
-        )
-        return outcome, stream.print_new()
-
-    def task_logs(self, task_id: str, prefix: str = "ecs") -> list[LogLine]:
-        stream = task_log_stream(self.names.container, task_id, prefix)
-        return task_log_lines(self.target.client("logs"), self.names.log_group, stream)
 
     def roll_back(self, arn: str) -> DeployResult:
         """Move the service to an earlier revision, followed like a deploy."""
@@ -208,14 +174,25 @@ class Deployer:
         image = processes.image_of(definition, self.names.container)
         # Every process goes back to that release's image together.
         arns = {WEB: arn} | processes.rollback_arns(ecs, self.env, image, tags)
-        processes.update_services(ecs, self.env, arns, self.events.step, "Rolling back")
-        release = Release(image="", tag=_revision(arn), commit=None)
-        result = DeployResult(task_definition_arn=arn, release=release)
+        result = self._move(ecs, arns, "Rolling back")
+        self._promote_schedules(ecs, arn, image, result)
+        return result
+
+    def roll_out(self, arn: str) -> DeployResult:
+        """Point the web service at a revision registered elsewhere (`hakobu secrets`
+        changes one), followed like a deploy."""
+        return self._move(self.target.client("ecs"), {WEB: arn}, "Rolling out")
+
+    def _move(self, ecs: Any, arns: dict[str, str], title: str) -> DeployResult:
+        """Point each process at its revision and follow the rollouts (the circuit breaker
+        rolls a failing one back); in the sandbox, say they cannot be followed."""
+        processes.update_services(ecs, self.env, arns, self.events.step, title)
+        release = Release(image="", tag=_revision(arns[WEB]), commit=None)
+        result = DeployResult(task_definition_arn=arns[WEB], release=release)
         if self.target.sandbox:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
             result.rollout = self.follow_all(ecs, arns)
-        self._promote_schedules(ecs, arn, image, result)
         return result
 
     def _register_workers(self, ecs: Any, arn: str, image: str) -> dict[str, str]:
@@ -276,7 +253,11 @@ class Deployer:
             logs = [
                 line
                 for task in result.stopped_tasks[:1]
-                for line in last_lines(self.task_logs(_task_id(task.task_arn), log_prefix))
+                for line in last_lines(
+                    tasks.task_logs(
+                        self.target.client("logs"), self.names, _task_id(task.task_arn), log_prefix
+                    )
+                )
             ]
             raise DeployError(
                 f"the rollout of {_revision(arn)} failed and ECS rolled the service back to "
@@ -288,7 +269,6 @@ class Deployer:
             )
         return result
 
-
     def _alarm_reason(self, ecs: Any, result: RolloutResult) -> str | None:
         """Which deployment alarm made ECS roll back, if one did ([alarms])."""
         if self.env.settings.alarms is None:
@@ -299,36 +279,10 @@ class Deployer:
         return alarm_rollback_reason(ecs, cloudwatch, names.cluster, names.service, since)
 
 
-class _LogStream:
-    """Prints a task's log lines as they arrive, between the status polls of its wait."""
-
-    def __init__(self, deployer: Deployer, task_id: str) -> None:
-        self.deployer = deployer
-        self.task_id = task_id
-        self.printed = 0
-
-    def sleep_and_print(self, seconds: float) -> None:
-        self.deployer.sleep(seconds)
-        self.print_new()
-
-    def print_new(self) -> list[LogLine]:
-        lines = self.deployer.task_logs(self.task_id)
-        for line in lines[self.printed :]:
-            self.deployer.events.output(line.message)
-        self.printed = len(lines)
-        return lines
-
-
 def _revision(arn: str) -> str:
     """`family:revision` from a task-definition ARN."""
-    return arn.rsplit("/", 1)[-1]
+    return last_part(arn)
 
 
 def _task_id(task_arn: str) -> str:
-    return task_arn.rsplit("/", 1)[-1]
-
-
-def _task_failure(outcome: ecs_ops.TaskOutcome) -> str:
-    if outcome.exit_code is not None:
-        return f"exit code {outcome.exit_code}"
-    return outcome.stopped_reason or outcome.container_reason or "it stopped without exiting"
+    return last_part(task_arn)
