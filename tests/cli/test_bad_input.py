@@ -620,3 +620,44 @@ def test_control_s3_state_reaches_aws(tmp_path: Path, aws: AwsRecorder) -> None:
     assert aws.requests, run.output
     assert DUMMY_KEY_ID in aws.requests[0], aws.requests
     assert run.code != 0
+
+
+# --- No credentials: checked with STS before any Terraform run ---------------------------
+
+
+@pytest.mark.parametrize("command", [("plan",), ("up", "--yes"), ("status",), ("deploy",)])
+def test_without_credentials_nothing_runs(
+    tmp_path: Path, aws: AwsRecorder, command: tuple[str, ...]
+) -> None:
+    """No AWS key anywhere (no variables, no files, no instance role): one line saying so
+    with the fix, exit 2, and neither Terraform nor any AWS endpoint is called."""
+    world = _world(tmp_path, aws, "fake")
+    make_rails_app(world.root, APP)
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    env = {k: v for k, v in world.env.items() if k not in keys}
+
+    run = _run(World(world.root, world.record, env), *command)
+
+    assert "Traceback" not in run.output, run.output
+    assert run.code == 2, run.output
+    lines = run.stderr.splitlines()
+    assert lines[0] == "Error: no AWS credentials were found", run.stderr
+    assert lines[1].startswith("Fix: run `aws configure`") and "--sandbox" in lines[1]
+    assert not world.record.exists(), world.record.read_text()  # zero Terraform invocations
+    assert aws.requests == []
+    assert "No valid credential sources" not in run.output
+
+
+def test_rejected_credentials_stop_before_terraform(tmp_path: Path, aws: AwsRecorder) -> None:
+    """Keys that STS refuses: said in one line after the one STS call, exit 2, no Terraform."""
+    aws.accept_identity = False
+    world = _world(tmp_path, aws, "fake")
+    make_rails_app(world.root, APP)
+
+    run = _run(world, "plan")
+
+    assert "Traceback" not in run.output, run.output
+    assert run.code == 2, run.output
+    assert run.stderr.startswith("Error: AWS rejected the credentials: AccessDenied"), run.stderr
+    assert not world.record.exists()
+    assert len(aws.requests) == 1 and "GetCallerIdentity" in aws.requests[0], aws.requests

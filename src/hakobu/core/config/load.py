@@ -42,7 +42,14 @@ def load_project(path: Path) -> Project:
             f"no {CONFIG_FILE} in {path.parent.resolve()}",
             "run `hakobu init` in the app's directory, or pass --config PATH",
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            None,
+            f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason})",
+            "save it as UTF-8 (TOML files are UTF-8), or run `hakobu init --force` again",
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
