@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import HakobuRunner
+from tests.support.needs import missing
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def test_sandbox_lifecycle_and_the_guides_aws_commands(app_dir: Path, hakobu: Ha
     assert status.code == 0 and "Sandbox running on http://127.0.0.1:" in status.stdout
 
     if shutil.which("aws") is None:
-        pytest.skip("the aws CLI is not installed")
+        missing("the aws CLI", "pip install -e '.[test]'")
     # Step 1 of the guide, unchanged, against the sandbox.
     script = (
         f'eval "$({sys.executable} -m hakobu sandbox env)" && '
