@@ -1,0 +1,20 @@
+"""The dependency rule holds: cli > operate > ship | provision > aws | sandbox > core.
+
+The contract is `[tool.importlinter]` in pyproject.toml (docs/design.md, "Layout"); this
+runs import-linter on it, so an import that breaks the layering fails the suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from importlinter.cli import lint_imports
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_layers_contract_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    exit_code = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True)
+    assert exit_code == 0, "an import breaks the layering: run `lint-imports` to see which"
