@@ -40,6 +40,7 @@ def init(
 ) -> None:
     """Write a commented hakobu.toml for the app in this directory (Rails, Django or any
     container), and keep .hakobu/ out of git."""
+    from hakobu.provision.procfile import init_notes
     from hakobu.provision.scaffold import write_config
 
     ctx = CommandContext(DEFAULT_CONFIG)
@@ -47,6 +48,8 @@ def init(
     ctx.out.print(f"Wrote {path} for a {detected.framework} app ({detected.reason}).")
     ctx.out.print(f"service.port = {detected.port}: {detected.port_source}.")
     ctx.out.print(f'database.engine = "{detected.database_engine}": {detected.engine_source}.')
+    for note in init_notes(detected.procfile, detected.framework):
+        ctx.out.print(note, markup=False)
     ctx.out.print(
         "Next: review it, then `hakobu plan --sandbox` or `hakobu up --sandbox` to try "
         "it without an AWS account."

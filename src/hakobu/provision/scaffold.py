@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hakobu.core.config import APP_NAME_PATTERN, CONFIG_FILE, DEFAULT_RELEASE_COMMANDS
 from hakobu.core.errors import HakobuError
+from hakobu.provision.procfile import Procfile, processes_toml, read_procfile
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Detected:
     # The RDS engine of the database the app's own files name, and which file said so.
     database_engine: str = "mysql"
     engine_source: str = ""
+    # The Procfile's processes beside web, when there is a Procfile.
+    procfile: Procfile | None = None
 
 
 def detect(root: Path) -> Detected:
@@ -135,6 +138,7 @@ def render_config(app: str, detected: Detected, profile: str | None = None) -> s
         if detected.database_name
         else ""
     )
+    processes = _processes_lines(detected)
     return f'''# hakobu.toml: everything hakobu needs to run this app on AWS.
 # Detected: {detected.framework} ({detected.reason}).
 # Every key is optional except `app`; the values below are the defaults.
@@ -215,6 +219,7 @@ retention_days = 30             # CloudWatch Logs retention (kept forever costs 
 {secrets}# The variable the app reads the DB password from (injected from Secrets Manager).
 database_password_env = "{detected.database_password_env}"
 
+{processes}
 # Production edge (each section is optional; nothing of it exists until it is set).
 # [domain]                      # HTTPS with an ACM certificate; port 80 answers 301
 # name = "app.example.com"
@@ -250,6 +255,24 @@ database_password_env = "{detected.database_password_env}"
 '''
 
 
+def _processes_lines(detected: Detected) -> str:
+    """Workers from the Procfile, and the schedule and storage sections, commented."""
+    found = processes_toml(detected.procfile) + "\n" if detected.procfile else ""
+    return found + (
+        "# [processes.worker]            # a service beside web: same image, env and secrets\n"
+        '# command = ["bin/jobs"]        # or ["bundle", "exec", "sidekiq"], ["celery", ...]\n'
+        "#\n"
+        "# [[schedules]]                 # a one-off task of the deployed release, on time\n"
+        '# name = "nightly-cleanup"\n'
+        '# cron = "0 3 * * *"            # or rate = "1 hour"\n'
+        '# timezone = "Asia/Tokyo"\n'
+        '# command = ["bin/rails", "runner", "Cleanup.run"]\n'
+        "#\n"
+        "# [storage]\n"
+        "# bucket = true                 # private S3 bucket: STORAGE_BUCKET, STORAGE_REGION\n"
+    )
+
+
 def write_config(
     root: Path, app: str | None = None, force: bool = False, profile: str | None = None
 ) -> tuple[Path, Detected]:
@@ -262,7 +285,7 @@ def write_config(
             f"{name!r} cannot name AWS resources",
             "pass --app with 2-21 lowercase letters, digits and hyphens",
         )
-    detected = detect(root)
+    detected = replace(detect(root), procfile=read_procfile(root))
     path.write_text(render_config(name, detected, profile), encoding="utf-8")
     _ignore_work_dir(root)
     return path, detected
