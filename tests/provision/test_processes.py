@@ -143,7 +143,7 @@ def test_schedules_run_the_newest_revision_of_the_schedule_family() -> None:
     family = resources["aws_ecs_task_definition"]["schedules"]
     assert family["family"] == "shop-schedules"
     [container] = json.loads(family["container_definitions"])
-    assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == "schedules"
+    assert container["logConfiguration"]["options"]["awslogs-stream-prefix"] == "ecs"
 
 
 def test_the_scheduler_role_may_run_only_the_schedule_family_in_this_cluster() -> None:

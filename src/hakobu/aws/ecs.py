@@ -336,6 +336,21 @@ def running_task_arns(ecs: Any, cluster: str, service: str) -> list[str]:
     return list(response.get("taskArns", []))
 
 
+def family_tasks(ecs: Any, cluster: str, family: str) -> list[dict[str, Any]]:
+    """Running and stopped tasks of a task-definition family (stopped ones ECS keeps about
+    an hour), described, newest first: how scheduled runs are found."""
+    arns: list[str] = []
+    for status in ("RUNNING", "STOPPED"):
+        response = ecs.list_tasks(
+            cluster=cluster, family=family, desiredStatus=status, maxResults=TASKS_LISTED
+        )
+        arns.extend(response.get("taskArns", []))
+    if not arns:
+        return []
+    tasks = describe_tasks(ecs, cluster, arns).get("tasks", [])
+    return sorted(tasks, key=lambda t: t.get("createdAt") or _EPOCH, reverse=True)
+
+
 def describe_tasks(ecs: Any, cluster: str, arns: list[str]) -> dict[str, Any]:
     """`describe_tasks` for up to 100 tasks: the answer with its `tasks` and `failures`."""
     return dict(ecs.describe_tasks(cluster=cluster, tasks=arns[:TASKS_LISTED]))

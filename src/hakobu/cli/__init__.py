@@ -10,6 +10,7 @@ from hakobu.cli import status_commands
 from hakobu.cli import doctor_commands
 from hakobu.cli import logs_commands
 from hakobu.cli import session_commands
+from hakobu.cli import process_commands
 from hakobu.cli import scale_commands
 from hakobu.cli import edge_commands
 from hakobu.cli import secrets_commands
@@ -30,6 +31,7 @@ __all__ = [
     "logs_commands",
     "main",
     "pause_commands",
+    "process_commands",
     "provisioning",
     "sandbox_commands",
     "scale_commands",

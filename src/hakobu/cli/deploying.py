@@ -102,13 +102,17 @@ def releases(
 
     ctx = CommandContext(config, env_name, sandbox)
     records = commands.releases(ctx.env, ctx.target)
+    # Workers run the same image as web: each release's revision of every worker.
+    per_process = commands.process_revisions(ctx.env, ctx.target, records)
     if as_json:
-        ctx.json([r.as_json() for r in records], key="releases")
+        rows = [r.as_json() | {"processes": p} for r, p in zip(records, per_process, strict=True)]
+        ctx.json(rows, key="releases")
         return
+    workers = list(per_process[0]) if per_process else []
     table = Table(box=None, pad_edge=False)
-    for column in ("", "revision", "image tag", "digest", "commit", "deployed at", "by"):
+    for column in ("", "revision", "image tag", "digest", "commit", "deployed at", "by", *workers):
         table.add_column(column)
-    for r in records:
+    for r, revisions in zip(records, per_process, strict=True):
         table.add_row(
             "*" if r.current else "",
             str(r.revision),
@@ -117,6 +121,7 @@ def releases(
             (r.commit or "-")[:12],
             r.deployed_at or "-",
             (r.deployed_by or "-").rsplit("/", 1)[-1],
+            *(revisions[name] for name in workers),
         )
     ctx.out.print(table)
     ctx.out.print("* = what the service runs now. `hakobu rollback --to REVISION` goes back.")

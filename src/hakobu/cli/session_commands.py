@@ -165,12 +165,13 @@ def run(
             f"--cluster {names.cluster} --task TASK_ID`, or follow it with `hakobu logs`."
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _conclude_run(ctx, result, command)
+    conclude_run(ctx, result, command)
     ctx.banner()
     raise typer.Exit(result.exit_code)
 
 
-def _conclude_run(ctx: CommandContext, result: sessions.RunResult, command: list[str]) -> None:
+def conclude_run(ctx: CommandContext, result: sessions.RunResult, command: list[str]) -> None:
+    """What a one-off task did (`hakobu run`, `hakobu schedules run`)."""
     from rich.markup import escape
 
     from hakobu.aws.ecs import task_id

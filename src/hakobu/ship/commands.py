@@ -11,7 +11,7 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
-from hakobu.ship import artifact, history
+from hakobu.ship import artifact, history, processes
 from hakobu.ship.deploy import Deployer, DeployEvents, DeployResult
 
 
@@ -55,6 +55,19 @@ def releases(env: Environment, target: Target) -> list[history.ReleaseRecord]:
     ecs = target.client("ecs")
     current = service_description(ecs, names.cluster, names.service)["taskDefinition"]
     return history.releases(ecs, names.task_family, names.container, current)
+
+
+def process_revisions(
+    env: Environment, target: Target, records: list[history.ReleaseRecord]
+) -> list[dict[str, str]]:
+    """Per release, each worker's revision running the same image (a release is one image
+    across every process); "-" where a worker has none (it did not exist yet)."""
+    ecs = target.client("ecs")
+    by_image = processes.worker_revisions_by_image(ecs, env)
+    return [
+        {name: images.get(record.image, "-") for name, images in by_image.items()}
+        for record in records
+    ]
 
 
 def roll_back(

@@ -28,8 +28,9 @@ from hakobu.provision.blueprint.service import CLUSTER
 SCHEDULE_FAMILY = "aws_ecs_task_definition.schedules"
 SCHEDULER_ROLE = "aws_iam_role.scheduler"
 DEAD_LETTER_QUEUE = "aws_sqs_queue.schedules_dlq"
-# The log stream prefix of scheduled tasks (`schedules/<container>/<task id>`).
-LOG_PREFIX = "schedules"
+# Scheduled tasks log as release and `hakobu run` tasks do (`ecs/<container>/<task id>`), so
+# `schedules run` and `hakobu logs` find their output where they find every one-off task's.
+LOG_PREFIX = "ecs"
 # RunTask refusals are usually short-lived (capacity, throttling): retry for up to an hour.
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE_SECONDS = 3600
