@@ -30,6 +30,10 @@ def github(
         str | None,
         typer.Option("--environment", help="Trust this GitHub environment instead of a branch."),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="The AWS account id (default: the caller's, from STS)."),
+    ] = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -46,7 +50,8 @@ def github(
     github_ci.check_arguments(repo, branch, environment)  # bad input calls nothing
     ctx = CommandContext(config, env_name, sandbox)
     env = ctx.env
-    setup = github_ci.setup_github(env, config, ctx.target, repo, branch, environment)
+    target = None if account else ctx.target
+    setup = github_ci.setup_github(env, config, target, repo, branch, environment, account)
     if as_json:
         ctx.json(setup.as_json(), key="ci")
         return

@@ -23,7 +23,6 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
-from hakobu.aws.sts import caller_identity
 from hakobu.core.config import DEFAULT_ENVIRONMENT, Environment, parse_project
 from hakobu.core.config.ci import (
     DEFAULT_BRANCH,
@@ -36,6 +35,7 @@ from hakobu.core.config.ci import (
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
+from hakobu.provision.iam_policies import scope_of
 
 WORKFLOW_DIR = Path(".github") / "workflows"
 PYTHON_VERSION = "3.12"
@@ -285,19 +285,20 @@ def read_remote(root: Path) -> str:
     return repo
 
 
-def role_arn(env: Environment, target: Target) -> str:
-    identity = caller_identity(target.client("sts"))
-    partition = identity["Arn"].split(":")[1]
-    return f"arn:{partition}:iam::{identity['Account']}:role/{Names.of(env).github_deploy_role}"
+def role_arn(env: Environment, target: Target | None, account: str | None = None) -> str:
+    """The deploy role's ARN: in `account`, else in the caller's account (STS)."""
+    scope = scope_of(env, target, account)
+    return f"arn:{scope.partition}:iam::{scope.account}:role/{Names.of(env).github_deploy_role}"
 
 
 def setup_github(
     env: Environment,
     config_path: Path,
-    target: Target,
+    target: Target | None,
     repo: str | None = None,
     branch: str | None = None,
     environment: str | None = None,
+    account: str | None = None,
 ) -> CiSetup:
     """Record [ci] for `env` and write its workflow; check everything before writing."""
     chosen = repo if repo is not None else read_remote(env.root)
@@ -305,7 +306,7 @@ def setup_github(
     before = config_path.read_text(encoding="utf-8")
     after = record_ci(before, env.name, ci)
     _check_recorded(after, env, ci)
-    arn = role_arn(env, target)
+    arn = role_arn(env, target, account)
     workflow = env.root / WORKFLOW_DIR / workflow_name(env)
     workflow.parent.mkdir(parents=True, exist_ok=True)
     workflow.write_text(workflow_text(env, ci, arn, hakobu_version()), encoding="utf-8")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
@@ -83,10 +84,6 @@ class Arns:
     def log_streams(self) -> str:
         # `log-group:NAME:*` is the group and every stream in it (log-stream:...).
         return self._arn("logs", f"log-group:{self.names.log_group}:*")
-
-    @property
-    def any_log_group(self) -> str:
-        return self._arn("logs", "log-group:*")
 
     def role(self, name: str) -> str:
         return self._arn("iam", f"role/{name}", region=False)
@@ -168,6 +165,16 @@ def _load_balancer_reads() -> Statement:
     )
 
 
+def _register_revisions(arns: Arns) -> Statement:
+    actions = ["ecs:RegisterTaskDefinition"]
+    return _allow("RegisterRevisionsOfFamily", actions, arns.task_definitions)
+
+
+def _find_log_group() -> Statement:
+    # DescribeLogGroups lists by name prefix and takes no resource: AWS requires "*".
+    return _allow("FindLogGroupAnyResourceAwsRequires", ["logs:DescribeLogGroups"], ANY)
+
+
 def _pass_task_roles(arns: Arns) -> Statement:
     return _allow(
         "PassTaskRolesToEcsTasks",
@@ -202,8 +209,7 @@ def deploy_statements(arns: Arns) -> list[Statement]:
         _allow("EcrLoginAnyResourceAwsRequires", ["ecr:GetAuthorizationToken"], ANY),
         _allow("PushAndReadImages", ECR_PUSH_PULL, arns.repository),
         _task_definition_reads(),
-        # RegisterTaskDefinition has no resource-level permission: AWS requires "*".
-        _allow("RegisterRevisionsAnyResourceAwsRequires", ["ecs:RegisterTaskDefinition"], ANY),
+        _register_revisions(arns),
         # Tags on a new revision (who, which image) are added by the register call itself.
         _allow(
             "TagNewRevisions",
@@ -241,12 +247,12 @@ def operate_statements(arns: Arns) -> list[Statement]:
     return [
         _identity(),
         _task_definition_reads(),
-        # ListTasks names container instances only, which Fargate has none of; the
-        # ecs:cluster condition is what scopes it, and AWS then requires "*".
+        # ListTasks is authorized on the cluster's container-instance ARNs (Fargate has none
+        # to name), and the ecs:cluster condition keeps it to this cluster.
         _allow(
-            "ListClusterTasksAnyResourceAwsRequires",
+            "ListClusterTasks",
             ["ecs:ListTasks"],
-            ANY,
+            arns.container_instances,
             {"ArnEquals": {"ecs:cluster": arns.cluster}},
         ),
         _allow(
@@ -262,14 +268,12 @@ def operate_statements(arns: Arns) -> list[Statement]:
         ),
         _run_tasks(arns),
         # `hakobu secrets set` registers a revision that reads the new secret.
-        _allow("RegisterRevisionsAnyResourceAwsRequires", ["ecs:RegisterTaskDefinition"], ANY),
+        _register_revisions(arns),
         _pass_task_roles(arns),
         _allow("ReadImages", ["ecr:DescribeImages", "ecr:DescribeRepositories"], arns.repository),
         _read_logs(arns),
         _allow("TailLogGroup", ["logs:StartLiveTail"], [arns.log_group, arns.log_streams]),
-        # DescribeLogGroups lists by prefix and takes no narrower resource than the
-        # account's log groups: AWS requires "log-group:*".
-        _allow("FindLogGroupAnyGroupAwsRequires", ["logs:DescribeLogGroups"], arns.any_log_group),
+        _find_log_group(),
         _load_balancer_reads(),
         _allow(
             "DatabaseStatusAndPause",
@@ -296,35 +300,214 @@ def _port_forwarding(arns: Arns) -> str:
 
 # --- provision ---------------------------------------------------------------------------
 
-# Terraform creates and reads these services' resources; which it creates depends on
-# hakobu.toml, so the actions are the services' full sets, bounded by names and tags.
+# New EC2 and ELB resources carry the provider's default tags, so writes are bounded by
+# ManagedBy = hakobu on the resource (or on the request, for a create).
 MANAGED_BY_HAKOBU = {"StringEquals": {"aws:ResourceTag/ManagedBy": "hakobu"}}
+TAGGED_HAKOBU_ON_CREATE = {"StringEquals": {"aws:RequestTag/ManagedBy": "hakobu"}}
+
+EC2_CREATE = [
+    "ec2:AllocateAddress",
+    "ec2:CreateInternetGateway",
+    "ec2:CreateNatGateway",
+    "ec2:CreateRouteTable",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateSubnet",
+    "ec2:CreateVpc",
+    "ec2:CreateVpcEndpoint",
+]
+EC2_CHANGE = [
+    "ec2:AssociateRouteTable",
+    "ec2:AttachInternetGateway",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateRoute",
+    "ec2:DeleteInternetGateway",
+    "ec2:DeleteNatGateway",
+    "ec2:DeleteRoute",
+    "ec2:DeleteRouteTable",
+    "ec2:DeleteSecurityGroup",
+    "ec2:DeleteSubnet",
+    "ec2:DeleteTags",
+    "ec2:DeleteVpc",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:DetachInternetGateway",
+    "ec2:DisassociateAddress",
+    "ec2:DisassociateRouteTable",
+    "ec2:ModifySecurityGroupRules",
+    "ec2:ModifySubnetAttribute",
+    "ec2:ModifyVpcAttribute",
+    "ec2:ReleaseAddress",
+    "ec2:ReplaceRoute",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+]
+EC2_READS = [
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+]
+ELB_WRITES = [
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:CreateLoadBalancer",
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:CreateTargetGroup",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:RemoveTags",
+    "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:SetSubnets",
+]
+ELB_READS = [
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListenerCertificates",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+]
+ECS_WRITES = [
+    "ecs:CreateCluster",
+    "ecs:CreateService",
+    "ecs:DeleteCluster",
+    "ecs:DeleteService",
+    "ecs:DescribeClusters",
+    "ecs:DescribeServices",
+    "ecs:PutClusterCapacityProviders",
+    "ecs:RegisterTaskDefinition",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+    "ecs:UpdateCluster",
+    "ecs:UpdateService",
+]
+ECR_WRITES = [
+    "ecr:CreateRepository",
+    "ecr:DeleteLifecyclePolicy",
+    "ecr:DeleteRepository",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:ListTagsForResource",
+    "ecr:PutImageScanningConfiguration",
+    "ecr:PutImageTagMutability",
+    "ecr:PutLifecyclePolicy",
+    "ecr:TagResource",
+    "ecr:UntagResource",
+]
+IAM_ROLE_WRITES = [
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+]
+OIDC_PROVIDER_WRITES = [
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:CreateOpenIDConnectProvider",
+    "iam:DeleteOpenIDConnectProvider",
+    "iam:GetOpenIDConnectProvider",
+    "iam:RemoveClientIDFromOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider",
+    "iam:UntagOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint",
+]
+RDS_WRITES = [
+    "rds:AddTagsToResource",
+    "rds:CreateDBCluster",
+    "rds:CreateDBInstance",
+    "rds:CreateDBSubnetGroup",
+    "rds:DeleteDBCluster",
+    "rds:DeleteDBInstance",
+    "rds:DeleteDBSubnetGroup",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBSubnetGroups",
+    "rds:ListTagsForResource",
+    "rds:ModifyDBCluster",
+    "rds:ModifyDBInstance",
+    "rds:ModifyDBSubnetGroup",
+    "rds:RemoveTagsFromResource",
+]
+SECRET_WRITES = [
+    "secretsmanager:CreateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:TagResource",
+    "secretsmanager:UntagResource",
+    "secretsmanager:UpdateSecret",
+]
+LOG_GROUP_WRITES = [
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:DeleteRetentionPolicy",
+    "logs:ListTagsForResource",
+    "logs:PutRetentionPolicy",
+    "logs:TagResource",
+    "logs:UntagResource",
+]
 
 
 def provision_statements(arns: Arns) -> list[Statement]:
     """What `hakobu up` and `hakobu destroy` need, bounded by names and tags."""
     names = arns.names
     prefix = names.prefix
+    ec2_any = arns._arn("ec2", "*")  # ids (vpc-..., sg-...) are not known before creation
     return [
         _identity(),
-        # EC2 creates ids (vpc-..., subnet-...) that no name can predict; new resources
-        # carry the provider's default tags, so writes are bounded by ManagedBy = hakobu.
-        _allow("NetworkWritesOnHakobuResources", ["ec2:*"], ANY, MANAGED_BY_HAKOBU),
+        _allow("CreateNetworkTaggedHakobu", EC2_CREATE, ec2_any, TAGGED_HAKOBU_ON_CREATE),
+        # Tags are set by the create call itself (the provider's default tags).
         _allow(
-            "NetworkCreatesTaggedHakobu",
-            ["ec2:Create*", "ec2:Allocate*", "ec2:RunInstances"],
-            ANY,
-            {"StringEquals": {"aws:RequestTag/ManagedBy": "hakobu"}},
+            "TagNetworkOnCreate",
+            ["ec2:CreateTags"],
+            ec2_any,
+            {"StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in EC2_CREATE]}},
         ),
-        # EC2's Describe* calls and tagging on create take no resource: AWS requires "*".
-        _allow(
-            "NetworkReadsAnyResourceAwsRequires",
-            ["ec2:CreateTags", "ec2:Describe*"],
-            ANY,
-        ),
+        _allow("ChangeHakobuNetwork", EC2_CHANGE, ec2_any, MANAGED_BY_HAKOBU),
+        # These EC2 Describe* calls take no resource: AWS requires "*".
+        _allow("NetworkReadsAnyResourceAwsRequires", EC2_READS, ANY),
+        _allow("ReadNetworkAttributes", ["ec2:DescribeVpcAttribute"], ec2_any),
         _allow(
             "LoadBalancerAndTargetGroup",
-            ["elasticloadbalancing:*"],
+            ELB_WRITES,
             [
                 arns._arn("elasticloadbalancing", f"loadbalancer/app/{prefix}-*"),
                 arns._arn("elasticloadbalancing", f"listener/app/{prefix}-*"),
@@ -332,51 +515,56 @@ def provision_statements(arns: Arns) -> list[Statement]:
                 arns._arn("elasticloadbalancing", f"targetgroup/{prefix}-*"),
             ],
         ),
-        _load_balancer_reads(),
+        # Elastic Load Balancing's Describe* calls take no resource: AWS requires "*".
+        _allow("LoadBalancerReadsAnyResourceAwsRequires", ELB_READS, ANY),
         _allow(
-            "ClusterServiceTasks",
-            ["ecs:*"],
-            [arns.cluster, arns.service, arns.task_definitions, arns.tasks],
+            "ClusterServiceTaskDefinitions",
+            ECS_WRITES,
+            [arns.cluster, arns.service, arns.task_definitions],
         ),
+        # Task definitions are read and retired by ARN without resource-level support.
         _allow(
-            "TaskDefinitionsAnyResourceAwsRequires",
+            "TaskDefinitionReadsAnyResourceAwsRequires",
             [
                 "ecs:DeregisterTaskDefinition",
                 "ecs:DescribeTaskDefinition",
                 "ecs:ListTaskDefinitions",
-                "ecs:RegisterTaskDefinition",
             ],
             ANY,
         ),
-        _allow("Repository", ["ecr:*"], arns.repository),
-        _allow("EcrLoginAnyResourceAwsRequires", ["ecr:GetAuthorizationToken"], ANY),
+        _allow("Repository", ECR_WRITES, arns.repository),
         _allow(
-            "Roles",
-            ["iam:*"],
-            [arns.role(f"{prefix}-*"), arns._arn("iam", f"policy/{prefix}-*", region=False)],
+            "TaskAndDeployRoles",
+            IAM_ROLE_WRITES,
+            [*arns.task_roles, arns.role(names.github_deploy_role)],
         ),
         _allow(
             "GithubOidcProvider",
-            ["iam:*OpenIDConnectProvider*"],
+            OIDC_PROVIDER_WRITES,
             arns._arn("iam", "oidc-provider/token.actions.githubusercontent.com", region=False),
+        ),
+        # Finding an existing provider ([ci] oidc_provider = "existing") lists them all:
+        # ListOpenIDConnectProviders takes no resource, so AWS requires "*".
+        _allow(
+            "ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY
         ),
         _allow(
             "Database",
-            ["rds:*"],
+            RDS_WRITES,
             [
                 arns.db_instance,
                 arns._arn("rds", f"subgrp:{names.db_subnet_group}"),
                 arns._arn("rds", f"cluster:{prefix}-*"),
             ],
         ),
-        _allow("Secrets", ["secretsmanager:*"], arns.secrets),
+        _allow("Secrets", SECRET_WRITES, arns.secrets),
         _allow(
             "ListSecretsAnyResourceAwsRequires",
             ["secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets"],
             ANY,
         ),
-        _allow("LogGroup", ["logs:*"], [arns.log_group, arns.log_streams]),
-        _allow("FindLogGroupAnyGroupAwsRequires", ["logs:DescribeLogGroups"], arns.any_log_group),
+        _allow("LogGroup", LOG_GROUP_WRITES, [arns.log_group, arns.log_streams]),
+        _find_log_group(),
     ]
 
 
@@ -421,7 +609,7 @@ def scope_of(env: Environment, target: Target | None, account: str | None = None
             )
         return Scope(partition=_partition(env.region), region=env.region, account=account)
     assert target is not None, "without --account, the caller's account comes from STS"
-    identity = target.client("sts").get_caller_identity()
+    identity = caller_identity(target.client("sts"))
     return Scope(
         partition=identity["Arn"].split(":")[1], region=env.region, account=identity["Account"]
     )
