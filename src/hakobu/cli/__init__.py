@@ -23,6 +23,7 @@ app.add_typer(sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try
 
 __all__ = [
     "app",
+    "ci_commands",
     "cost_commands",
     "deploying",
     "diagram_commands",
