@@ -1,7 +1,7 @@
 """AWS names of an environment's resources, shared by the blueprint and the operations.
 
-With app `rails-app` in `production` these are exactly the guide's names (DESIGN.md
-decision 5), so every `aws ...` command in the guide works against a hakobu deployment.
+With app `rails-app` in `production` these are exactly the guide's names (docs/design.md,
+"Names"), so every `aws ...` command in the guide works against a hakobu deployment.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _start_runtime(state_file: Path) -> Callable[[], None]:
-    """Run the app beside moto (DESIGN.md decision 8) when a container engine exists.
+    """Run the app beside moto (docs/design.md, "Sandbox") when a container engine exists.
 
     Finding the engine takes a moment (`podman info`), so it happens on a thread after the
     socket listens: the parent's start-up wait stays as short as moto's. Returns what stops

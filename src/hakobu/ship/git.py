@@ -1,6 +1,6 @@
 """Which source an image is built from: the git commit, and whether the tree differs from it.
 
-Deploys are immutable (DESIGN.md decision 3): an image is tagged with its commit, never
+Deploys are immutable (docs/design.md, "Deploys"): an image is tagged with its commit, never
 `latest`. A tree with uncommitted changes gets a tag that names those changes too
 (`<commit>-dirty-<hash>`), so two different dirty builds never share a tag and the same
 dirty tree always gets the same one.
