@@ -16,6 +16,11 @@ from hakobu.provision.scaffold import write_config
 from hakobu.sandbox import emulator as sandbox
 from tests.conftest import make_rails_app
 from tests.integration.edge_stack import check_edge_gone, check_edge_stack, edge_app
+from tests.integration.processes_stack import (
+    check_processes_gone,
+    check_processes_stack,
+    processes_app,
+)
 
 pytestmark = pytest.mark.integration
 PROFILES = ("guide", "lean", "ha")
@@ -51,6 +56,7 @@ def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
     base = tmp_path_factory.mktemp("profiles")
     roots = {profile: _app(base / profile, profile) for profile in PROFILES}
     roots["edge"] = edge_app(base / "edge")  # domain, auto scaling and alarms
+    roots["procs"] = processes_app(base / "procs")  # a worker, a schedule, the bucket
     try:
         yield roots
     finally:
@@ -111,6 +117,7 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
     assert service["desiredCount"] == 2
 
     check_edge_stack(stacks["edge"])
+    check_processes_stack(stacks["procs"])  # deploy, releases, rollback, schedules
 
     downs = {
         name: result
@@ -128,3 +135,4 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
             Filters=[{"Name": "tag:Name", "Values": [f"{name}-app-vpc"]}]
         )["Vpcs"]
     check_edge_gone(stacks["edge"])
+    check_processes_gone(stacks["procs"])

@@ -11,6 +11,11 @@ from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, EnvArg, JsonOpt, Sandbo
 from hakobu.cli.context import CommandContext
 
 PANEL = "Operate"
+# An option, not the usual [ENV] argument: a positional here would swallow `run`.
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment (default: the only one, or production)."),
+]
 schedules_app = typer.Typer(
     invoke_without_command=True,
     no_args_is_help=False,
@@ -22,7 +27,7 @@ app.add_typer(schedules_app, name="schedules", rich_help_panel=PANEL)
 @schedules_app.callback()
 def schedules(
     typer_ctx: typer.Context,
-    env_name: EnvArg = None,
+    env_name: EnvOpt = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
