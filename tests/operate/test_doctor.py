@@ -859,7 +859,7 @@ def test_a_refused_call_is_that_checks_problem_and_the_others_go_on(env: Environ
     for name in ("db instance", "engine version"):  # one call, its refusal shared
         assert results[name].status == "problem"
         assert results[name].message.startswith(
-            "AWS refused DescribeDBInstances: AccessDenied: User is not authorized"
+            "your AWS credentials may not do rds:DescribeDBInstances (AccessDenied)"
         )
 
 

@@ -627,6 +627,9 @@ def test_up_while_paused_warns_and_asks_before_anything_runs(tmp_path: Path) -> 
 
 def test_resume_when_not_paused_says_so(tmp_path: Path) -> None:
     root = make_rails_app(tmp_path / "rails-app")
-    result = _cli("resume", cwd=root)
+    try:
+        result = _cli("resume", "--sandbox", cwd=root)
+    finally:
+        subprocess.run([sys.executable, "-m", "hakobu", "sandbox", "stop"], cwd=root, check=False)
     assert result.returncode == 0, result.stderr
     assert "`production` is not paused: nothing to resume." in result.stdout
