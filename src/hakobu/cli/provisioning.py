@@ -84,8 +84,8 @@ def up(
     from hakobu.provision.converge import Declined, converge
 
     ctx = CommandContext(config, env_name, sandbox)
+    _warn_if_paused(ctx, ask=not yes)  # local: asked before credentials or Terraform
     provisioner = _provisioner(ctx)
-    _warn_if_paused(ctx, ask=not yes)
     try:
         outcome = converge(
             provisioner, TerminalPresenter(ctx), ask=not yes, again=_again(ctx, "up")
