@@ -53,7 +53,7 @@ NAT, IGW = "nat-0123456789abcdef0", "igw-0123456789abcdef0"
 ECS_SG, DB_SG = "sg-0ecs", "sg-0db"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 IDENTITY = {
-    "UserId": "AIDAI1234567890ABCDE",
+    "UserId": "HAKOBU-TEST-USER-ID",
     "Account": ACCOUNT,
     "Arn": f"arn:aws:iam::{ACCOUNT}:user/myname",
 }
@@ -743,7 +743,7 @@ def test_the_identity_is_shown_as_the_guide_shows_it(env: Environment) -> None:
     # The guide's step 1 output, byte for byte.
     assert "\n".join(credentials.details) == (
         "{\n"
-        '    "UserId": "AIDAI1234567890ABCDE",\n'
+        '    "UserId": "HAKOBU-TEST-USER-ID",\n'
         '    "Account": "123456789012",\n'
         '    "Arn": "arn:aws:iam::123456789012:user/myname"\n'
         "}"
