@@ -151,12 +151,15 @@ def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> Non
         "db.t4g.micro",
     )
     assert _outputs(rdspg)["database_host"] == db["Endpoint"]["Address"]
-    # The app is told the engine and its port (the sandbox runtime may serve the instance
-    # from a local server on another port; the task definition is what the app reads).
+    # The app is told the engine and the port the instance reports (the sandbox runtime
+    # serves it from a local server on its own port; on AWS that is 5432).
     task = _client(rdspg, "ecs").describe_task_definition(taskDefinition="rdspg-app")
     (container,) = task["taskDefinition"]["containerDefinitions"]
     variables = {v["name"]: v["value"] for v in container["environment"]}
-    assert (variables["DATABASE_ENGINE"], variables["DATABASE_PORT"]) == ("postgres", "5432")
+    assert (variables["DATABASE_ENGINE"], variables["DATABASE_PORT"]) == (
+        "postgres",
+        str(db["Endpoint"]["Port"]),
+    )
 
     # The tasks reach the database on its own port, from their security group only.
     ec2 = _client(stacks["apg"], "ec2")

@@ -87,7 +87,9 @@ def test_the_db_admits_only_the_tasks_on_the_engines_port(
     assert "cidr_ipv4" not in rule
     assert rule["description"] == f"{protocol} from the app tasks"
     variables = container_environment(doc)
-    assert variables["DATABASE_PORT"] == str(port)
+    # Read from the resource, which on AWS reports the engine's port (set on clusters).
+    resource = "aws_rds_cluster.main" if engine.startswith("aurora") else "aws_db_instance.main"
+    assert variables["DATABASE_PORT"] == f"${{{resource}.port}}"
     assert variables["DATABASE_ENGINE"] == family(engine)
 
 

@@ -2,7 +2,7 @@
 
 Terraform creates the first task-definition revision; `hakobu deploy` registers later
 ones pointing at image digests. The service therefore ignores `task_definition` changes,
-so a later `terraform apply` never rolls a deploy back (DESIGN.md decision 3).
+so a later `terraform apply` never rolls a deploy back (docs/design.md, "Deploys").
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
 from hakobu.provision.blueprint.alarms import deployment_alarms
 from hakobu.provision.blueprint.autoscaling import initial_count, scaled_fields
-from hakobu.provision.blueprint.database import host
+from hakobu.provision.blueprint.database import host, port
 from hakobu.provision.blueprint.document import Fragment, literal, ref
 from hakobu.provision.blueprint.https import tls_environment
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
@@ -177,7 +177,7 @@ def _environment(env: Environment) -> dict[str, str]:
         # "mysql" or "postgres": which driver the app loads (the sandbox sets the same).
         "DATABASE_ENGINE": database.family,
         "DATABASE_HOST": host(env),
-        "DATABASE_PORT": str(database.port),
+        "DATABASE_PORT": port(env),
         "DATABASE_NAME": literal(env.database_name),
         "DATABASE_USERNAME": literal(env.settings.database.username),
         "PORT": str(env.settings.service.port),

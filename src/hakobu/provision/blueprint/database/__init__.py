@@ -30,6 +30,17 @@ def host(env: Environment) -> str:
     return ref(DB_INSTANCE, "address")
 
 
+def port(env: Environment) -> str:
+    """The writer's port as the resource reports it, as a Terraform interpolation.
+
+    Read from the resource rather than the engine's default so the sandbox's local server
+    (on whatever port it got) reaches the containers; on AWS it is the same default.
+    """
+    if engine(env.settings.database.engine).aurora:
+        return ref(CLUSTER, "port")
+    return ref(DB_INSTANCE, "port")
+
+
 def reader_host(env: Environment) -> str:
     if engine(env.settings.database.engine).aurora:
         return ref(CLUSTER, "reader_endpoint")
