@@ -69,7 +69,7 @@ def aws_error(exc: Exception) -> HakobuError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", "an AWS call")
-        if error.get("Code") in access.DENIED_CODES:
+        if access.is_denied(exc.response):
             return access_denied(operation, str(error.get("Message", "")))
         return HakobuError(
             f"AWS refused {operation}: {error.get('Code', '?')}: {error.get('Message', '')}",
