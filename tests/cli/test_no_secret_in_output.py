@@ -127,6 +127,8 @@ def stack(sandbox_stack: SandboxStack) -> Iterator[SandboxStack]:
     ecr = sandbox_stack.client("ecr")
     ecr.put_image(repositoryName=APP, imageManifest=MANIFEST, imageTag="leakprobe")
     yield sandbox_stack
+    # The shared stack's later tests count its images: leave only what they pushed.
+    ecr.batch_delete_image(repositoryName=APP, imageIds=[{"imageTag": "leakprobe"}])
     run_hakobu("secrets", "unset", PROBE, "--sandbox", cwd=sandbox_stack.root)
     config.write_text(before)  # `init --force` and `scale` must leave it as it was
 

@@ -270,7 +270,9 @@ def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
 ) -> None:
     root = make_rails_app(tmp_path / "app")  # not a git repository
     before = (root / "hakobu.toml").read_text()
-    result = run_hakobu("ci", "github", "--account", "123456789012", *args, cwd=root)
+    # git must not find a repository above tmp_path (CI's temp dirs sit inside its clone).
+    ceiling = {"GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    result = run_hakobu("ci", "github", "--account", "123456789012", *args, cwd=root, env=ceiling)
     assert result.code == 2, result.output
     assert problem in result.stderr and fix in result.stderr
     assert result.stderr.count("Error:") == 1 and "Traceback" not in result.output
