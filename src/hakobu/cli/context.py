@@ -171,6 +171,7 @@ class CommandContext:
             endpoint_url=server.endpoint,
             variables=emulator.client_environment(server, env.region),
             masked=emulator.MASKED_VARIABLES,
+            stopped=emulator.watchdog(server.pid, env.root),
         )
 
     def json(self, payload: dict[str, Any], key: str | None = None, indent: int | None = 2) -> None:

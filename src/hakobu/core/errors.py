@@ -54,7 +54,12 @@ class TerraformError(HakobuError):
 
 def aws_error(exc: Exception) -> HakobuError:
     """One readable message for a boto3 failure hakobu did not anticipate."""
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     from hakobu.core import access
 
@@ -75,6 +80,13 @@ def aws_error(exc: Exception) -> HakobuError:
             f"AWS refused {operation}: {error.get('Code', '?')}: {error.get('Message', '')}",
             "check that your credentials are valid and allowed to do this "
             "(`aws sts get-caller-identity`)",
+        )
+    if isinstance(exc, EndpointConnectionError) and "//127.0.0.1:" in str(exc):
+        return HakobuError(
+            f"the sandbox emulator does not answer ({exc})",
+            "run the command again: it starts a new, empty sandbox emulator "
+            "(`hakobu up --sandbox` builds the stack in it again); .hakobu/sandbox.log "
+            "says why the last one stopped",
         )
     return HakobuError(f"the AWS call failed: {exc}", "check your network and credentials")
 

@@ -7,6 +7,7 @@ a real run would send.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ class Target:
     # would send calls elsewhere (AWS_PROFILE, ...) and so must be dropped.
     variables: dict[str, str] = field(default_factory=dict)
     masked: tuple[str, ...] = ()
+    # Sandbox only: None while the emulator lives, else why it is gone. Long waits (Terraform
+    # runs) poll it, since a provider retrying a dead endpoint would otherwise wait for minutes.
+    stopped: Callable[[], str | None] | None = field(default=None, compare=False)
 
     @property
     def sandbox(self) -> bool:
@@ -64,6 +68,10 @@ class Target:
         config = retry_config()
         if self.sandbox:
             # proxies={} keeps botocore from sending loopback calls through HTTP(S)_PROXY.
-            config = config.merge(Config(proxies={}))
+            # The emulator never throttles: a few quick retries, so a stopped emulator is
+            # reported in seconds instead of after minutes of backoff.
+            config = config.merge(
+                Config(proxies={}, retries={"mode": "standard", "max_attempts": 3})
+            )
         client = self.session().client(service, endpoint_url=self.endpoint_url, config=config)
         return access.watch(client)  # a refusal can then name the resource it was about

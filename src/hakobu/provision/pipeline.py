@@ -60,6 +60,7 @@ class Provisioner:
             workdir=environment_dir(self.env, self.target.sandbox),
             environment=self.target.environment(),
             unset=self.target.masked,
+            stopped=self.target.stopped,
         )
 
     @property

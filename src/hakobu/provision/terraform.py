@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +211,8 @@ class Terraform:
     environment: dict[str, str] = field(default_factory=dict)
     unset: tuple[str, ...] = ()
     engine: str = field(default_factory=find_engine)
+    # None while the endpoint Terraform talks to lives (see Target.stopped), else why not.
+    stopped: Callable[[], str | None] | None = None
 
     def write_document(self, document: dict[str, Any]) -> bool:
         """Write the configuration (and the CLI config); True if it differs from before."""
@@ -297,6 +301,7 @@ class Terraform:
             text=True,
         ) as process:
             assert process.stdout is not None and process.stderr is not None
+            watchdog = _Watchdog.start(process, self.stopped)
             try:
                 for event in _json_lines(process.stdout):
                     events.append(event)
@@ -307,8 +312,17 @@ class Terraform:
                 # saving the state of what it finished; wait for it instead of orphaning it.
                 process.wait()
                 raise
+            finally:
+                if watchdog:
+                    watchdog.done.set()
             stderr = process.stderr.read()
             code = process.wait()
+        if watchdog and watchdog.reason:
+            raise TerraformError(
+                f"`{Path(self.engine).name} {args[0]}` was stopped: {watchdog.reason}",
+                "run the command again: it starts a new, empty sandbox emulator "
+                "(`hakobu up --sandbox` builds the stack in it again)",
+            )
         if code != 0:
             raise TerraformError(
                 f"`{Path(self.engine).name} {args[0]}` failed:\n{_diagnostics(events, stderr)}",
@@ -316,6 +330,53 @@ class Terraform:
                 "are kept in the state, so the next run continues from there",
             )
         return events
+
+
+@dataclass
+class _Watchdog:
+    """Stops a Terraform run whose endpoint is gone: the AWS provider retries a refused
+    connection for many minutes, and the user would see nothing but a stalled line."""
+
+    process: subprocess.Popen[str]
+    stopped: Callable[[], str | None]
+    done: threading.Event = field(default_factory=threading.Event)
+    reason: str | None = None
+
+    POLL_S = 0.5
+    GRACE_S = 5.0  # per signal: SIGINT (Terraform's own clean stop), SIGTERM, then SIGKILL
+
+    @classmethod
+    def start(
+        cls, process: subprocess.Popen[str], stopped: Callable[[], str | None] | None
+    ) -> _Watchdog | None:
+        if stopped is None:
+            return None
+        watchdog = cls(process, stopped)
+        threading.Thread(target=watchdog._run, name="terraform-watchdog", daemon=True).start()
+        return watchdog
+
+    def _run(self) -> None:
+        while not self.done.wait(self.POLL_S):
+            reason = self.stopped()
+            if reason is not None:
+                self.reason = reason
+                self._stop_process()
+                return
+
+    def _stop_process(self) -> None:
+        for send in (
+            lambda: self.process.send_signal(signal.SIGINT),
+            self.process.terminate,
+            self.process.kill,
+        ):
+            if self.process.poll() is not None:
+                return
+            send()
+            try:
+                self.process.wait(self.GRACE_S)
+                return
+            except subprocess.TimeoutExpired:
+                continue
 
 
 def _json_lines(stream: Any) -> Iterator[Event]:

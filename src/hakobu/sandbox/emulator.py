@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -318,6 +318,21 @@ def _terminate(pid: int) -> None:
             fix=f"Check it with `ps -p {pid}` and end it by hand.",
         )
     _CHILDREN.pop(pid, None)
+
+
+def watchdog(pid: int, root: Path) -> Callable[[], str | None]:
+    """A check for long commands (Terraform runs): None while the emulator at `pid` lives,
+    else what happened, so the caller stops waiting on a server that can never answer."""
+
+    def stopped() -> str | None:
+        if _pid_alive(pid):
+            return None
+        return (
+            f"the sandbox emulator (pid {pid}) stopped while the command ran; "
+            f"its log is {log_path(root)}"
+        )
+
+    return stopped
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
