@@ -41,11 +41,9 @@ def run_hakobu(
     timeout: float = 600,
 ) -> Run:
     """Run `python -m hakobu ARGS` as a separate process, as a user would."""
-    environment = dict(os.environ)
-    environment.update(env or {})
-    # Wide, plain output so assertions do not depend on terminal wrapping.
-    environment.setdefault("COLUMNS", "200")
-    environment.setdefault("NO_COLOR", "1")
+    # Wide, plain output so assertions do not depend on terminal wrapping (nor on a COLUMNS
+    # that an in-process test left in os.environ); a test's own `env` still wins.
+    environment = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "hakobu", *args],
         cwd=cwd,

@@ -11,10 +11,10 @@ and undone afterwards (other tests run after these on the same stack):
 - a master key in Secrets Manager that differs from config/master.key (undone by putting the
   original back).
 
-On the healthy stack some checks are warnings by nature of the emulator: `service` (running
-0 of 1: moto never runs a task), `target health` (no target registers without a running
-task) and `service image` before any deploy (the placeholder `:bootstrap` tag, which nothing
-pushes; after tests/integration/test_deploy_sandbox.py deployed an image it is ok). On this
+On the healthy stack some checks are warnings before the first deploy: `service image` (the
+placeholder `:bootstrap` tag, which nothing pushes), `service` (its tasks cannot start) and
+`target health` (no task, no target); after tests/integration/test_deploy_sandbox.py deployed
+a real image they are ok where the sandbox runtime runs containers. On this
 machine `session-manager-plugin` and `mysql client` are warnings too when they are not
 installed. Stopped tasks, unhealthy targets, missing NAT routes and MySQL 8.0 are tested
 with botocore's Stubber in tests/test_doctor.py."""
@@ -74,13 +74,16 @@ def test_the_healthy_stack_passes_with_only_the_emulators_warnings(
     for name, check in found.items():
         allowed = {"ok", "warning"} if name in SANDBOX_WARNINGS | MACHINE_WARNINGS else {"ok"}
         assert check["status"] in allowed, (name, check)
-    assert found["service"]["status"] == "warning"
-    assert found["service"]["message"].endswith(
-        "not every task is running (the sandbox emulator never runs a task)"
-    )
-    assert found["target health"]["message"].startswith("no targets registered")
     image = found["service image"]
-    assert image["status"] == "ok" or image["message"].startswith("no deploy yet")
+    if image["status"] == "warning":
+        # Before any deploy the service runs the never-pushed placeholder: its tasks cannot
+        # start (the sandbox runtime tries, as ECS does), and doctor says "no deploy yet"
+        # instead of diagnosing those stopped tasks as failures.
+        assert image["message"].startswith("no deploy yet"), image
+        assert "no deploy yet" in found["service"]["message"], found["service"]
+        assert found["stopped tasks"]["status"] == "ok", found["stopped tasks"]
+    else:
+        assert image["status"] == "ok", image
     assert found["credentials"]["message"] == (
         "account 123456789012 (the sandbox emulator's) as arn:aws:sts::123456789012:user/moto"
     )

@@ -183,9 +183,12 @@ def test_outputs_json_in_a_separate_process(sandbox_stack: SandboxStack) -> None
     assert set(outputs) == {
         "load_balancer_dns",
         "database_host",
+        "database_reader_host",
         "ecr_repository_url",
         "ecr_login_command",
     }
+    # An RDS instance has no reader endpoint: readers use the instance itself.
+    assert outputs["database_reader_host"] == outputs["database_host"]
     assert outputs["ecr_repository_url"].endswith(f".dkr.ecr.ap-northeast-1.amazonaws.com/{APP}")
     assert outputs["database_host"].startswith(f"{APP}-db.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -39,3 +40,11 @@ def all_images(ecr: Any, repository: str) -> list[dict[str, Any]]:
 def authorization(ecr: Any) -> dict[str, Any]:
     """The registry login: `authorizationToken` (base64 user:password), `proxyEndpoint`."""
     return dict(ecr.get_authorization_token()["authorizationData"][0])
+
+
+def put_manifest(ecr: Any, repository: str, tag: str, manifest: str, digest: str) -> None:
+    """Record `manifest` under `tag` (PutImage); an identical manifest already there is fine."""
+    with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
+        ecr.put_image(
+            repositoryName=repository, imageManifest=manifest, imageTag=tag, imageDigest=digest
+        )

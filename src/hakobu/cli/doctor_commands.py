@@ -63,6 +63,7 @@ def screen(title: str, results: list[CheckResult]) -> RenderableType:
     """One tree per group, in the order the checks ran, then the summary line."""
     from rich.console import Group
     from rich.text import Text
+
     groups: dict[str, list[CheckResult]] = {}
     for result in results:
         groups.setdefault(result.group, []).append(result)

@@ -56,9 +56,7 @@ def showing_failure(ctx: CommandContext, action: str) -> Iterator[None]:
         raise
 
 
-def conclude(
-    ctx: CommandContext, result: DeployResult, verb: str, url: Callable[[], str]
-) -> None:
+def conclude(ctx: CommandContext, result: DeployResult, verb: str, url: Callable[[], str]) -> None:
     """One line for how the rollout ended; `url` is asked only when it completed."""
     env = ctx.env
     for note in result.notes:

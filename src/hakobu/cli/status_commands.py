@@ -31,6 +31,8 @@ IntervalOpt = Annotated[
     float,
     typer.Option("--interval", min=1.0, help="Seconds between refreshes with --watch."),
 ]
+
+
 @app.command(rich_help_panel="Operate")
 def status(
     env_name: EnvArg = None,

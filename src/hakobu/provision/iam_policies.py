@@ -545,9 +545,7 @@ def provision_statements(arns: Arns) -> list[Statement]:
         ),
         # Finding an existing provider ([ci] oidc_provider = "existing") lists them all:
         # ListOpenIDConnectProviders takes no resource, so AWS requires "*".
-        _allow(
-            "ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY
-        ),
+        _allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
         _allow(
             "Database",
             RDS_WRITES,

@@ -58,6 +58,7 @@ MASKED_VARIABLES = (
 )
 _MASKED_PREFIX = "AWS_ENDPOINT_URL_"
 
+RUNTIME_FACTS = "sandbox-runtime.json"  # sandbox/runtime/controller.py writes it
 START_TIMEOUT_S = 30.0  # moto imports in about 0.5 s here; a cold disk can take several
 STOP_TIMEOUT_S = 5.0  # per signal: SIGTERM, then SIGKILL
 _PROBE_TIMEOUT_S = 2.0
@@ -318,6 +319,20 @@ def _terminate(pid: int) -> None:
             fix=f"Check it with `ps -p {pid}` and end it by hand.",
         )
     _CHILDREN.pop(pid, None)
+
+
+def runtime_engine(root: Path) -> str | None:
+    """The container engine the sandbox runtime runs the app with (docker or podman), or
+    None when it runs none (no engine found, or the emulator is not running).
+
+    Read from the facts the runtime publishes (sandbox/runtime/controller.py) without
+    importing it: that would import moto."""
+    try:
+        facts = json.loads((root / ".hakobu" / RUNTIME_FACTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    engine = facts.get("engine") if isinstance(facts, dict) else None
+    return engine if isinstance(engine, str) else None
 
 
 def watchdog(pid: int, root: Path) -> Callable[[], str | None]:

@@ -12,9 +12,10 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
+from hakobu.sandbox import emulator, images
 from hakobu.ship.deploy import DeployEvents, Release
-from hakobu.ship.git import source_revision
-from hakobu.ship.image import build_and_push, ecr_login, find_builder
+from hakobu.ship.git import SourceRevision, source_revision
+from hakobu.ship.image import Builder, build_and_push, build_local, ecr_login, find_builder
 
 LATEST = "latest"
 
@@ -41,12 +42,18 @@ def build_release(
     repository = repository_of(env, target)
     registry = repository.split("/", 1)[0]
     settings = env.settings.deploy
-    builder = find_builder(builder_name or settings.builder)
+    preferred = builder_name or settings.builder
+    if preferred is None and target.sandbox:
+        # Build where the sandbox runtime runs containers from: its engine's own store.
+        preferred = emulator.runtime_engine(env.root)
+    builder = find_builder(preferred)
     tags = [revision.tag] + ([LATEST] if settings.tag_latest else [])
     events.step(
         "Building",
         f"{repository}:{revision.tag} for {env.settings.service.platform} with {builder.name}",
     )
+    if target.sandbox and ".dkr.ecr." in registry:
+        return _sandbox_release(env, target, events, builder, repository, tags, revision)
     login = ecr_login(target.client("ecr"), registry=registry)
     pushed = build_and_push(
         builder,
@@ -60,6 +67,41 @@ def build_release(
     )
     events.step("Pushed", pushed.uri)
     return Release(image=pushed.uri, tag=revision.tag, commit=revision.commit)
+
+
+def _sandbox_release(
+    env: Environment,
+    target: Target,
+    events: DeployEvents,
+    builder: Builder,
+    repository: str,
+    tags: list[str],
+    revision: SourceRevision,
+) -> Release:
+    """Build into the local store and record the image in the emulated ECR (see
+    sandbox/images.py): no registry login, no push, nothing leaves the machine."""
+    settings = env.settings.deploy
+    image_id = build_local(
+        builder,
+        env.root / settings.context,
+        repository,
+        tags,
+        env.settings.service.platform,
+        dockerfile=env.root / settings.dockerfile,
+        on_line=events.output,
+    )
+    manifest = images.manifest_for(image_id)
+    digest = images.manifest_digest(manifest)
+    ecr = target.client("ecr")
+    name = repository.split("/", 1)[1]
+    for tag in tags:
+        ecr_ops.put_manifest(ecr, name, tag, manifest, digest)
+    events.step(
+        "Recorded",
+        f"{repository}@{digest} in the sandbox's ECR (the image stays in {builder.name}'s "
+        "local store: nothing is pushed)",
+    )
+    return Release(image=f"{repository}@{digest}", tag=revision.tag, commit=revision.commit)
 
 
 def prebuilt_release(env: Environment, target: Target, uri: str) -> Release:

@@ -258,6 +258,21 @@ def inspect_digest_command(builder: Builder, image: str) -> list[str]:
     return [builder.path, "image", "inspect", "--format", "{{json .RepoDigests}}", image]
 
 
+def image_id_command(builder: Builder, image: str) -> list[str]:
+    """The local image's ID (the digest of its config), as the store knows it."""
+    if builder.name == "buildah":
+        return [
+            *_global(builder),
+            "inspect",
+            "--type",
+            "image",
+            "--format",
+            "{{.FromImageID}}",
+            image,
+        ]
+    return [*_global(builder), "image", "inspect", "--format", "{{.Id}}", image]
+
+
 def _global(builder: Builder) -> list[str]:
     return [builder.path, "--storage-driver", "vfs"] if builder.vfs else [builder.path]
 
@@ -304,7 +319,44 @@ def build_and_push(
     return PushedImage(repository=repository, tags=tuple(tags), digest=digests[0])
 
 
+def build_local(
+    builder: Builder,
+    context: Path,
+    repository: str,
+    tags: list[str],
+    platform: str,
+    dockerfile: Path | None = None,
+    on_line: LineHandler | None = None,
+) -> str:
+    """Build into the builder's own store and push nothing (the sandbox: no image leaves
+    the machine); the image's ID, `sha256:` + the digest of its config."""
+    dockerfile = dockerfile or context / "Dockerfile"
+    _check_tags(tags)
+    _check_sources(context, dockerfile)
+    images = [f"{repository}:{tag}" for tag in tags]
+    run = _Runner(builder, "", on_line)
+    run("build", build_command(builder, context, images, platform, dockerfile))
+    found = run("inspect", image_id_command(builder, images[0]))
+    image_id = (found[-1] if found else "").strip()
+    image_id = image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
+    if not DIGEST_PATTERN.fullmatch(image_id):
+        raise HakobuError(
+            f"{builder.name} built {images[0]} but did not report its image ID (got {image_id!r})",
+            f"check the image with `{shlex.join(image_id_command(builder, images[0]))}`",
+        )
+    return image_id
+
+
 def _check_target(repository: str, tags: list[str], login: RegistryLogin) -> None:
+    _check_tags(tags)
+    if repository.split("/", 1)[0] != login.registry:
+        raise HakobuError(
+            f"the repository {repository} is not on the registry logged in to ({login.registry})",
+            "push to the ECR repository of this stack (`hakobu outputs`: ecr_repository_url)",
+        )
+
+
+def _check_tags(tags: list[str]) -> None:
     if not tags:
         raise HakobuError("no tag to push", "give at least one tag (the commit's)")
     bad = [tag for tag in tags if not TAG_PATTERN.fullmatch(tag)]
@@ -312,11 +364,6 @@ def _check_target(repository: str, tags: list[str], login: RegistryLogin) -> Non
         raise HakobuError(
             f"not a valid image tag: {', '.join(bad)}",
             "a tag is up to 128 letters, digits, '_', '.', '-', not starting with '.' or '-'",
-        )
-    if repository.split("/", 1)[0] != login.registry:
-        raise HakobuError(
-            f"the repository {repository} is not on the registry logged in to ({login.registry})",
-            "push to the ECR repository of this stack (`hakobu outputs`: ecr_repository_url)",
         )
 
 

@@ -40,8 +40,10 @@ def run_checks(
     for check in checks if checks is not None else default_checks(env):
         # Before the first `hakobu up` every check of the environment would say "run
         # hakobu up" in its own words: say it once, after the machine and account checks.
-        if checks is None and check.group not in (LOCAL, ACCOUNT) and _never_provisioned(
-            facts, done
+        if (
+            checks is None
+            and check.group not in (LOCAL, ACCOUNT)
+            and _never_provisioned(facts, done)
         ):
             done[NOT_PROVISIONED] = _not_provisioned(env, target)
             break
@@ -61,8 +63,10 @@ def _never_provisioned(facts: Facts, done: Mapping[str, CheckResult]) -> bool:
     except (ClientError, BotoCoreError):
         return False  # a refused look-up is the service check's to report
     cause = why.__cause__ if why is not None else None
-    return found is None and isinstance(cause, ClientError) and (
-        error_code(cause) == "ClusterNotFoundException"
+    return (
+        found is None
+        and isinstance(cause, ClientError)
+        and (error_code(cause) == "ClusterNotFoundException")
     )
 
 

@@ -11,6 +11,7 @@ from hakobu.aws.arn import last_part
 from hakobu.core.errors import HakobuError, aws_error
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import Finding, Skip, ok, problem, warning
+from hakobu.provision.blueprint.service import BOOTSTRAP_TAG
 from hakobu.ship.rollout import StoppedTask, stopped_task, target_line
 
 # ECS's stop codes for a task that never started or whose app exited; the others
@@ -59,9 +60,14 @@ def check_service(facts: Facts) -> Finding:
     )
     if running >= desired:
         return ok(line)
-    why_not = " (the sandbox emulator never runs a task)" if facts.aws.sandbox else ""
+    if runs_placeholder(facts.task_definition):
+        return warning(
+            f"{line}: no deploy yet, so no task can start (the first revision runs the "
+            f"placeholder :{BOOTSTRAP_TAG} image, which nothing pushes)",
+            "run `hakobu deploy`: it builds, pushes and rolls out the app",
+        )
     return warning(
-        f"{line}: not every task is running{why_not}",
+        f"{line}: not every task is running",
         "see service › stopped tasks for why tasks stop; `hakobu status --watch` follows "
         "the service",
     )
@@ -70,10 +76,16 @@ def check_service(facts: Facts) -> Finding:
 def check_stopped_tasks(facts: Facts) -> Finding:
     """The guide's "タスクが起動しない": stopped reasons, exit codes, the last log lines."""
     tasks = facts.stopped_tasks
-    failed = [t for t in tasks if failed_task(t)]
+    failed = [t for t in tasks if failed_task(t) and not runs_placeholder(t)]
     if not tasks:
         return ok("no task of the service stopped recently (ECS keeps stopped tasks ~1 hour)")
     if not failed:
+        placeholders = sum(1 for t in tasks if runs_placeholder(t))
+        if placeholders:
+            return ok(
+                f"{len(tasks)} task(s) stopped recently; {placeholders} of them ran the "
+                f"placeholder :{BOOTSTRAP_TAG} image before the first deploy (expected)"
+            )
         return ok(f"{len(tasks)} task(s) stopped recently, by deployments or scaling; none failed")
     newest = stopped_task(failed[0])
     details = [stopped_task(t).text() for t in failed[:5]]
@@ -83,6 +95,16 @@ def check_stopped_tasks(facts: Facts) -> Finding:
         stop_fix(failed[0]),
         details,
     )
+
+
+def runs_placeholder(task_or_definition: Mapping[str, Any]) -> bool:
+    """A task (or task definition) of the revision `hakobu up` registers before any deploy:
+    its image, the repository's :bootstrap tag, is never pushed, so its tasks cannot start
+    (on AWS as in the sandbox). That is "no deploy yet", not a failure to diagnose."""
+    containers = task_or_definition.get("containers") or task_or_definition.get(
+        "containerDefinitions", []
+    )
+    return any(str(c.get("image", "")).endswith(f":{BOOTSTRAP_TAG}") for c in containers)
 
 
 def failed_task(task: Mapping[str, Any]) -> bool:

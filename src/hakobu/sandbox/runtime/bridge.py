@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
 from moto.ec2.utils import generate_dns_from_ip
+from moto.ecr.models import ecr_backends
 from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
@@ -53,6 +55,7 @@ from moto.rds.models import rds_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.ssm.models import ssm_backends
 
+from hakobu.sandbox import images
 from hakobu.sandbox.runtime.model import (
     SERVICE_GROUP_PREFIX,
     ContainerDefinition,
@@ -843,6 +846,35 @@ def _rds_password(resource: Any) -> str | None:
         value = secret.versions[secret.default_version_id].get("secret_string") or "{}"
         return json.loads(value).get("password")
     return resource.__dict__.get("_master_user_password")
+
+
+# --- ECR -----------------------------------------------------------------------------
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+def local_image(image: str) -> str | None:
+    """What the engine runs for a task definition's `image`: for an image of the emulated
+    ECR, the local image its manifest names (its config digest, see sandbox/images.py), or
+    None if ECR has no such image; any other reference as it is."""
+    found = _ECR_IMAGE.match(image)
+    if found is None:
+        return image
+    backend = ecr_backends[found["account"]][found["region"]]
+    repository = backend.repositories.get(found["repository"])
+    if repository is None:
+        return None
+    digest, tag = found["digest"], found["tag"] or ("latest" if not found["digest"] else None)
+    for candidate in list(repository.images):
+        if digest and candidate.get_image_digest() != digest:
+            continue
+        if tag and tag not in (candidate.image_tags or [candidate.image_tag]):
+            continue
+        return images.config_digest(candidate.image_manifest)
+    return None
 
 
 # --- Secrets Manager and SSM --------------------------------------------------------

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hakobu.sandbox.emulator import RUNTIME_FACTS
 from hakobu.sandbox.runtime import bridge
 from hakobu.sandbox.runtime.database import free_port
 from hakobu.sandbox.runtime.databases import Databases
@@ -38,7 +39,7 @@ from hakobu.sandbox.runtime.tasks import TaskRunner
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 0.5
-FACTS_NAME = "sandbox-runtime.json"
+FACTS_NAME = RUNTIME_FACTS
 
 
 def facts_path(state_file: Path) -> Path:

@@ -163,7 +163,8 @@ class LocalDatabase:
             )
         self._setup(
             [str(install), "--no-defaults", f"--datadir={self.data}", *_as_root(),
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
+             f"--tmpdir={self._tmpdir()}", "--auth-root-authentication-method=normal",
+             "--skip-test-db"],
             "mariadb-install-db",
         )  # fmt: skip
         # --bootstrap: SQL from stdin, no network. FLUSH PRIVILEGES loads the grant tables
@@ -172,7 +173,7 @@ class LocalDatabase:
         # master user (every privilege, with grant option).
         self._setup(
             [str(server), "--no-defaults", f"--datadir={self.data}", *_as_root(),
-             "--bootstrap", "--log-warnings=0"],
+             f"--tmpdir={self._tmpdir()}", "--bootstrap", "--log-warnings=0"],
             "mariadbd --bootstrap",
             stdin=mysql_setup_sql(self.spec),
         )  # fmt: skip
@@ -229,11 +230,18 @@ class LocalDatabase:
             f"see {self.log}",
         )
 
+    def _tmpdir(self) -> Path:
+        """MariaDB's own temporary directory: servers set up side by side in one TMPDIR
+        collide on its `#sql-temptable-*` names (mariadb-install-db then fails)."""
+        path = self.spec.data_dir / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def _spawn(self, server: Path, port: int) -> subprocess.Popen[bytes]:
         if self.family == "mysql":
             argv = [
                 str(server), "--no-defaults", f"--datadir={self.data}", *_as_root(),
-                f"--bind-address={LOOPBACK}", f"--port={port}", f"--socket={self._socket()}",
+                f"--tmpdir={self._tmpdir()}", f"--bind-address={LOOPBACK}", f"--port={port}", f"--socket={self._socket()}",
                 f"--pid-file={self.spec.data_dir / 'mariadbd.pid'}",
                 # No reverse lookups of clients: nothing is looked up outside the machine.
                 "--skip-name-resolve",

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hakobu.sandbox.runtime import bridge, rules
 from hakobu.sandbox.runtime.container_health import Tracker, task_health
@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0  # ECS's default stopTimeout before SIGKILL
 LABEL_RUNTIME = "hakobu.runtime"
 LABEL_TASK = "hakobu.task"
+
+
+@dataclass(frozen=True)
+class PullFailure:
+    reason: str  # the stoppedReason, in ECS's words
 
 
 @dataclass
@@ -104,15 +109,12 @@ class TaskRunner:
             self._failed_to_start(run, reason)
             return run
         for spec, container in zip(specs, definition.containers, strict=True):
-            if not self.engine.image_exists(spec.image):
-                reason = (
-                    f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
-                    f"{spec.image}: not found in the sandbox's image store (nothing is pulled)"
-                )
-                self._failed_to_start(run, reason)
+            local = self._pull(spec.image)
+            if isinstance(local, PullFailure):
+                self._failed_to_start(run, local.reason)
                 return run
             try:
-                run.containers[container.name] = self.engine.run(spec)
+                run.containers[container.name] = self.engine.run(replace(spec, image=local))
             except Exception as exc:  # the engine's error names the cause
                 self._failed_to_start(run, f"CannotStartContainerError: {exc}")
                 return run
@@ -122,6 +124,21 @@ class TaskRunner:
                 run.health[c.name] = Tracker(c.health, list(c.health_command), run.running_since)
         self._report_running(run)
         return run
+
+    def _pull(self, image: str) -> str | PullFailure:
+        """The local image to run for `image`, found as ECS would pull it: through the
+        emulated ECR for an ECR image, else in the engine's store. Nothing is pulled."""
+        prefix = "CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+        local = bridge.local_image(image)
+        if local is None:
+            return PullFailure(f"{prefix}failed to resolve ref {image}: {image}: not found")
+        if not self.engine.image_exists(local):
+            where = f" (ECR's manifest names {local})" if local != image else ""
+            return PullFailure(
+                f"{prefix}{image}{where}: not in {self.engine.name}'s local store, and the "
+                "sandbox pulls nothing: deploy it with `hakobu deploy --sandbox`"
+            )
+        return local
 
     def _report_running(self, run: TaskRun) -> None:
         bridge.set_task_state(
