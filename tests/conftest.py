@@ -88,11 +88,20 @@ def environment_of(raw: dict, name: str | None = None, root: Path = Path(".")) -
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)
+    items.sort(key=_stack_order)
+
+
+def _stack_order(item: pytest.Item) -> int:
+    if item.get_closest_marker("fresh_stack") is not None:
+        return 0
+    return 2 if item.get_closest_marker("destroys_stack") is not None else 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "destroys_stack: runs after every other test")
+    config.addinivalue_line(
+        "markers", "fresh_stack: runs first, on the shared stack as `hakobu up` left it"
+    )
 
 
 @dataclass

@@ -85,9 +85,7 @@ def test_the_plain_install_has_none_of_the_extras(plain_install: Path) -> None:
         assert found.stdout.strip() == "None", f"{module} is installed: {found.stdout}"
 
 
-def test_version_help_and_init_work_on_a_plain_install(
-    plain_install: Path, tmp_path: Path
-) -> None:
+def test_version_help_and_init_work_on_a_plain_install(plain_install: Path, tmp_path: Path) -> None:
     version = _run(plain_install, "--version", cwd=tmp_path)
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == "hakobu 0.1.0"

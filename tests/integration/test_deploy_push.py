@@ -93,8 +93,10 @@ def test_task_definition_runs_the_digest_the_registry_serves(
     assert served.status == 200 and served.digest and served.digest.startswith("sha256:")
     assert registry.manifest(APP, "latest", "AWS", password).digest == served.digest
     ecs = sandbox_stack.client("ecs")
-    service = ecs.describe_services(cluster=f"{APP}-cluster", services=[f"{APP}-service"])
-    arn = service["services"][0]["taskDefinition"]
+    # The newest revision, not the service's: this image (FROM scratch, no command) cannot
+    # run, so the sandbox runtime's circuit breaker may already have rolled the service back.
+    arns = ecs.list_task_definitions(familyPrefix=APP)["taskDefinitionArns"]
+    arn = max(arns, key=lambda a: int(a.rsplit(":", 1)[1]))  # moto ignores sort="DESC"
     described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
     image = described["taskDefinition"]["containerDefinitions"][0]["image"]
     assert image == f"{registry.host}/{APP}@{served.digest}"

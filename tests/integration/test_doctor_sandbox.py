@@ -65,6 +65,7 @@ def checks(stack: SandboxStack) -> tuple[int, dict[str, dict[str, Any]]]:
     return result.code, {c["name"]: c for c in report["checks"]}
 
 
+@pytest.mark.fresh_stack
 def test_the_healthy_stack_passes_with_only_the_emulators_warnings(
     sandbox_stack: SandboxStack,
 ) -> None:
@@ -99,6 +100,7 @@ def test_the_healthy_stack_passes_with_only_the_emulators_warnings(
     assert found["engine version"]["message"].startswith("MySQL 8.4")
 
 
+@pytest.mark.fresh_stack
 def test_the_text_report_is_a_tree_and_says_it_is_the_sandbox(
     sandbox_stack: SandboxStack,
 ) -> None:

@@ -39,7 +39,7 @@ def test_doctor_warns_when_service_port_is_not_the_port_the_image_exposes(
     tmp_path: Path, hakobu: HakobuRunner
 ) -> None:
     root = make_rails_app(tmp_path / "rails-app")
-    (root / "Dockerfile").write_text("FROM ruby:3.3-slim\nEXPOSE 80\nCMD [\"./bin/thrust\"]\n")
+    (root / "Dockerfile").write_text('FROM ruby:3.3-slim\nEXPOSE 80\nCMD ["./bin/thrust"]\n')
     try:
         report = hakobu("doctor", "--sandbox", "--json", cwd=root)
     finally:

@@ -41,7 +41,7 @@ EXAMPLE_DJANGO = Path(__file__).parents[2] / "examples" / "django-app"
     [
         (RAILS_8, 80, "EXPOSE 80 in Dockerfile's final stage (Thruster serves the app there)"),
         (RAILS_7_2, 3000, "EXPOSE 3000 in Dockerfile's final stage"),
-        ("FROM scratch\nEXPOSE 9000\nFROM scratch\nCMD [\"x\"]\n", 3000, "the rails default"),
+        ('FROM scratch\nEXPOSE 9000\nFROM scratch\nCMD ["x"]\n', 3000, "the rails default"),
     ],
     ids=["rails-8-thruster", "rails-7.2", "expose-only-in-an-earlier-stage"],
 )

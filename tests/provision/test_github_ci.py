@@ -134,9 +134,7 @@ def test_the_role_trusts_exactly_one_branch_with_sts_audience() -> None:
     assert role["name"] == "rails-app-github-deploy"
     trust = json.loads(role["assume_role_policy"])
     (statement,) = trust["Statement"]
-    assert statement["Principal"] == {
-        "Federated": "${aws_iam_openid_connect_provider.github.arn}"
-    }
+    assert statement["Principal"] == {"Federated": "${aws_iam_openid_connect_provider.github.arn}"}
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"] == {
         "StringEquals": {
@@ -257,7 +255,7 @@ def test_ci_github_reads_the_remote_writes_both_files_and_says_the_next_step(
     [
         (["--repo", "my-app"], "--repo: 'my-app' is not a GitHub repository name", "OWNER/NAME"),
         (["--repo", "my org/app"], "is not a GitHub repository name", "OWNER/NAME"),
-        (["--repo", "o/n", "--branch", "refs/heads/main"], "is a full ref", "--branch \"main\""),
+        (["--repo", "o/n", "--branch", "refs/heads/main"], "is a full ref", '--branch "main"'),
         (["--repo", "o/n", "--branch", "release/*"], "is not one git branch name", "no wildcards"),
         (["--repo", "o/n", "--branch", "a..b"], "is not one git branch name", "exactly one"),
         (["--repo", "o/n", "--environment", "prod env"], "GitHub environment", "letters"),

@@ -50,6 +50,21 @@ def test_init_detects_django_and_plain_containers(tmp_path: Path, hakobu: Hakobu
     assert (raw["app"], raw["framework"]) == ("some-app-2", "container")
 
 
+def test_init_keeps_the_work_dir_out_of_the_image_build(
+    tmp_path: Path, hakobu: HakobuRunner
+) -> None:
+    """.hakobu/ holds the sandbox's databases and Terraform's providers: a build context
+    that includes it sends hundreds of MB to the builder on every deploy."""
+    root = make_rails_app(tmp_path / "rails-app")
+    (root / "hakobu.toml").unlink()
+    (root / "Dockerfile").write_text("FROM scratch\n")
+    (root / ".dockerignore").write_text("/.git\n/log/*")  # Rails' own, without a newline
+    assert hakobu("init", cwd=root).code == 0
+    assert (root / ".dockerignore").read_text() == "/.git\n/log/*\n/.hakobu/\n"
+    assert hakobu("init", "--force", cwd=root).code == 0
+    assert (root / ".dockerignore").read_text().count(".hakobu") == 1
+
+
 def test_init_never_overwrites_without_force(tmp_path: Path, hakobu: HakobuRunner) -> None:
     root = make_rails_app(tmp_path / "rails-app")
     (root / "hakobu.toml").write_text('app = "mine"\n')

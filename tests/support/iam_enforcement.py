@@ -102,9 +102,9 @@ def _reset_auth(endpoint: str, count: str) -> None:
 
 
 @contextmanager
-def enforced(endpoint: str, bootstrap: Any, users: dict[str, dict[str, Any]]) -> Iterator[
-    tuple[Enforcement, dict[str, Keys]]
-]:
+def enforced(
+    endpoint: str, bootstrap: Any, users: dict[str, dict[str, Any]]
+) -> Iterator[tuple[Enforcement, dict[str, Keys]]]:
     """Create `users` (name -> policy) with the unauthenticated `bootstrap` IAM client,
     then authenticate every request until the block ends."""
     run = uuid.uuid4().hex[:8]  # the emulator outlives one test: names must not repeat

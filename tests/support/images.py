@@ -7,7 +7,8 @@
   `exit_code` the container prints a line on each stream and exits at once. Every setting
   is an ENV default baked into the image (so two versions are two images, as in a rollout)
   that the container's environment may override (UP_BODY, HEALTHY, EXIT_CODE, SLOW_S, PORT).
-  Requests are logged on stderr (httpd -vv).
+  Requests are logged on stderr (httpd -vv). `bin/rails` (relative to / , the WORKDIR) prints
+  a line and exits 0, so a Rails app's release command runs.
 - `PYTHON_BASE`: Debian bookworm with python3, venv and the example app's requirements,
   built once by `.ci/install-runtime-deps` (debootstrap); also tagged as the example app's
   `python:3.12-slim` where no such image exists, so its Dockerfile builds unchanged.
@@ -57,6 +58,10 @@ if [ -n "$EXIT_CODE" ]; then
   exit "$EXIT_CODE"
 fi
 exec httpd -f -vv -p "$PORT" -h /www
+"""
+# `bin/rails` for the release command (`bin/rails db:migrate`) the deploy runs first.
+RAILS_STUB = """#!/bin/sh
+echo "bin/rails $*: the test app has nothing to migrate"
 """
 SLOW_CGI = """#!/bin/sh
 sleep "$SLOW_S"
@@ -118,7 +123,7 @@ def http_image(
         f'ENV {env_line}\nEXPOSE {HTTP_PORT}\nCMD ["/serve"]\n'
     )
     digest = hashlib.sha256(
-        (dockerfile + SERVE_SCRIPT + SLOW_CGI).encode() + busybox.read_bytes()
+        (dockerfile + SERVE_SCRIPT + SLOW_CGI + RAILS_STUB).encode() + busybox.read_bytes()
     ).hexdigest()
     image = f"{HTTP_REPOSITORY}:{digest[:16]}"
     if not engine.image_exists(image):
@@ -153,7 +158,12 @@ def _write_http_context(context: Path, busybox: Path, dockerfile: str) -> None:
             link.symlink_to("busybox")
     cgi = context / "www" / "cgi-bin"
     cgi.mkdir(parents=True, exist_ok=True)
-    for path, text in ((context / "serve", SERVE_SCRIPT), (cgi / "slow", SLOW_CGI)):
+    scripts = (
+        (context / "serve", SERVE_SCRIPT),
+        (cgi / "slow", SLOW_CGI),
+        (bin_dir / "rails", RAILS_STUB),
+    )
+    for path, text in scripts:
         path.write_text(text, encoding="utf-8")
         path.chmod(0o755)
     (context / "Dockerfile").write_text(dockerfile, encoding="utf-8")

@@ -292,9 +292,17 @@ def write_config(
 
 
 def _ignore_work_dir(root: Path) -> None:
-    """Keep .hakobu/ (plans, local state, sandbox files) out of git."""
-    gitignore = root / ".gitignore"
-    existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
-    if ".hakobu/" not in existing.split():
+    """Keep .hakobu/ (plans, local state, the sandbox's databases and Terraform providers,
+    hundreds of MB) out of git and out of every image build's context."""
+    _add_line(root / ".gitignore", ".hakobu/")
+    if (root / "Dockerfile").exists() or (root / ".dockerignore").exists():
+        _add_line(root / ".dockerignore", "/.hakobu/")
+
+
+def _add_line(path: Path, line: str) -> None:
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    if line not in existing.split() and line.strip("/") not in (
+        entry.strip("/") for entry in existing.split()
+    ):
         separator = "" if not existing or existing.endswith("\n") else "\n"
-        gitignore.write_text(f"{existing}{separator}.hakobu/\n", encoding="utf-8")
+        path.write_text(f"{existing}{separator}{line}\n", encoding="utf-8")

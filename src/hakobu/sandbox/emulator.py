@@ -321,17 +321,21 @@ def _terminate(pid: int) -> None:
     _CHILDREN.pop(pid, None)
 
 
-def runtime_engine(root: Path) -> str | None:
-    """The container engine the sandbox runtime runs the app with (docker or podman), or
-    None when it runs none (no engine found, or the emulator is not running).
-
-    Read from the facts the runtime publishes (sandbox/runtime/controller.py) without
-    importing it: that would import moto."""
+def runtime_facts(root: Path) -> dict[str, Any] | None:
+    """What the sandbox runtime publishes (sandbox/runtime/controller.py: its engine, load
+    balancer URLs, database ports, containers), or None when it runs nothing. Read without
+    importing the runtime: that would import moto."""
     try:
         facts = json.loads((root / ".hakobu" / RUNTIME_FACTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    engine = facts.get("engine") if isinstance(facts, dict) else None
+    return facts if isinstance(facts, dict) else None
+
+
+def runtime_engine(root: Path) -> str | None:
+    """The container engine the sandbox runtime runs the app with (docker or podman), or
+    None when it runs none (no engine found, or the emulator is not running)."""
+    engine = (runtime_facts(root) or {}).get("engine")
     return engine if isinstance(engine, str) else None
 
 

@@ -38,9 +38,10 @@ TAG_BY = "hakobu:deployed-by"
 TAG_AT = "hakobu:deployed-at"
 STARTED_BY = "hakobu-release"
 SANDBOX_ROLLOUT_NOTE = (
-    "The sandbox cannot follow the rollout: the emulator runs no containers, so no task "
-    "ever becomes healthy. The service now points at the new revision; on AWS, hakobu "
-    "would wait here until the rollout completes or the circuit breaker rolls it back."
+    "The sandbox does not follow the rollout yet: the service now points at the new "
+    "revision, and where the sandbox runs containers (podman or docker) it rolls it out as "
+    "ECS would (`hakobu status --sandbox` shows it). On AWS, hakobu waits here until the "
+    "rollout completes or the circuit breaker rolls it back."
 )
 
 
@@ -151,8 +152,9 @@ class Deployer:
         self.events.step("Release command", f"{' '.join(command)} (task {_task_id(task_arn)})")
         if self.target.sandbox:
             result.notes.append(
-                "The release task was started; the emulator does not run it, "
-                "so its exit code cannot be seen in the sandbox."
+                "The release task was started; the sandbox does not wait for its exit code "
+                "yet (where it runs containers it runs the task: `hakobu logs --sandbox` "
+                "shows its output)."
             )
             return
         logs = self.target.client("logs")

@@ -241,7 +241,8 @@ class LocalDatabase:
         if self.family == "mysql":
             argv = [
                 str(server), "--no-defaults", f"--datadir={self.data}", *_as_root(),
-                f"--tmpdir={self._tmpdir()}", f"--bind-address={LOOPBACK}", f"--port={port}", f"--socket={self._socket()}",
+                f"--tmpdir={self._tmpdir()}", f"--bind-address={LOOPBACK}", f"--port={port}",
+                f"--socket={self._socket()}",
                 f"--pid-file={self.spec.data_dir / 'mariadbd.pid'}",
                 # No reverse lookups of clients: nothing is looked up outside the machine.
                 "--skip-name-resolve",
