@@ -104,9 +104,11 @@ def test_the_sandbox_serves_the_deployed_image_on_loopback(
         for balancer in (facts.get("load_balancers") or {}).values():
             try:
                 with urllib.request.urlopen(balancer["url"] + "/up", timeout=2) as answer:
-                    return str(answer.read().decode().strip())
+                    text = answer.read().decode().strip()
             except OSError:
                 return None
+            # The previous release serves until the new task passes its health checks.
+            return text if text == UP_BODY else None
         return None
 
     body = wait_until(served, "the load balancer to serve the deployed task", timeout_s=120)
