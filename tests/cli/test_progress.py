@@ -28,3 +28,16 @@ def test_progress_lists_finished_resources_with_times_and_heartbeats() -> None:
         "  … still creating aws_db_instance.main (1m00s)",
         "✗ aws_db_instance.main create failed (1m05s)  [2/2]",
     ]
+
+
+def test_a_data_source_read_during_apply_is_not_counted() -> None:
+    """Terraform reports data sources it reads mid-apply (`data.aws_arn...`); the plan's
+    total does not count them, so the view must not either ([46/45] before)."""
+    console = Console(width=120, record=True, no_color=True, force_terminal=False)
+    with ApplyProgress(console, total=1) as view:
+        view(_hook("apply_start", "data.aws_arn.secret", action="read"))
+        view(_hook("apply_complete", "data.aws_arn.secret", action="read"))
+        view(_hook("apply_start", "aws_vpc.main"))
+        view(_hook("apply_complete", "aws_vpc.main", elapsed_seconds=2))
+    lines = [line.rstrip() for line in console.export_text().splitlines() if line.strip()]
+    assert lines == ["✓ aws_vpc.main created (2s)  [1/1]"]

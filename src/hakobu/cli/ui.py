@@ -100,6 +100,10 @@ class ApplyProgress:
         kind = event.get("type")
         hook = event.get("hook", {})
         address = hook.get("resource", {}).get("addr")
+        if hook.get("action") == "read":
+            # A data source read during apply: not a change the plan counted (the [N/total]
+            # would pass its total), and nothing the user waits for.
+            return
         if kind == "apply_start" and address:
             self.in_flight[address] = (hook.get("action", "apply"), time.monotonic())
         elif kind == "apply_complete" and address:
