@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hakobu.sandbox import emulator
 from tests.conftest import SandboxStack, run_hakobu
 from tests.support.images import engine_or_unavailable, http_image, wait_until
+from tests.support.sandbox_app import git, served_body
 
 pytestmark = pytest.mark.integration
 APP = "rails-app"
 BODY = "built by hakobu deploy in the sandbox"
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=hakobu", "-c", "user.email=hakobu@example.invalid",
-         "-c", "commit.gpgsign=false", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +30,10 @@ def built(sandbox_stack: SandboxStack, tmp_path_factory: pytest.TempPathFactory)
     (root / "Dockerfile").write_text(f'FROM {base}\nENV UP_BODY="{BODY}"\n')
     (root / ".gitignore").write_text(".hakobu/\nconfig/master.key\n")
     (root / ".dockerignore").write_text(".hakobu/\n.git/\n")
-    _git(root, "init", "--quiet")
-    _git(root, "add", "-A")
-    _git(root, "commit", "--quiet", "-m", "app")
-    commit = _git(root, "rev-parse", "HEAD")
+    git(root, "init", "--quiet")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "app")
+    commit = git(root, "rev-parse", "HEAD")
     result = run_hakobu("deploy", "--sandbox", cwd=root)
     return {"result": result, "commit": commit, "engine": engine}
 
@@ -80,18 +70,12 @@ def test_the_runtime_runs_the_built_image_behind_the_load_balancer(
 ) -> None:
     assert built["result"].code == 0, built["result"].output
 
-    def body() -> str | None:
-        facts = emulator.runtime_facts(sandbox_stack.root) or {}
-        for balancer in (facts.get("load_balancers") or {}).values():
-            try:
-                with urllib.request.urlopen(balancer["url"] + "/up", timeout=2) as answer:
-                    text = answer.read().decode().strip()
-            except OSError:
-                return None
-            return text if text == BODY else None
-        return None
-
-    assert wait_until(body, "the load balancer to serve the built image", 120) == BODY
+    served = wait_until(
+        lambda: served_body(sandbox_stack.root, "/up", BODY),
+        "the load balancer to serve the built image",
+        120,
+    )
+    assert served == BODY
 
 
 def _uri(ecr: Any) -> str:

@@ -7,9 +7,7 @@ commit tag must be the one in the task definition."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,17 +15,10 @@ from hakobu.core.errors import PreflightError
 from hakobu.ship.image import ecr_login, find_builder
 from tests.conftest import SandboxStack, run_hakobu
 from tests.support.registry import Registry, missing, start_registry
+from tests.support.sandbox_app import git
 
 pytestmark = pytest.mark.integration
 APP = "rails-app"
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=hakobu", "-c", "user.email=hakobu@example.invalid",
-         "-c", "commit.gpgsign=false", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
 
 
 def _require_tools() -> None:
@@ -59,10 +50,10 @@ def pushed(
         )
         (root / "Dockerfile").write_text("FROM scratch\nCOPY config/application.rb /app.rb\n")
         (root / ".gitignore").write_text(".hakobu/\nconfig/master.key\n")
-        _git(root, "init", "--quiet")
-        _git(root, "add", "-A")
-        _git(root, "commit", "--quiet", "-m", "app")
-        commit = _git(root, "rev-parse", "HEAD")
+        git(root, "init", "--quiet")
+        git(root, "add", "-A")
+        git(root, "commit", "--quiet", "-m", "app")
+        commit = git(root, "rev-parse", "HEAD")
         storage = tmp_path_factory.mktemp("containers")
         (storage / "storage.conf").write_text(
             f'[storage]\ndriver = "vfs"\ngraphroot = "{storage / "graph"}"\n'

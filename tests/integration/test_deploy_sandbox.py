@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.request
 from typing import Any
 
 import pytest
 
 from hakobu.aws import ecr as ecr_ops
-from hakobu.sandbox import emulator, images
+from hakobu.sandbox import images
 from tests.conftest import SandboxStack, run_hakobu
 from tests.support.images import engine_or_unavailable, http_image, wait_until
+from tests.support.sandbox_app import served_body
 
 pytestmark = pytest.mark.integration
 APP = "rails-app"
@@ -99,19 +99,11 @@ def test_the_sandbox_serves_the_deployed_image_on_loopback(
     its load balancer routes to the task once the target group's checks pass."""
     assert deployed["result"].code == 0, deployed["result"].output
 
-    def served() -> str | None:
-        facts = emulator.runtime_facts(sandbox_stack.root) or {}
-        for balancer in (facts.get("load_balancers") or {}).values():
-            try:
-                with urllib.request.urlopen(balancer["url"] + "/up", timeout=2) as answer:
-                    text = answer.read().decode().strip()
-            except OSError:
-                return None
-            # The previous release serves until the new task passes its health checks.
-            return text if text == UP_BODY else None
-        return None
-
-    body = wait_until(served, "the load balancer to serve the deployed task", timeout_s=120)
+    body = wait_until(
+        lambda: served_body(sandbox_stack.root, "/up", UP_BODY),
+        "the load balancer to serve the deployed task",
+        timeout_s=120,
+    )
     assert body == UP_BODY
 
 
