@@ -581,6 +581,7 @@ def test_roll_out_in_the_sandbox_updates_the_service_and_says_it_is_not_followed
 class ProvisionAws(StubbedAws):
     variables: dict[str, str] = {}  # noqa: RUF012
     masked: tuple[str, ...] = ()
+    stopped = None  # Target.stopped: no emulator to watch
 
     def environment(self) -> dict[str, str]:
         return {}
