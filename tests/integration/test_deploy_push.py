@@ -68,7 +68,11 @@ def pushed(
                 "HAKOBU_BUILDAH_VFS": "1",
             },
         )
-        assert result.code == 0, result.output
+        # The release command runs first and cannot start: the image went to a registry the
+        # runtime does not pull from (ECS would need repositoryCredentials), so the deploy
+        # stops before the service moves.
+        assert result.code == 1, result.output
+        assert "the service was not changed" in result.output, result.output
         assert password not in result.output
         yield registry, password, commit
     finally:
@@ -84,8 +88,7 @@ def test_task_definition_runs_the_digest_the_registry_serves(
     assert served.status == 200 and served.digest and served.digest.startswith("sha256:")
     assert registry.manifest(APP, "latest", "AWS", password).digest == served.digest
     ecs = sandbox_stack.client("ecs")
-    # The newest revision, not the service's: this image (FROM scratch, no command) cannot
-    # run, so the sandbox runtime's circuit breaker may already have rolled the service back.
+    # The newest revision, not the service's: the deploy registered it, then stopped.
     arns = ecs.list_task_definitions(familyPrefix=APP)["taskDefinitionArns"]
     arn = max(arns, key=lambda a: int(a.rsplit(":", 1)[1]))  # moto ignores sort="DESC"
     described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])

@@ -2,8 +2,7 @@
 processes against the shared sandbox stack, and the promise that Terraform never reverts a
 deploy. The image is real (busybox httpd, built locally and recorded in the emulated ECR):
 the sandbox runtime runs the release command and the service's task, and its load balancer
-serves it on loopback. The deploy does not follow the rollout in the sandbox yet; the
-rollout's outcomes are tested with botocore's Stubber in tests/ship/test_rollout_stubbed.py."""
+serves it on loopback, and the deploy follows both as it does on AWS."""
 
 from __future__ import annotations
 
@@ -72,7 +71,8 @@ def test_deploy_registers_a_revision_pinned_to_the_digest(
 ) -> None:
     result = deployed["result"]
     assert result.code == 0, result.output
-    assert "does not follow the rollout yet" in result.output
+    # Followed as on AWS: the runtime rolled it out, and the local URL is given.
+    assert "Deployed rails-app:" in result.output and "http://127.0.0.1:" in result.output
     assert "Nothing real was created" in result.output
     ecs = sandbox_stack.client("ecs")
     now = _service(ecs)["taskDefinition"]
@@ -116,6 +116,9 @@ def test_release_task_runs_migrations_in_the_private_subnets(
     task = ecs.describe_tasks(cluster=f"{APP}-cluster", tasks=arns[-1:])["tasks"][0]
     override = task["overrides"]["containerOverrides"][0]
     assert (override["name"], override["command"]) == (APP, ["bin/rails", "db:migrate"])
+    # It really ran (the test image's bin/rails) and the deploy waited for its exit code.
+    assert task["containers"][0]["exitCode"] == 0
+    assert "bin/rails db:migrate: the test app has nothing to migrate" in deployed["result"].output
     assert task["taskDefinitionArn"] == _service(ecs)["taskDefinition"]
 
 

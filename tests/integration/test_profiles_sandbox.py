@@ -1,9 +1,15 @@
 """The guide, lean and ha profiles, and the production edge (tests/integration/edge_stack.py),
 through `hakobu up` and `destroy --sandbox`, each app with its own emulator, all at once
-(each apply is ~100 s of the provider's own waiting)."""
+(each apply is ~100 s of the provider's own waiting).
+
+These stacks test the control plane: their deploys use images recorded in ECR that nothing
+could run, so their emulators run no containers (HAKOBU_CONTAINER_ENGINE=none, which the
+emulator inherits from the first command), and deploys there are not followed. The runtime's
+own behaviour is tested on the shared stack and in tests/sandbox/runtime."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +44,7 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
         name: subprocess.Popen(
             [sys.executable, "-m", "hakobu", *args],
             cwd=root,
+            env={**os.environ, "HAKOBU_CONTAINER_ENGINE": "none"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,7 +1,8 @@
 """`hakobu run --sandbox` as a separate process against the shared sandbox stack: the
-one-off task is really started in the emulator, with the command override, the service's
-subnets and security groups and the service's current revision. The emulator never runs a
-task, so its exit code is tested with botocore's Stubber in tests/test_sessions.py."""
+one-off task is started with the command override, the service's subnets and security
+groups and the service's current revision, and the sandbox runtime runs it: the current
+revision is the test image tests/integration/test_deploy_sandbox.py deployed, whose
+`bin/rails` prints a line and exits 0. hakobu waits for the exit code and shows the output."""
 
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ def test_run_starts_one_task_of_the_current_revision_with_the_command(
     assert task["overrides"]["containerOverrides"] == [
         {"name": CONTAINER, "command": ["bin/rails", "runner", "puts 1"]}
     ]
-    # Said plainly: started, not run, and no success claimed.
     assert task["taskArn"].rsplit("/", 1)[-1] in result.output
-    assert "does not run containers, so the command did not run" in " ".join(result.output.split())
-    assert "exited 0" not in result.output
+    assert "bin/rails runner puts 1: the test app has nothing to migrate" in result.output
+    assert "exited 0" in result.output
+    assert task["lastStatus"] == "STOPPED" and task["containers"][0]["exitCode"] == 0
 
 
 def test_run_uses_the_services_subnets_and_security_groups(

@@ -99,7 +99,7 @@ def test_secrets_set_list_unset(sandbox_stack: SandboxStack) -> None:
             cwd=sandbox_stack.root, input_text=VALUE + "\n",
         )  # fmt: skip
         assert added.code == 0, added.output
-        assert "does not follow the rollout yet" in added.output
+        assert "Rolled out rails-app:" in added.output, added.output
         assert VALUE not in added.output
         sm = sandbox_stack.client("secretsmanager")
         assert sm.get_secret_value(SecretId=secret)["SecretString"] == VALUE

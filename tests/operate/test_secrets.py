@@ -561,7 +561,10 @@ def test_rotation_refuses_a_database_that_is_not_available(aws: StubbedAws) -> N
 
 
 class SandboxAws(StubbedAws):
+    """The sandbox without a container engine: nothing runs, so nothing is followed."""
+
     sandbox = True
+    runs_tasks = False
 
 
 def test_roll_out_in_the_sandbox_updates_the_service_and_says_it_is_not_followed() -> None:

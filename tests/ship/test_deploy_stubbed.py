@@ -36,6 +36,7 @@ class StubbedAws:
     """A Target look-alike whose clients answer from botocore Stubbers."""
 
     sandbox = False
+    runs_tasks = True
 
     def __init__(self) -> None:
         self.stubbers: dict[str, Stubber] = {}

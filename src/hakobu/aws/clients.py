@@ -17,6 +17,9 @@ class ClientSource(Protocol):
     @property
     def sandbox(self) -> bool: ...
 
+    @property
+    def runs_tasks(self) -> bool: ...
+
     def client(self, service: str) -> Any: ...
 
 

@@ -172,6 +172,7 @@ class CommandContext:
             variables=emulator.client_environment(server, env.region),
             masked=emulator.MASKED_VARIABLES,
             stopped=emulator.watchdog(server.pid, env.root),
+            runtime=lambda: emulator.wait_for_runtime(env.root),
         )
 
     def json(self, payload: dict[str, Any], key: str | None = None, indent: int | None = 2) -> None:

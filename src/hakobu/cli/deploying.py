@@ -59,7 +59,7 @@ def deploy(
     target = ctx.target
     with showing_failure(ctx, "deploy"):
         result = commands.deploy(env, target, ConsoleEvents(ctx.err), image, builder)
-    conclude(ctx, result, "Deployed", lambda: commands.load_balancer_dns(env, target))
+    conclude(ctx, result, "Deployed", lambda: commands.app_url(env, target))
 
 
 @app.command(rich_help_panel=PANEL)
@@ -85,7 +85,7 @@ def rollback(
     target = ctx.target
     with showing_failure(ctx, "rollback"):
         result = commands.roll_back(env, target, ConsoleEvents(ctx.err), to)
-    conclude(ctx, result, "Rolled back to", lambda: commands.load_balancer_dns(env, target))
+    conclude(ctx, result, "Rolled back to", lambda: commands.app_url(env, target))
 
 
 @app.command(rich_help_panel=PANEL)

@@ -67,8 +67,7 @@ def conclude(ctx: CommandContext, result: DeployResult, verb: str, url: Callable
         ctx.out.print(f"Service updated to {revision}; the rollout was not followed.")
     elif rollout.outcome == "COMPLETED":
         ctx.out.print(
-            f"[bold green]{verb}[/] {revision} in {format_seconds(rollout.elapsed)}: "
-            f"http://{url()}",
+            f"[bold green]{verb}[/] {revision} in {format_seconds(rollout.elapsed)}: {url()}",
             markup=True,
         )
     elif rollout.outcome == "DETACHED":

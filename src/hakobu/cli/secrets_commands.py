@@ -74,10 +74,10 @@ def _roll_out(ctx: CommandContext, secrets: AppSecrets, arn: str) -> DeployResul
 
 def _conclude(ctx: CommandContext, secrets: AppSecrets, result: DeployResult) -> None:
     from hakobu.cli.rollout_view import conclude
-    from hakobu.ship.commands import load_balancer_dns
+    from hakobu.ship.commands import app_url
 
     env, target = secrets.env, ctx.target
-    conclude(ctx, result, "Rolled out", lambda: load_balancer_dns(env, target))
+    conclude(ctx, result, "Rolled out", lambda: app_url(env, target))
 
 
 @secrets_app.command("list")

@@ -182,8 +182,9 @@ def conclude_run(ctx: CommandContext, result: sessions.RunResult, command: list[
     outcome = result.outcome
     if outcome is None:
         ctx.out.print(
-            f"Task {ident} was started with `{shown}`. The sandbox emulator does not run "
-            "containers, so the command did not run and there is no exit code to report."
+            f"Task {ident} was started with `{shown}`. The sandbox runs no containers here "
+            "(no podman or docker found), so the command did not run and there is no exit "
+            "code to report."
         )
     elif outcome.exit_code is None:
         why = outcome.stopped_reason or outcome.container_reason or "no reason given"

@@ -39,10 +39,21 @@ class Target:
     # Sandbox only: None while the emulator lives, else why it is gone. Long waits (Terraform
     # runs) poll it, since a provider retrying a dead endpoint would otherwise wait for minutes.
     stopped: Callable[[], str | None] | None = field(default=None, compare=False)
+    # Sandbox only: the container engine its runtime runs tasks with, or None (none found).
+    runtime: Callable[[], str | None] | None = field(default=None, compare=False)
 
     @property
     def sandbox(self) -> bool:
         return self.endpoint_url is not None
+
+    @property
+    def runs_tasks(self) -> bool:
+        """Whether tasks really run where the calls go: always on AWS; in the sandbox only
+        where its runtime has a container engine. A deploy, `run` or schedule follows a task
+        (exit code, rollout) only where one runs; elsewhere it would wait forever."""
+        if not self.sandbox:
+            return True
+        return self.runtime is not None and self.runtime() is not None
 
     def environment(self) -> dict[str, str]:
         """Variables for child processes (terraform, aws, session-manager-plugin)."""

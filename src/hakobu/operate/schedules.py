@@ -156,7 +156,7 @@ def run_schedule(
         f"{name}: {shlex.join(settings.command)} as task {ecs_ops.task_id(task_arn)} of "
         f"{revision.rsplit('/', 1)[-1]}",
     )
-    if target.sandbox:
+    if not target.runs_tasks:
         return RunResult(task_arn, revision, None, [])
     outcome, lines = tasks.follow(ecs, target.client("logs"), names, task_arn, events, sleep)
     return RunResult(task_arn, revision, outcome, lines)

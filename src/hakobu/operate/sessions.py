@@ -758,7 +758,7 @@ def run_one_off(
         "Started",
         f"{shlex.join(command)} as task {ecs_ops.task_id(task_arn)} of {last_part(revision)}",
     )
-    if aws.sandbox:
+    if not aws.runs_tasks:
         return RunResult(task_arn, revision, None, [])
     outcome, lines = tasks.follow(ecs, aws.client("logs"), names, task_arn, events, sleep)
     return RunResult(task_arn, revision, outcome, lines)

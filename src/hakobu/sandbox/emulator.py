@@ -59,6 +59,10 @@ MASKED_VARIABLES = (
 _MASKED_PREFIX = "AWS_ENDPOINT_URL_"
 
 RUNTIME_FACTS = "sandbox-runtime.json"  # sandbox/runtime/controller.py writes it
+# What the server logs when it runs no containers (sandbox/server.py).
+NO_ENGINE_LINE = "hakobu sandbox: no container engine"
+RUNTIME_FAILED_LINE = "the runtime did not start"
+RUNTIME_WAIT_S = 20.0
 START_TIMEOUT_S = 30.0  # moto imports in about 0.5 s here; a cold disk can take several
 STOP_TIMEOUT_S = 5.0  # per signal: SIGTERM, then SIGKILL
 _PROBE_TIMEOUT_S = 2.0
@@ -337,6 +341,26 @@ def runtime_engine(root: Path) -> str | None:
     None when it runs none (no engine found, or the emulator is not running)."""
     engine = (runtime_facts(root) or {}).get("engine")
     return engine if isinstance(engine, str) else None
+
+
+def wait_for_runtime(root: Path, timeout_s: float = RUNTIME_WAIT_S) -> str | None:
+    """`runtime_engine`, waiting while a just-started emulator is still looking for an
+    engine (`podman info` takes a moment): until the runtime publishes its facts, the log
+    says it found no engine, or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        engine = runtime_engine(root)
+        if engine is not None or time.monotonic() >= deadline or _said_no_engine(root):
+            return engine
+        time.sleep(0.1)
+
+
+def _said_no_engine(root: Path) -> bool:
+    try:
+        text = log_path(root).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True  # no emulator log: no runtime to wait for
+    return NO_ENGINE_LINE in text or RUNTIME_FAILED_LINE in text
 
 
 def watchdog(pid: int, root: Path) -> Callable[[], str | None]:

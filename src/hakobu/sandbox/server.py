@@ -18,14 +18,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hakobu.sandbox import moto_gaps
-from hakobu.sandbox.emulator import LOOPBACK, SandboxServer, read_state, write_state
+from hakobu.sandbox.emulator import (
+    LOOPBACK,
+    NO_ENGINE_LINE,
+    SandboxServer,
+    read_state,
+    write_state,
+)
 
 if TYPE_CHECKING:
     from hakobu.sandbox.runtime.controller import Runtime
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 NO_ENGINE = (
-    "hakobu sandbox: no container engine: the sandbox runs the control plane only; "
+    f"{NO_ENGINE_LINE}: the sandbox runs the control plane only; "
     "install podman or docker to run the app"
 )
 

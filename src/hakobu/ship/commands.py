@@ -11,6 +11,7 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
+from hakobu.sandbox import emulator
 from hakobu.ship import artifact, history, processes
 from hakobu.ship.deploy import Deployer, DeployEvents, DeployResult
 
@@ -84,6 +85,17 @@ def roll_back(
 
 def images(env: Environment, target: Target, count: int) -> list[history.ImageRecord]:
     return history.images(target.client("ecr"), Names.of(env).repository, count)
+
+
+def app_url(env: Environment, target: Target) -> str:
+    """Where the app answers: in the sandbox, its load balancer on 127.0.0.1 (where the
+    runtime serves it); on AWS, http:// and the load balancer's DNS name."""
+    if target.sandbox:
+        name = Names.of(env).load_balancer
+        served = (emulator.runtime_facts(env.root) or {}).get("load_balancers") or {}
+        if name in served:
+            return str(served[name]["url"])
+    return f"http://{load_balancer_dns(env, target)}"
 
 
 def load_balancer_dns(env: Environment, target: Target) -> str:

@@ -38,10 +38,10 @@ TAG_BY = "hakobu:deployed-by"
 TAG_AT = "hakobu:deployed-at"
 STARTED_BY = "hakobu-release"
 SANDBOX_ROLLOUT_NOTE = (
-    "The sandbox does not follow the rollout yet: the service now points at the new "
-    "revision, and where the sandbox runs containers (podman or docker) it rolls it out as "
-    "ECS would (`hakobu status --sandbox` shows it). On AWS, hakobu waits here until the "
-    "rollout completes or the circuit breaker rolls it back."
+    "The sandbox runs no containers here (no podman or docker found), so the rollout cannot "
+    "be followed: the service now points at the new revision. With podman or docker, the "
+    "sandbox runs it and hakobu waits, as on AWS, until the rollout completes or the "
+    "circuit breaker rolls it back."
 )
 
 
@@ -109,7 +109,7 @@ class Deployer:
         arns = {WEB: arn} | self._register_workers(ecs, arn, release.image)
         self._release_task(ecs, service, arn, result)
         processes.update_services(ecs, self.env, arns, self.events.step)
-        if self.target.sandbox:
+        if not self.target.runs_tasks:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
             result.rollout = self.follow_all(ecs, arns)
@@ -150,11 +150,10 @@ class Deployer:
             return
         task_arn = tasks.start(ecs, self.names, service, arn, command, STARTED_BY)
         self.events.step("Release command", f"{' '.join(command)} (task {_task_id(task_arn)})")
-        if self.target.sandbox:
+        if not self.target.runs_tasks:
             result.notes.append(
-                "The release task was started; the sandbox does not wait for its exit code "
-                "yet (where it runs containers it runs the task: `hakobu logs --sandbox` "
-                "shows its output)."
+                "The release task was started; the sandbox runs no containers here (no "
+                "podman or docker found), so its exit code cannot be seen."
             )
             return
         logs = self.target.client("logs")
@@ -191,7 +190,7 @@ class Deployer:
         processes.update_services(ecs, self.env, arns, self.events.step, title)
         release = Release(image="", tag=_revision(arns[WEB]), commit=None)
         result = DeployResult(task_definition_arn=arns[WEB], release=release)
-        if self.target.sandbox:
+        if not self.target.runs_tasks:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
             result.rollout = self.follow_all(ecs, arns)
