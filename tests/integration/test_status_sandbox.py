@@ -1,6 +1,6 @@
 """`hakobu status --sandbox` as a separate process against the shared sandbox stack (read
-only: nothing here changes the stack). The emulator never runs a task, so the service stays
-at running 0 and its rollout IN_PROGRESS; unhealthy targets, stopped tasks and a rollout
+only: nothing here changes the stack). The sandbox runtime serves the load balancer on
+127.0.0.1, and that is the URL status gives; unhealthy targets, stopped tasks and a rollout
 with two deployments are tested with botocore's Stubber in tests/test_status_stubbed.py."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from hakobu.sandbox import emulator
 from tests.conftest import SandboxStack, make_rails_app, run_hakobu
 
 pytestmark = pytest.mark.integration
@@ -28,6 +29,13 @@ def _service(stack: SandboxStack) -> dict[str, Any]:
     ecs = stack.client("ecs")
     found = ecs.describe_services(cluster=f"{APP}-cluster", services=[f"{APP}-service"])
     return dict(found["services"][0])
+
+
+def _local_url(stack: SandboxStack) -> str:
+    """Where the sandbox runtime serves the load balancer."""
+    facts = emulator.runtime_facts(stack.root)
+    assert facts is not None, "the sandbox runtime publishes no facts: is podman installed?"
+    return str(facts["load_balancers"][f"{APP}-alb"]["url"])
 
 
 def _alb_dns(stack: SandboxStack) -> str:
@@ -47,7 +55,7 @@ def test_status_text_shows_counts_deployments_db_and_url(sandbox_stack: SandboxS
     ) in text
     assert "PRIMARY  rails-app:" in text  # the deployment row, whatever revision it runs
     assert "rails-app-db  available  mysql" in text
-    assert f"http://{_alb_dns(sandbox_stack)}" in text
+    assert _local_url(sandbox_stack) in text
     assert "Targets of rails-app-tg" in text
     assert "SANDBOX: this ran against the local AWS emulator" in text
 
@@ -71,7 +79,9 @@ def test_status_json_has_exact_values(sandbox_stack: SandboxStack) -> None:
     assert data["database"]["identifier"] == f"{APP}-db"
     assert data["database"]["status"] == "available"
     assert data["database"]["instance_class"] == "db.t4g.micro"
-    assert data["url"] == f"http://{_alb_dns(sandbox_stack)}"
+    assert data["url"] == _local_url(sandbox_stack)
+    assert data["url"].startswith("http://127.0.0.1:")
+    assert data["load_balancer"]["dns_name"] == _alb_dns(sandbox_stack)
     assert [g["name"] for g in data["target_groups"]] == [f"{APP}-tg"]
 
 

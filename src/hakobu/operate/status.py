@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from hakobu.aws.ecs import service_description
 from hakobu.aws.polling import call_patiently
 from hakobu.core.config import Environment
 from hakobu.core.names import Names
+from hakobu.sandbox import emulator
 
 # Shared, not copied: `releases` and `status` read a revision's tags the same way, and
 # `deploy` and `status` describe targets and stopped tasks in the same words.
@@ -169,9 +170,13 @@ class LoadBalancerStatus:
     name: str
     dns_name: str
     state: str  # provisioning, active, active_impaired, failed
+    # The sandbox only: where its runtime serves this load balancer on 127.0.0.1.
+    local_url: str | None = None
 
     @property
     def url(self) -> str:
+        if self.local_url:
+            return self.local_url
         # The guide's stack listens on HTTP only (no certificate yet).
         return f"http://{self.dns_name}"
 
@@ -280,8 +285,18 @@ def gather_status(
             events=_last_events(service),
             stopped_tasks=stopped,
             database=database.result(),
-            load_balancer=balancer,
+            load_balancer=_served_locally(balancer, env) if target.sandbox else balancer,
         )
+
+
+def _served_locally(
+    balancer: LoadBalancerStatus | None, env: Environment
+) -> LoadBalancerStatus | None:
+    """In the sandbox the app answers where the runtime serves the load balancer."""
+    served = (emulator.runtime_facts(env.root) or {}).get("load_balancers") or {}
+    if balancer is None or balancer.name not in served:
+        return balancer
+    return replace(balancer, local_url=str(served[balancer.name]["url"]))
 
 
 def _service_status(service: dict[str, Any]) -> ServiceStatus:
