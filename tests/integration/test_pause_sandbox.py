@@ -134,7 +134,7 @@ def test_pause_resume_and_deep_pause_resume(app: Path) -> None:
     assert service["desiredCount"] == 1 and service["taskDefinition"] == deployed
     assert aws.db_status() == "available"
     assert record(app) is None
-    assert "health cannot be observed in the sandbox" in resumed.stdout
+    assert "does not wait for the app's health after a resume yet" in resumed.stdout
     assert "Healthy" not in resumed.stdout
     nothing = ok(hakobu_pause("resume", "--sandbox", cwd=app), "resume again")
     assert "is not paused" in nothing.stdout

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` pays for none
 JSON_VERSION = 1
 SANDBOX_BANNER = (
     "SANDBOX: this ran against the local AWS emulator. Nothing real was created, nothing "
-    "is billed, and no container runs."
+    "is billed, and nothing left this machine."
 )
 
 

@@ -258,8 +258,9 @@ def _conclude_resume(ctx: CommandContext, outcome: ResumeOutcome) -> None:
     )
     if outcome.health is None:
         ctx.out.print(
-            "The app's health cannot be observed in the sandbox: no container runs there, "
-            "so hakobu set the desired count back and claims nothing more."
+            "In the sandbox hakobu does not wait for the app's health after a resume yet: it "
+            "set the desired count back and claims nothing more (`hakobu status --sandbox` "
+            "shows the tasks)."
         )
     else:
         ctx.out.print(f"[bold green]Healthy:[/] {escape(outcome.health.text())}", markup=True)

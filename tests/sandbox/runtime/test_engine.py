@@ -142,6 +142,21 @@ def test_inspect_state_and_log_lines_are_parsed() -> None:
     assert lines == [(1796169601.5, "stderr", "hello world")]
 
 
+def test_a_line_written_in_pieces_is_one_log_line() -> None:
+    """Django's migrate writes `Applying X...`, then ` OK` once it is done: podman's
+    --timestamps output stamps each piece. An app's own timestamp (taken before the engine
+    got the line, so not later than its stamp) stays in the text."""
+    output = (
+        "2026-12-03T08:26:21.929160223Z   Applying users.0001_initial..."
+        "2026-12-03T08:26:22.233489630Z  OK\n"
+        "2026-12-03T08:26:23.000000000Z at 2026-12-03T08:26:22.100000000Z GET /up 200\n"
+    )
+    assert [line for _, _, line in parse_log_lines(output, "stdout")] == [
+        "  Applying users.0001_initial... OK",
+        "at 2026-12-03T08:26:22.100000000Z GET /up 200",
+    ]
+
+
 def test_ecs_health_commands_become_argv() -> None:
     assert health_argv(["CMD-SHELL", "curl -f localhost/ || exit 1"]) == [
         "/bin/sh", "-c", "curl -f localhost/ || exit 1",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -408,8 +409,28 @@ def parse_log_lines(text: str, stream: str) -> list[tuple[float, str, str]]:
             when = datetime.fromisoformat(stamp).timestamp()
         except ValueError:
             continue  # not a log line (an engine warning)
-        lines.append((when, stream, line))
+        lines.append((when, stream, _join_partial(line, when)))
     return lines
+
+
+# The engine's own stamp (RFC 3339, nanoseconds) on each piece of a line written in parts.
+_PIECE_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z) ")
+
+
+def _join_partial(line: str, first: float) -> str:
+    """One line written in pieces (`Applying 0001_initial...` and later ` OK`) comes back as
+    `piece STAMP piece`: drop the engine's stamps between them. A stamp in the app's own
+    text is kept: it was taken before the engine received the line, so it is not later."""
+    pieces, at = [], 0
+    for found in _PIECE_STAMP.finditer(line):
+        try:
+            later = datetime.fromisoformat(found.group(1)).timestamp() >= first
+        except ValueError:
+            later = False
+        if later and found.start() > 0:
+            pieces.append(line[at : found.start()])
+            at = found.end()
+    return "".join([*pieces, line[at:]])
 
 
 def _failure(problem: str, result: subprocess.CompletedProcess[str]) -> HakobuError:
