@@ -73,6 +73,7 @@ def pushed(
         # stops before the service moves.
         assert result.code == 1, result.output
         assert "the service was not changed" in result.output, result.output
+        assert "it never ran" in result.output, result.output
         assert password not in result.output
         yield registry, password, commit
     finally:
@@ -88,8 +89,9 @@ def test_task_definition_runs_the_digest_the_registry_serves(
     assert served.status == 200 and served.digest and served.digest.startswith("sha256:")
     assert registry.manifest(APP, "latest", "AWS", password).digest == served.digest
     ecs = sandbox_stack.client("ecs")
-    # The newest revision, not the service's: the deploy registered it, then stopped.
-    arns = ecs.list_task_definitions(familyPrefix=APP)["taskDefinitionArns"]
+    # The deploy registered the revision, then withdrew it when the release command could
+    # not run (so `rollback` never picks it): the newest INACTIVE one.
+    arns = ecs.list_task_definitions(familyPrefix=APP, status="INACTIVE")["taskDefinitionArns"]
     arn = max(arns, key=lambda a: int(a.rsplit(":", 1)[1]))  # moto ignores sort="DESC"
     described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
     image = described["taskDefinition"]["containerDefinitions"][0]["image"]

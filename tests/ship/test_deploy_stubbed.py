@@ -227,13 +227,24 @@ def test_failed_migration_stops_before_the_service_moves(tmp_path: Path) -> None
     the task's last log lines."""
     aws, events = StubbedAws(), Recorder()
     _start_of_deploy(aws, exit_code=1)
+    _withdraws(aws, NEW)
     with pytest.raises(DeployError) as caught:
         _deployer(tmp_path, aws, events).run()
     aws.verify()
+    # The revision that never ran is withdrawn: `rollback` must never pick it.
+    assert f"deregistered {NEW.rsplit('/', 1)[-1]}: it never ran" in caught.value.details
     assert "exit code 1" in caught.value.problem
     assert "previous version keeps serving" in caught.value.problem
     assert [line.message for line in caught.value.log_lines][-1] == (
         "Mysql2::Error: Table 'users' already exists"
+    )
+
+
+def _withdraws(aws: StubbedAws, revision: str) -> None:
+    aws.stub("ecs").add_response(
+        "deregister_task_definition",
+        {"taskDefinition": {"taskDefinitionArn": revision, "status": "INACTIVE"}},
+        {"taskDefinition": revision},
     )
 
 
@@ -397,6 +408,7 @@ def test_release_task_logs_stream_while_it_runs(tmp_path: Path) -> None:
         "get_log_events", {"events": [first, second], "nextForwardToken": "f/2"}, None
     )
     logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/2"}, None)
+    _withdraws(aws, NEW)
     deployer = _deployer(tmp_path, aws, events)
     deployer.sleep = lambda seconds: events.lines.append(f"(slept {seconds:g}s)")
     with pytest.raises(DeployError):

@@ -148,6 +148,11 @@ def register_revision(ecs: Any, request: dict[str, Any]) -> str:
     return ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
 
 
+def deregister_revision(ecs: Any, arn: str) -> None:
+    """Mark a revision INACTIVE: it can no longer start tasks, nor be listed as ACTIVE."""
+    ecs.deregister_task_definition(taskDefinition=arn)
+
+
 def run_task(ecs: Any, request: dict[str, Any]) -> str:
     """Start a one-off task; its ARN. `HakobuError` listing AWS's failures if none started."""
     response = ecs.run_task(**request)

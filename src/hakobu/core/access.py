@@ -108,7 +108,12 @@ def _first(params: dict[str, Any], key: str) -> str | None:
 
 def _ecs(operation: str, params: dict[str, Any]) -> str | None:
     cluster = _name(params.get("cluster", "default"))
-    if operation in ("RegisterTaskDefinition", "ListTaskDefinitions", "DescribeTaskDefinition"):
+    if operation in (
+        "RegisterTaskDefinition",
+        "DeregisterTaskDefinition",
+        "ListTaskDefinitions",
+        "DescribeTaskDefinition",
+    ):
         return "*"
     if operation == "RunTask":
         revision = str(params.get("taskDefinition", ""))

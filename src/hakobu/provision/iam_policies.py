@@ -166,7 +166,8 @@ def _load_balancer_reads() -> Statement:
 
 
 def _register_revisions(arns: Arns) -> Statement:
-    actions = ["ecs:RegisterTaskDefinition"]
+    # Deregister: a deploy whose release command fails withdraws the revision it registered.
+    actions = ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"]
     return _allow("RegisterRevisionsOfFamily", actions, arns.task_definitions)
 
 

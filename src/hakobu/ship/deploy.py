@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from hakobu.aws import ecs as ecs_ops
 from hakobu.aws.arn import last_part
+from hakobu.aws.errors import error_code
 from hakobu.aws.logs import LogLine, last_lines
 from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
@@ -107,7 +110,10 @@ class Deployer:
         result = DeployResult(task_definition_arn=arn, release=release)
         # A release is one image across every process (ship.processes).
         arns = {WEB: arn} | self._register_workers(ecs, arn, release.image)
-        self._release_task(ecs, service, arn, result)
+        try:
+            self._release_task(ecs, service, arn, result)
+        except DeployError as failed:
+            raise self._withdrawn(ecs, arns, failed) from None
         processes.update_services(ecs, self.env, arns, self.events.step)
         if not self.target.runs_tasks:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
@@ -167,6 +173,22 @@ class Deployer:
                 "the task's full output",
                 last_lines(lines),
             )
+
+    def _withdrawn(self, ecs: Any, arns: dict[str, str], failed: DeployError) -> DeployError:
+        """The release command failed, so no process runs these revisions: deregister them,
+        so `releases` lists no release that never ran and `rollback` never picks one."""
+        try:
+            for revision in arns.values():
+                ecs_ops.deregister_revision(ecs, revision)
+        except ClientError as exc:  # informative only: the deploy's own failure is the news
+            failed.details.append(
+                f"the new revision(s) could not be deregistered ({error_code(exc)}); "
+                "`hakobu releases` lists them, though they never ran"
+            )
+            return failed
+        withdrawn = ", ".join(_revision(r) for r in arns.values())
+        failed.details.append(f"deregistered {withdrawn}: it never ran")
+        return failed
 
     def roll_back(self, arn: str) -> DeployResult:
         """Move the service to an earlier revision, followed like a deploy."""
