@@ -283,7 +283,11 @@ def expect_current(aws: StubbedAws, described: dict[str, Any] = DESCRIBED) -> No
 def expect_register(aws: StubbedAws, secrets: list[dict[str, str]], change: str) -> None:
     aws.stub("sts").add_response(
         "get_caller_identity",
-        {"UserId": "AIDA", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ops"},
+        {
+            "UserId": "HAKOBU-TEST-USER-ID",
+            "Account": ACCOUNT,
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/ops",
+        },
     )
     request = secrets_revision_request(DESCRIBED, "rails-app", secrets, {})
     request["tags"] = [

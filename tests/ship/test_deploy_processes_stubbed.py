@@ -92,7 +92,7 @@ def stub_registration(aws: StubbedAws) -> None:
     aws.stub("sts").add_response(
         "get_caller_identity",
         {
-            "UserId": "AIDAEXAMPLE",
+            "UserId": "HAKOBU-TEST-USER-ID",
             "Account": ACCOUNT,
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
         },

@@ -150,7 +150,7 @@ def _start_of_deploy(aws: StubbedAws, exit_code: int) -> None:
     aws.stub("sts").add_response(
         "get_caller_identity",
         {
-            "UserId": "AIDAEXAMPLE",
+            "UserId": "HAKOBU-TEST-USER-ID",
             "Account": ACCOUNT,
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
         },
@@ -373,7 +373,7 @@ def test_release_task_logs_stream_while_it_runs(tmp_path: Path) -> None:
     aws.stub("sts").add_response(
         "get_caller_identity",
         {
-            "UserId": "AIDAEXAMPLE",
+            "UserId": "HAKOBU-TEST-USER-ID",
             "Account": ACCOUNT,
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
         },
