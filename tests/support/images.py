@@ -4,11 +4,13 @@
   a configurable body; `/health` answers 200 while the container is healthy (404 once
   `HEALTH_OFF` has run in it, or from the start with `healthy=False`); `/cgi-bin/slow`
   answers after SLOW_S seconds (a request in flight while a target drains); with
-  `exit_code` the container prints a line on each stream and exits at once. Every setting
+  `exit_code` the container prints a line on each stream and exits at once; with
+  `serve_port` it listens there whatever PORT says (an app bound to the wrong port). Every setting
   is an ENV default baked into the image (so two versions are two images, as in a rollout)
   that the container's environment may override (UP_BODY, HEALTHY, EXIT_CODE, SLOW_S, PORT).
   Requests are logged on stderr (httpd -vv). `bin/rails` (relative to / , the WORKDIR) prints
-  a line and exits 0, so a Rails app's release command runs.
+  a line and exits RAILS_EXIT (0 unless `release_exit` is given), so a Rails app's release
+  command runs, or fails as a broken migration does.
 - `PYTHON_BASE`: Debian bookworm with python3, venv and the example app's requirements,
   built once by `.ci/install-runtime-deps` (debootstrap); also tagged as the example app's
   `python:3.12-slim` where no such image exists, so its Dockerfile builds unchanged.
@@ -57,10 +59,14 @@ if [ -n "$EXIT_CODE" ]; then
   echo "test app exits with $EXIT_CODE" >&2
   exit "$EXIT_CODE"
 fi
-exec httpd -f -vv -p "$PORT" -h /www
+exec httpd -f -vv -p "${SERVE_PORT:-$PORT}" -h /www
 """
 # `bin/rails` for the release command (`bin/rails db:migrate`) the deploy runs first.
 RAILS_STUB = """#!/bin/sh
+if [ "${RAILS_EXIT:-0}" != 0 ]; then
+  echo "bin/rails $*: the test migration fails with $RAILS_EXIT" >&2
+  exit "$RAILS_EXIT"
+fi
 echo "bin/rails $*: the test app has nothing to migrate"
 """
 SLOW_CGI = """#!/bin/sh
@@ -106,6 +112,8 @@ def http_image(
     healthy: bool = True,
     exit_code: int | None = None,
     slow_s: float = 1,
+    release_exit: int = 0,
+    serve_port: int | None = None,
 ) -> str:
     """The busybox test app with these defaults; returns the image reference."""
     busybox = static_busybox()
@@ -116,6 +124,8 @@ def http_image(
         "HEALTHY": "1" if healthy else "0",
         "EXIT_CODE": "" if exit_code is None else str(exit_code),
         "SLOW_S": f"{slow_s:g}",
+        "RAILS_EXIT": str(release_exit),
+        "SERVE_PORT": "" if serve_port is None else str(serve_port),
     }
     env_line = " ".join(f'{key}="{value}"' for key, value in env.items())
     dockerfile = (
