@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 
-from hakobu.aws import ecr as ecr_ops
-from hakobu.sandbox import images
 from tests.conftest import SandboxStack, run_hakobu
 from tests.support.images import engine_or_unavailable, http_image, wait_until
-from tests.support.sandbox_app import served_body
+from tests.support.sandbox_app import record_in_ecr, served_body
 
 pytestmark = pytest.mark.integration
 APP = "rails-app"
@@ -33,29 +31,20 @@ def deployed(
     the engine's store), then deploy it by tag."""
     engine = engine_or_unavailable(tmp_path_factory.mktemp("engine"))
     local = http_image(engine, tmp_path_factory.mktemp("image"), up_body=UP_BODY)
-    image_id = subprocess.run(
-        [engine.executable, "image", "inspect", "--format", "{{.Id}}", local],
-        env=engine.environment(), capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    image_id = image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
-    manifest = images.manifest_for(image_id)
-    digest = images.manifest_digest(manifest)
-    ecr = sandbox_stack.client("ecr")
-    ecr_ops.put_manifest(ecr, APP, "v1", manifest, digest)
-    repository = ecr.describe_repositories(repositoryNames=[APP])["repositories"][0]
+    uri, digest = record_in_ecr(sandbox_stack.client("ecr"), engine, local, APP, "v1")
     ecs = sandbox_stack.client("ecs")
     before = _service(ecs)["taskDefinition"]
     result = run_hakobu(
         "deploy",
         "--sandbox",
         "--image",
-        f"{repository['repositoryUri']}:v1",
+        f"{uri}:v1",
         cwd=sandbox_stack.root,
     )
     return {
         "result": result,
         "digest": digest,
-        "uri": repository["repositoryUri"],
+        "uri": uri,
         "before": before,
     }
 
