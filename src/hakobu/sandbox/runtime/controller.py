@@ -157,6 +157,7 @@ class Runtime:
         ]
         return {
             "engine": self.engine.name,
+            "engine_cli": self.engine.describe(),  # `hakobu exec --sandbox` calls it so
             "pid": os.getpid(),
             "load_balancers": self.routing.urls(),
             "databases": self.databases.facts(),

@@ -187,10 +187,31 @@ class ContainerEngine:
             entry_rest = spec.entrypoint[1:]
         return [*args, spec.image, *entry_rest, *(spec.command or [])]
 
-    def exec_args(self, container_id: str, command: list[str], interactive: bool) -> list[str]:
-        """`exec` in a running container; `interactive` adds a terminal (`-it`)."""
-        terminal = ["--interactive", "--tty"] if interactive else []
+    def exec_args(
+        self, container_id: str, command: list[str], interactive: bool, stdin: bool = False
+    ) -> list[str]:
+        """`exec` in a running container; `interactive` adds a terminal (`-it`), `stdin`
+        alone keeps stdin open without one (`-i`: a script piped in)."""
+        terminal = ["--interactive"] if interactive or stdin else []
+        terminal += ["--tty"] if interactive else []
         return [*self._base(), "exec", *terminal, container_id, *command]
+
+    def describe(self) -> dict[str, object]:
+        """What another process needs to call this engine as the runtime does (the runtime
+        publishes it in its facts): the same executable, containers.conf and store."""
+        conf = str(self.conf) if self.conf is not None else None
+        return {"executable": self.executable, "containers_conf": conf, "vfs": self.vfs}
+
+    @classmethod
+    def described(cls, name: str, description: Mapping[str, object]) -> ContainerEngine:
+        """The engine `describe` gave (`name`: docker or podman)."""
+        conf = description.get("containers_conf")
+        return cls(
+            name,
+            str(description["executable"]),
+            Path(conf) if isinstance(conf, str) else None,
+            bool(description.get("vfs")),
+        )
 
     def environment(self) -> dict[str, str]:
         """The environment for any subprocess that calls this engine."""
