@@ -84,11 +84,28 @@ def environment_of(raw: dict, name: str | None = None, root: Path = Path(".")) -
 # --- The shared sandbox stack -----------------------------------------------------------
 # `hakobu up --sandbox` takes about 100 s (the AWS provider's own waiters on the ALB and
 # RDS), so one stack is applied per test session and shared; the test that destroys it is
-# moved to the end of the run.
+# moved to the end of the run. With pytest-xdist (pyproject's addopts) every test on it runs
+# in one worker, so it is still applied once.
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the shared stack's tests, and group tests for `pytest -n N --dist loadgroup`
+    (each group runs in one worker, in order): every module on the shared stack in one
+    group (they build on each other's deploys, and the stack is applied once), any other
+    module as its own (its module-scoped emulator, stack or images are made once)."""
     items.sort(key=_stack_order)
+    on_shared_stack = {
+        _module(item) for item in items if "sandbox_stack" in getattr(item, "fixturenames", ())
+    }
+    for item in items:
+        module = _module(item)
+        group = "shared-sandbox-stack" if module in on_shared_stack else module
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 def _stack_order(item: pytest.Item) -> int:
