@@ -186,7 +186,9 @@ def test_outputs_json_in_a_separate_process(sandbox_stack: SandboxStack) -> None
         "database_reader_host",
         "ecr_repository_url",
         "ecr_login_command",
+        "local_url",  # hakobu's: where the sandbox runtime serves the load balancer
     }
+    assert outputs["local_url"].startswith("http://127.0.0.1:")
     # An RDS instance has no reader endpoint: readers use the instance itself.
     assert outputs["database_reader_host"] == outputs["database_host"]
     assert outputs["ecr_repository_url"].endswith(f".dkr.ecr.ap-northeast-1.amazonaws.com/{APP}")

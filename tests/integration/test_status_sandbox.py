@@ -85,6 +85,28 @@ def test_status_json_has_exact_values(sandbox_stack: SandboxStack) -> None:
     assert [g["name"] for g in data["target_groups"]] == [f"{APP}-tg"]
 
 
+def test_up_ends_with_the_local_url_and_says_nothing_is_deployed_yet(
+    sandbox_stack: SandboxStack,
+) -> None:
+    """`up` applied a fresh stack: the runtime serves its load balancer already, and the
+    revision `up` registers runs no app, which `up` says instead of promising an answer."""
+    lines = sandbox_stack.up.stdout.strip().splitlines()
+    url = _local_url(sandbox_stack)
+    told = next(line for line in lines if url in line)
+    assert told.startswith(f"The app will answer at {url} once deployed: nothing is deployed")
+    assert "`hakobu deploy --sandbox` ships it" in told
+    assert lines[lines.index(told) + 1].startswith("SANDBOX:")  # up's last word, then the banner
+
+
+def test_outputs_json_adds_the_local_url(sandbox_stack: SandboxStack) -> None:
+    result = run_hakobu("outputs", "--sandbox", "--json", cwd=sandbox_stack.root)
+    assert result.code == 0, result.output
+    outputs = json.loads(result.stdout)
+    assert outputs["local_url"] == _local_url(sandbox_stack)
+    assert outputs["local_url"].startswith("http://127.0.0.1:")
+    assert outputs["load_balancer_dns"] == _alb_dns(sandbox_stack)  # Terraform's are kept
+
+
 def test_watch_stops_cleanly_on_ctrl_c(sandbox_stack: SandboxStack) -> None:
     """Ctrl-C (SIGINT) ends --watch with exit code 0 and no traceback."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}

@@ -19,6 +19,8 @@ import pytest
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.operate.pausing import (
+    NO_ENGINE,
+    NOTHING_DEPLOYED,
     Facts,
     Health,
     PauseRecord,
@@ -528,6 +530,32 @@ class Steps:
     def health(self, health: Health, elapsed: float) -> None:
         self.lines.append(health.text())
 
+    def tasks(self, left: int, elapsed: float) -> None:
+        self.lines.append(f"{left} task(s)")
+
+
+class SandboxAws(StubbedAws):
+    """The sandbox whose runtime runs tasks (podman or docker found)."""
+
+    sandbox = True
+
+
+class ControlPlaneAws(StubbedAws):
+    """The sandbox without a container engine: the emulator's API only."""
+
+    sandbox = True
+    runs_tasks = False
+
+
+def _definition(image: str) -> dict[str, Any]:
+    container = {"name": "rails-app", "image": image}
+    return {"taskDefinition": {"taskDefinitionArn": f"{TD}:7", "containerDefinitions": [container]}}
+
+
+DEPLOYED = _definition("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/rails-app@sha256:ab")
+BOOTSTRAP = _definition("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/rails-app:bootstrap")
+SERVICE_TASKS = {"cluster": CLUSTER, "serviceName": "rails-app-service"}
+
 
 def test_a_deep_pause_records_first_then_scales_reshapes_and_stops(tmp_path: Path) -> None:
     path = tmp_path / "paused.json"
@@ -571,6 +599,7 @@ def test_a_deep_resume_starts_the_db_before_terraform_and_the_service(tmp_path: 
         {"cluster": "rails-app-cluster", "service": "rails-app-service",
          "desiredCount": 2, "taskDefinition": f"{TD}:7"},
     )  # fmt: skip
+    ecs.add_response("describe_task_definition", DEPLOYED, {"taskDefinition": f"{TD}:7"})
     request = {"cluster": "rails-app-cluster", "services": ["rails-app-service"]}
     ecs.add_response("describe_services", {"services": [_service(2, 2)]}, request)
     elbv2.add_response(
@@ -584,6 +613,108 @@ def test_a_deep_resume_starts_the_db_before_terraform_and_the_service(tmp_path: 
     assert not path.exists()
     assert steps.lines[0] == "Starting the DB instance rails-app-db"
     assert steps.lines[2] == "Re-creating the NAT Gateway(s) and the ALB (Terraform)"
+
+
+def _resume_plan(path: Path) -> Any:
+    record = _record()
+    save_record(path, record)
+    return plan_resume(env_of(), record, Facts(0, f"{TD}:7", "available"))
+
+
+def _scale_back(ecs: Any) -> None:
+    ecs.add_response(
+        "update_service",
+        {"service": _service(2, 0)},
+        {"cluster": CLUSTER, "service": "rails-app-service", "desiredCount": 2},
+    )
+
+
+def test_a_sandbox_that_runs_tasks_is_waited_for_as_aws_is(tmp_path: Path) -> None:
+    """The runtime really runs the tasks: the resume waits for health, with progress."""
+    aws = SandboxAws()
+    ecs, elbv2 = aws.stub("ecs"), aws.stub("elbv2")
+    _scale_back(ecs)
+    ecs.add_response("describe_task_definition", DEPLOYED, {"taskDefinition": f"{TD}:7"})
+    request = {"cluster": CLUSTER, "services": ["rails-app-service"]}
+    for running, targets in ((0, ()), (2, ("healthy", "healthy"))):
+        ecs.add_response("describe_services", {"services": [_service(2, running)]}, request)
+        elbv2.add_response("describe_target_health", _targets(*targets), {"TargetGroupArn": TG})
+    steps = Steps()
+    health = execute_resume(env_of(), aws, _resume_plan(tmp_path / "p.json"), tmp_path / "p.json",
+                            lambda _: None, steps, waiter)  # fmt: skip
+    aws.verify()
+    assert isinstance(health, Health) and health.healthy
+    assert steps.lines[-3:] == [
+        "Waiting until the app is healthy",
+        "rails-app:7: running 0/2, pending 2, targets healthy 0/2",
+        "rails-app:7: running 2/2, pending 0, targets healthy 2/2",
+    ]
+
+
+def test_without_a_container_engine_resume_claims_no_health(tmp_path: Path) -> None:
+    aws = ControlPlaneAws()
+    _scale_back(aws.stub("ecs"))
+    path = tmp_path / "p.json"
+    followed = execute_resume(env_of(), aws, _resume_plan(path), path, lambda _: None,
+                              Steps(), waiter)  # fmt: skip
+    aws.verify()  # the count set back, and no health call
+    assert followed is NO_ENGINE and "no podman or docker" in followed.reason
+
+
+def test_the_bootstrap_revision_is_not_waited_for(tmp_path: Path) -> None:
+    """Before the first deploy the service runs a placeholder that never starts: waiting
+    for its health would only time out."""
+    aws = SandboxAws()
+    ecs = aws.stub("ecs")
+    _scale_back(ecs)
+    ecs.add_response("describe_task_definition", BOOTSTRAP, {"taskDefinition": f"{TD}:7"})
+    path = tmp_path / "p.json"
+    followed = execute_resume(env_of(), aws, _resume_plan(path), path, lambda _: None,
+                              Steps(), waiter)  # fmt: skip
+    aws.verify()
+    assert followed is NOTHING_DEPLOYED
+
+
+def _task(status: str) -> dict[str, Any]:
+    return {"taskArn": f"arn:aws:ecs:{REGION}:123456789012:task/{CLUSTER}/{status.lower()}",
+            "lastStatus": status}  # fmt: skip
+
+
+def test_a_sandbox_pause_waits_until_the_tasks_and_the_db_are_down(tmp_path: Path) -> None:
+    """The runtime drains and stops the containers and stops the DB server: the pause
+    returns once the API says they are gone (draining counts as still there)."""
+    plan = plan_pause(env_of(), RUNNING, False, None, PRICES, NOW)
+    aws = SandboxAws()
+    ecs, rds = aws.stub("ecs"), aws.stub("rds")
+    ecs.add_response(
+        "update_service",
+        {"service": _service(0, 0)},
+        {"cluster": CLUSTER, "service": "rails-app-service", "desiredCount": 0},
+    )
+    draining, stopped = _task("DEACTIVATING"), _task("STOPPED")
+    listed_stopped = {**SERVICE_TASKS, "desiredStatus": "STOPPED", "maxResults": 100}
+    for tasks in ([stopped, draining], [stopped]):
+        arns = [t["taskArn"] for t in tasks]
+        ecs.add_response("list_tasks", {"taskArns": arns}, listed_stopped)
+        ecs.add_response("describe_tasks", {"tasks": tasks}, {"cluster": CLUSTER, "tasks": arns})
+        ecs.add_response(
+            "list_tasks", {"taskArns": []}, {**SERVICE_TASKS, "desiredStatus": "RUNNING"}
+        )
+    rds.add_response("stop_db_instance", {"DBInstance": {}}, DB)
+    for status in ("stopping", "stopped"):
+        rds.add_response("describe_db_instances", _db(status), DB)
+    steps = Steps()
+    execute_pause(env_of(), aws, plan, tmp_path / "p.json", lambda _: None, steps, waiter)
+    aws.verify()
+    assert steps.lines == [
+        "Scaling rails-app-service to 0 tasks",
+        "Waiting until the tasks are drained and stopped",
+        "1 task(s)",
+        "0 task(s)",
+        "Stopping the DB instance rails-app-db",
+        "db stopping",
+        "db stopped",
+    ]
 
 
 # --- `hakobu up` / `plan` while paused, and the commands without AWS ---------------------

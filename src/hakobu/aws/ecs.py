@@ -341,6 +341,17 @@ def running_task_arns(ecs: Any, cluster: str, service: str) -> list[str]:
     return list(response.get("taskArns", []))
 
 
+def unstopped_task_arns(ecs: Any, cluster: str, service: str) -> list[str]:
+    """The service's tasks that may still hold a container: those ECS wants running, and
+    those it is stopping (desired STOPPED, last status not STOPPED yet: draining)."""
+    stopping = [
+        str(t["taskArn"])
+        for t in stopped_tasks(ecs, cluster, service)
+        if t.get("lastStatus") != "STOPPED"
+    ]
+    return running_task_arns(ecs, cluster, service) + stopping
+
+
 def family_tasks(ecs: Any, cluster: str, family: str) -> list[dict[str, Any]]:
     """Running and stopped tasks of a task-definition family (stopped ones ECS keeps about
     an hour), described, newest first: how scheduled runs are found."""

@@ -137,6 +137,9 @@ class ConsoleProgress:
             if target_health.state != "healthy":
                 self.err.print(f"    {escape(target_health.text())}", style="dim", markup=True)
 
+    def tasks(self, left: int, elapsed: float) -> None:
+        self._line(f"{left} task(s) still running or draining", elapsed)
+
     def _line(self, text: str, elapsed: float) -> None:
         from rich.markup import escape
 
@@ -228,8 +231,6 @@ def _auto_start_warning(ctx: CommandContext, env: Environment, record: PauseReco
 
 
 def _conclude_resume(ctx: CommandContext, outcome: ResumeOutcome) -> None:
-    from rich.markup import escape
-
     from hakobu.operate.pausing import now_utc
     from hakobu.operate.status import revision_of
     from hakobu.provision.cost import HOURS_PER_MONTH
@@ -256,12 +257,20 @@ def _conclude_resume(ctx: CommandContext, outcome: ResumeOutcome) -> None:
         + f"; paused {duration(hours)}: about {money(saved)} in all "
         "(less if AWS started the DB again after seven days)."
     )
-    if outcome.health is None:
-        ctx.out.print(
-            "In the sandbox hakobu does not wait for the app's health after a resume yet: it "
-            "set the desired count back and claims nothing more (`hakobu status --sandbox` "
-            "shows the tasks)."
-        )
-    else:
-        ctx.out.print(f"[bold green]Healthy:[/] {escape(outcome.health.text())}", markup=True)
+    _show_health(ctx, outcome)
     ctx.banner()
+
+
+def _show_health(ctx: CommandContext, outcome: ResumeOutcome) -> None:
+    from rich.markup import escape
+
+    from hakobu.operate.pausing import Health
+
+    health = outcome.health
+    if not isinstance(health, Health):
+        reason = health.reason if health is not None else "it was not waited for"
+        ctx.out.print(f"Not waited for the app's health: {escape(reason)}.", markup=True)
+        return
+    ctx.out.print(f"[bold green]Healthy:[/] {escape(health.text())}", markup=True)
+    if outcome.url:
+        ctx.out.print(f"The app answers at {escape(outcome.url)}", markup=True)

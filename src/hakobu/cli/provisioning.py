@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -104,7 +105,7 @@ def up(
             f"Next: `hakobu deploy{' --sandbox' if sandbox else ''}` builds the app's "
             "image and ships it (the service has no image to run until then)."
         )
-    _finish(ctx, provisioner)
+    _finish(ctx, provisioner, then=lambda: _show_local_url(ctx))
 
 
 @app.command(rich_help_panel=PANEL)
@@ -116,11 +117,12 @@ def outputs(
 ) -> None:
     """Show the environment's outputs: load_balancer_dns, database_host, ECR URL, login."""
     from hakobu.cli.ui import outputs_table
+    from hakobu.provision.local_url import with_local_url
     from hakobu.provision.pipeline import Provisioner
 
     ctx = CommandContext(config, env_name, sandbox)
     provisioner = Provisioner(ctx.env, ctx.target)
-    values = provisioner.outputs()
+    values = with_local_url(ctx.env, ctx.target, provisioner.outputs())
     if as_json:
         ctx.json(values)  # Terraform's own `output -json` shape: name -> value
         return
@@ -223,11 +225,35 @@ def _warn_if_paused(ctx: CommandContext, ask: bool) -> None:
         ctx.give_up("Nothing was applied.")
 
 
+def _show_local_url(ctx: CommandContext) -> None:
+    """Where the sandbox's app answers (AWS's address is the load_balancer_dns output)."""
+    from hakobu.provision.local_url import local_address
+
+    address = local_address(ctx.env, ctx.target)
+    if address is None:
+        return
+    deploy = "`hakobu deploy --sandbox`"
+    if address.url is None:
+        ctx.out.print(f"Nothing is deployed yet: {deploy} ships the app and prints its URL.")
+    elif address.deployed:
+        ctx.out.print(f"The app answers at {address.url}")
+    else:
+        ctx.out.print(
+            f"The app will answer at {address.url} once deployed: nothing is deployed yet "
+            f"(the revision `hakobu up` registers runs no app); {deploy} ships it."
+        )
+
+
 def _again(ctx: CommandContext, command: str) -> str:
     return f"hakobu {command}{' --sandbox' if ctx.sandbox else ''}"
 
 
-def _finish(ctx: CommandContext, provisioner: Provisioner) -> None:
+def _finish(
+    ctx: CommandContext, provisioner: Provisioner, then: Callable[[], None] | None = None
+) -> None:
+    """The provisioner's notes, `then` (the last word before the sandbox banner)."""
     for note in provisioner.notes:
         ctx.out.print(note)
+    if then is not None:
+        then()
     ctx.banner()

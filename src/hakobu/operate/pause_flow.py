@@ -17,9 +17,20 @@ from hakobu.core.target import Target
 from hakobu.operate import pausing
 from hakobu.provision.converge import Presenter, converge
 from hakobu.provision.pipeline import Provisioner, preflight
+from hakobu.ship.commands import app_url
+
+AWS_POLL_SECONDS = 10.0
+SANDBOX_POLL_SECONDS = 1.0
 
 if TYPE_CHECKING:
-    from hakobu.operate.pausing import Health, PausePlan, PauseRecord, Progress, ResumePlan
+    from hakobu.operate.pausing import (
+        Health,
+        PausePlan,
+        PauseRecord,
+        Progress,
+        ResumePlan,
+        Unfollowed,
+    )
 
 
 @dataclass
@@ -39,7 +50,9 @@ class ResumeOutcome:
     record: PauseRecord | None
     plan: ResumePlan | None = None
     applied: bool = False
-    health: Health | None = None
+    # The app healthy again, or why that was not waited for; None until applied.
+    health: Health | Unfollowed | None = None
+    url: str | None = None  # where the app answers, once healthy
 
 
 @dataclass
@@ -80,7 +93,13 @@ def pause(
     if not confirm(plan, previous):
         return PauseOutcome(env, path, previous, plan)
     pausing.execute_pause(
-        env, target, plan, path, _reshape(env, target, steps), steps.progress, _waiter(env, steps)
+        env,
+        target,
+        plan,
+        path,
+        _reshape(env, target, steps),
+        steps.progress,
+        _waiter(env, steps, target),
     )
     return PauseOutcome(env, path, previous, plan, applied=True)
 
@@ -92,7 +111,7 @@ def resume(
     confirm: Callable[[ResumePlan, PauseRecord], bool],
 ) -> ResumeOutcome:
     """Plan bringing `env` back; if `confirm(plan, record)` agrees, do it and wait until
-    the app is healthy (on AWS; the sandbox runs no container)."""
+    the app is healthy where tasks really run (AWS, a sandbox with a container engine)."""
     path = pausing.state_path(env, target.sandbox)
     record = pausing.current_record(path, pausing.emulator_of(env) if target.sandbox else None)
     if record is None:
@@ -104,9 +123,16 @@ def resume(
     if not confirm(plan, record):
         return ResumeOutcome(env, record, plan)
     health = pausing.execute_resume(
-        env, target, plan, path, _reshape(env, target, steps), steps.progress, _waiter(env, steps)
+        env,
+        target,
+        plan,
+        path,
+        _reshape(env, target, steps),
+        steps.progress,
+        _waiter(env, steps, target),
     )
-    return ResumeOutcome(env, record, plan, applied=True, health=health)
+    url = app_url(env, target) if isinstance(health, pausing.Health) else None
+    return ResumeOutcome(env, record, plan, applied=True, health=health, url=url)
 
 
 def deep_extra_saving(env: Environment, desired_count: int, saving: float) -> float:
@@ -135,6 +161,8 @@ def _reshape(env: Environment, target: Target, steps: Steps) -> Callable[[bool],
     return reshape
 
 
-def _waiter(env: Environment, steps: Steps) -> Callable[[], pausing.Waiter]:
+def _waiter(env: Environment, steps: Steps, target: Target) -> Callable[[], pausing.Waiter]:
     seconds = steps.timeout or env.settings.deploy.timeout_seconds
-    return lambda: pausing.Waiter(timeout=seconds)
+    # The emulator answers at once and its runtime moves every half second: poll it often.
+    poll = SANDBOX_POLL_SECONDS if target.sandbox else AWS_POLL_SECONDS
+    return lambda: pausing.Waiter(timeout=seconds, poll_seconds=poll)

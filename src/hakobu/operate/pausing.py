@@ -11,6 +11,11 @@ The guide's third cost cut ("使わない時はリソースを停止: -$70〜90/
   again, then the desired count and the task-definition revision recorded at pause time
   put back, and the app waited for until it is healthy.
 
+Where tasks really run (`runs_tasks`: AWS, and the sandbox whose runtime has a container
+engine) a resume waits for health; in such a sandbox a pause also waits until the service's
+containers and the DB server are down, which takes seconds there. On AWS a pause returns
+while RDS is still "stopping" (minutes): nothing after it needs the DB down.
+
 What a pause changed is recorded in `.hakobu/<env>/paused.json` (`.hakobu/sandbox/<env>/`
 for the sandbox) BEFORE anything changes, so a pause that fails half-way can still be
 resumed. Planning (`plan_pause`, `plan_resume`, `pause_saving`, `judge_health`) is pure;
@@ -40,6 +45,7 @@ from hakobu.core.workspace import environment_dir
 from hakobu.operate.edge_pausing import suspend_autoscaling
 from hakobu.operate.scaling import update_request
 from hakobu.operate.status import revision_of, target_line
+from hakobu.provision.blueprint.service import runs_placeholder
 from hakobu.provision.cost import FARGATE, HOURS_PER_MONTH, CostLine, estimate, public_ipv4_count
 from hakobu.provision.prices import PriceTable
 from hakobu.ship.rollout import TargetLine
@@ -418,6 +424,33 @@ def scale_to_zero(ecs: Any, env: Environment) -> None:
     ecs_ops.send_service_update(ecs, update_request(names.cluster, names.service, 0))
 
 
+def follows_runtime(aws: ClientSource) -> bool:
+    """Whether a pause waits until the containers and the DB server are down: in a sandbox
+    whose runtime runs them (seconds), not on AWS (see the module's docstring)."""
+    return aws.sandbox and aws.runs_tasks
+
+
+def wait_until_no_tasks(
+    ecs: Any, env: Environment, waiter: Waiter, on_count: Callable[[int, float], None]
+) -> None:
+    """Poll until no task of the service holds a container (drained and stopped);
+    `HakobuError` after the waiter's timeout."""
+    names = Names.of(env)
+    left: list[int] = []
+
+    def gone() -> bool | None:
+        left[:] = [len(ecs_ops.unstopped_task_arns(ecs, names.cluster, names.service))]
+        on_count(left[0], waiter.elapsed)
+        return True if left[0] == 0 else None
+
+    if poll_until(gone, waiter) is None:
+        raise HakobuError(
+            f"{names.service} still has {left[0]} task(s) after {waiter.elapsed:.0f} s",
+            f"look at them with `hakobu status {env.name} --sandbox`; the pause is recorded, "
+            f"so `hakobu pause {env.name} --sandbox` carries on",
+        )
+
+
 def wait_for_database(
     rds: Any, identifier: str, wanted: str, waiter: Waiter, on_status: StatusHandler | None = None
 ) -> str:
@@ -570,6 +603,8 @@ class Progress(Protocol):
 
     def health(self, health: Health, elapsed: float) -> None: ...
 
+    def tasks(self, left: int, elapsed: float) -> None: ...
+
 
 # Applies the deep-paused (True) or the normal (False) document through Terraform, with
 # the same plan / apply pipeline and progress view as `hakobu up`.
@@ -586,21 +621,27 @@ def execute_pause(
     waiter: Callable[[], Waiter],
 ) -> None:
     """Record the pause first (a failure half-way can still be resumed), then: no tasks,
-    the deep-paused shape, the DB stopped."""
+    the deep-paused shape, the DB stopped; in a sandbox that runs them, each waited for."""
     save_record(path, plan.record)
     names = Names.of(env)
+    follow = follows_runtime(aws)
     if suspend_autoscaling(env, aws, suspended=True):  # or it would start tasks again
         progress.step("Suspended auto scaling")
     if plan.scale_to_zero:
         progress.step(f"Scaling {names.service} to 0 tasks")
         scale_to_zero(aws.client("ecs"), env)
+        if follow:
+            progress.step("Waiting until the tasks are drained and stopped")
+            wait_until_no_tasks(aws.client("ecs"), env, waiter(), progress.tasks)
     if plan.apply_paused_shape:
         progress.step("Removing the NAT Gateway(s) and the ALB (Terraform)")
         reshape(True)
     if plan.database != "none":
         progress.step(f"Stopping the DB instance {names.db_instance}")
-        stop_database(aws.client("rds"), names.db_instance, plan.database, waiter(),
-                      progress.database)  # fmt: skip
+        rds = aws.client("rds")
+        stop_database(rds, names.db_instance, plan.database, waiter(), progress.database)
+        if follow:
+            wait_for_database(rds, names.db_instance, "stopped", waiter(), progress.database)
 
 
 def execute_resume(
@@ -611,10 +652,10 @@ def execute_resume(
     reshape: Reshape,
     progress: Progress,
     waiter: Callable[[], Waiter],
-) -> Health | None:
+) -> Health | Unfollowed:
     """The DB first (the tasks need it), then the NAT Gateways and the ALB, then the
-    service as recorded; the record goes once the service is back. Then, on AWS, wait
-    until the app is healthy; None in the sandbox, where no container ever runs."""
+    service as recorded; the record goes once the service is back. Then, where tasks
+    really run, wait until the app is healthy; else say why not."""
     names = Names.of(env)
     ecs = aws.client("ecs")
     if plan.database != "none":
@@ -629,12 +670,31 @@ def execute_resume(
     if suspend_autoscaling(env, aws, suspended=False):
         progress.step("Resumed auto scaling")
     remove_record(path)
-    if aws.sandbox:
-        return None
+    if not aws.runs_tasks:
+        return NO_ENGINE
+    if runs_placeholder(ecs_ops.task_definition(ecs, plan.record.task_definition)):
+        return NOTHING_DEPLOYED  # its tasks cannot start: waiting would only time out
     progress.step("Waiting until the app is healthy")
     return wait_until_healthy(
         ecs, aws.client("elbv2"), env, plan.record.task_definition, waiter(), progress.health
     )
+
+
+@dataclass(frozen=True)
+class Unfollowed:
+    """Why a resume did not wait for the app's health."""
+
+    reason: str
+
+
+NO_ENGINE = Unfollowed(
+    "the sandbox runs no containers here (no podman or docker found), so the app's "
+    "health cannot be seen: the desired count is back, nothing more is claimed"
+)
+NOTHING_DEPLOYED = Unfollowed(
+    "nothing is deployed yet: the service runs the revision `hakobu up` registers, whose "
+    "placeholder image runs no app (`hakobu deploy` ships one)"
+)
 
 
 # --- for `hakobu up` and `hakobu plan` ------------------------------------------------

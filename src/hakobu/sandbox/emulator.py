@@ -336,6 +336,14 @@ def runtime_facts(root: Path) -> dict[str, Any] | None:
     return facts if isinstance(facts, dict) else None
 
 
+def served_url(root: Path, load_balancer: str) -> str | None:
+    """Where the sandbox runtime serves the load balancer named `load_balancer` on
+    127.0.0.1, or None (no runtime, or no such load balancer)."""
+    served = (runtime_facts(root) or {}).get("load_balancers") or {}
+    found = served.get(load_balancer)
+    return str(found["url"]) if isinstance(found, dict) and "url" in found else None
+
+
 def runtime_engine(root: Path) -> str | None:
     """The container engine the sandbox runtime runs the app with (docker or podman), or
     None when it runs none (no engine found, or the emulator is not running)."""

@@ -91,10 +91,9 @@ def app_url(env: Environment, target: Target) -> str:
     """Where the app answers: in the sandbox, its load balancer on 127.0.0.1 (where the
     runtime serves it); on AWS, http:// and the load balancer's DNS name."""
     if target.sandbox:
-        name = Names.of(env).load_balancer
-        served = (emulator.runtime_facts(env.root) or {}).get("load_balancers") or {}
-        if name in served:
-            return str(served[name]["url"])
+        served = emulator.served_url(env.root, Names.of(env).load_balancer)
+        if served is not None:
+            return served
     return f"http://{load_balancer_dns(env, target)}"
 
 

@@ -579,10 +579,22 @@ def test_db_instance_is_a_real_server(aws: Aws, runtime: Runtime, images: dict) 
     assert reached["containers"][0]["exitCode"] == 0
     pid = runtime.facts()["databases"][name]["pid"]
 
+    def status() -> str:
+        return str(
+            rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0][
+                "DBInstanceStatus"
+            ]
+        )
+
+    # "stopping" / "starting" as on RDS, until the server has followed.
     rds.stop_db_instance(DBInstanceIdentifier=name)
-    wait_until(lambda: not _login(port, "app_production"), "the server to stop", WAIT_S)
+    assert status() == "stopping"
+    wait_until(lambda: status() == "stopped", "the instance to be stopped", WAIT_S)
+    assert not _login(port, "app_production") and not _alive(pid)
     rds.start_db_instance(DBInstanceIdentifier=name)
-    wait_until(lambda: _login(port, "app_production"), "the server again", WAIT_S)
+    assert status() == "starting"
+    wait_until(lambda: status() == "available", "the instance to be available again", WAIT_S)
+    assert _login(port, "app_production")  # available means the server answers again
 
     rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
     wait_until(lambda: name not in runtime.facts()["databases"], "the server's removal", WAIT_S)

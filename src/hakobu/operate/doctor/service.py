@@ -11,7 +11,7 @@ from hakobu.aws.arn import last_part
 from hakobu.core.errors import HakobuError, aws_error
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import Finding, Skip, ok, problem, warning
-from hakobu.provision.blueprint.service import BOOTSTRAP_TAG
+from hakobu.provision.blueprint.service import BOOTSTRAP_TAG, runs_placeholder
 from hakobu.ship.rollout import StoppedTask, stopped_task, target_line
 
 # ECS's stop codes for a task that never started or whose app exited; the others
@@ -95,16 +95,6 @@ def check_stopped_tasks(facts: Facts) -> Finding:
         stop_fix(failed[0]),
         details,
     )
-
-
-def runs_placeholder(task_or_definition: Mapping[str, Any]) -> bool:
-    """A task (or task definition) of the revision `hakobu up` registers before any deploy:
-    its image, the repository's :bootstrap tag, is never pushed, so its tasks cannot start
-    (on AWS as in the sandbox). That is "no deploy yet", not a failure to diagnose."""
-    containers = task_or_definition.get("containers") or task_or_definition.get(
-        "containerDefinitions", []
-    )
-    return any(str(c.get("image", "")).endswith(f":{BOOTSTRAP_TAG}") for c in containers)
 
 
 def failed_task(task: Mapping[str, Any]) -> bool:

@@ -8,6 +8,8 @@ so a later `terraform apply` never rolls a deploy back (docs/design.md, "Deploys
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import web_command
@@ -36,6 +38,16 @@ BOOTSTRAP_TAG = "bootstrap"
 # long after a task starts so a slow boot is not killed mid-way.
 HEALTH_CHECK_GRACE_SECONDS = 60
 ARCHITECTURES = {"linux/amd64": "X86_64", "linux/arm64": "ARM64"}
+
+
+def runs_placeholder(task_or_definition: Mapping[str, Any]) -> bool:
+    """A task (or task definition) of the revision `hakobu up` registers before any deploy:
+    its image, the repository's :bootstrap tag, is never pushed, so its tasks cannot start
+    (on AWS as in the sandbox). That is "no deploy yet", not a failure to diagnose."""
+    containers = task_or_definition.get("containers") or task_or_definition.get(
+        "containerDefinitions", []
+    )
+    return any(str(c.get("image", "")).endswith(f":{BOOTSTRAP_TAG}") for c in containers)
 
 
 def service(env: Environment) -> Fragment:

@@ -23,7 +23,9 @@ AWS does while the runtime runs (each wrapper says what it fixes):
   once, while the container still runs);
 - `list_tasks(serviceName=...)` filters by service (moto ignores the filter);
 - `describe_target_health` reports the states the runtime's health checks measured;
-- `create_db_instance` / `create_db_cluster` without a port get the local server's port.
+- `create_db_instance` / `create_db_cluster` without a port get the local server's port;
+- `stop_db_instance` / `start_db_instance` answer "stopping" / "starting" (moto: "stopped" /
+  "available" at once), until the runtime's server has really stopped or answers.
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ def install(db_port: Callable[[str], int] | None = None) -> None:
         _wrap(elbv2_models.FakeTargetGroup, "health_for", _health_for)
         _wrap(rds_models.RDSBackend, "create_db_instance", _create_db)
         _wrap(rds_models.RDSBackend, "create_db_cluster", _create_db)
+        _wrap(rds_models.RDSBackend, "stop_db_instance", _moving_db("stopping"))
+        _wrap(rds_models.RDSBackend, "start_db_instance", _moving_db("starting"))
 
 
 def uninstall() -> None:
@@ -273,6 +277,20 @@ def _create_db(original: Callable[..., Any], backend: Any, kwargs: dict[str, Any
     if isinstance(resource, rds_models.DBInstance) and resource.db_cluster_identifier is None:
         resource.status = "creating"
     return resource
+
+
+def _moving_db(status: str) -> Callable[..., Any]:
+    """A stop or start that leaves the instance `status` ("stopping", "starting"), as RDS
+    does, until the runtime's server follows (databases.py): a pause or resume that waits
+    for "stopped" or "available" then waits for the real server."""
+
+    def moved(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+        resource = original(backend, *args, **kwargs)
+        if resource.db_cluster_identifier is None:
+            resource.status = status
+        return resource
+
+    return moved
 
 
 # --- ECS: reading ---------------------------------------------------------------------
@@ -790,10 +808,14 @@ def db_instances() -> list[Database]:
     return found
 
 
-def set_db_instance_status(account: str, region: str, identifier: str, status: str) -> None:
+def set_db_instance_status(
+    account: str, region: str, identifier: str, status: str, only_from: str | None = None
+) -> None:
+    """Set the instance's status; with `only_from`, only if it still has that one (a stop
+    or start requested meanwhile must not be overwritten)."""
     with _lock:
         db = rds_backends[account][region].databases.get(identifier)
-        if db is not None:
+        if db is not None and only_from in (None, db.status):
             db.status = status
 
 

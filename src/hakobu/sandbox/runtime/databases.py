@@ -23,8 +23,17 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
 # RDS statuses in which the server runs (a modify or a backup keeps serving).
-SERVING = ("creating", "available", "backing-up", "modifying", "configuring-enhanced-monitoring")
+SERVING = (
+    "creating",
+    "starting",
+    "available",
+    "backing-up",
+    "modifying",
+    "configuring-enhanced-monitoring",
+)
 STOPPED = ("stopped", "stopping")
+# The transitions the runtime ends once its server has followed (bridge.py starts them).
+SETTLED = {"creating": "available", "starting": "available", "stopping": "stopped"}
 
 
 @dataclass
@@ -55,28 +64,38 @@ class Databases:
     def _follow(self, key: tuple[str, str, str, str], db: bridge.Database) -> None:
         served = self.served.get(key) or self._create(key, db)
         if served is None:
-            self._created(db, "available")  # nothing to wait for: the API is all there is
+            self._settle(db, serving=db.status in SERVING)  # the API is all there is
             return
         served.db = db
         running = served.server.running()
+        served.pid = running.pid if running is not None else None
         if db.status in SERVING and running is None:
             try:
                 started = served.server.start()
             except Exception:
-                self._created(db, "failed")  # RDS's word for a DB that could not be made
+                self._settle(db, serving=False, failed=True)
                 raise
             served.pid = started.pid
-            self._created(db, "available")
             log.info("database %s (%s) on %s:%s", db.identifier, db.engine, LOOPBACK, started.port)
         elif db.status in STOPPED and running is not None:
             served.server.stop()
             served.pid = None
             log.info("database %s stopped", db.identifier)
+        self._settle(db, serving=served.pid is not None)
 
     @staticmethod
-    def _created(db: bridge.Database, status: str) -> None:
-        if db.kind == "instance" and db.status == "creating":
-            bridge.set_db_instance_status(db.account, db.region, db.identifier, status)
+    def _settle(db: bridge.Database, serving: bool, failed: bool = False) -> None:
+        """End RDS's transition once the server followed it: "creating" and "starting"
+        become "available" when it answers ("failed", RDS's word, when it could not be
+        made), "stopping" becomes "stopped" once it is down."""
+        if db.kind != "instance" or db.status not in SETTLED:
+            return
+        status = SETTLED[db.status]
+        if failed and db.status == "creating":
+            status = "failed"
+        elif serving != (status == "available"):
+            return
+        bridge.set_db_instance_status(db.account, db.region, db.identifier, status, db.status)
 
     def _create(self, key: tuple[str, str, str, str], db: bridge.Database) -> Served | None:
         try:

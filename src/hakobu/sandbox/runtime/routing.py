@@ -116,6 +116,12 @@ class Routing:
 
     def sync(self) -> None:
         """Copy measured states into the emulator (draining targets keep `draining`)."""
+        # An ALB answers from its creation (503 with no healthy target): serve every group
+        # a listener forwards to, so `up` can give the URL before the first deploy.
+        for lb in bridge.load_balancers():
+            for _port, tg_arn in lb.listeners:
+                if tg_arn not in self.served:
+                    self.ensure(tg_arn)
         for tg_arn, served in list(self.served.items()):
             if self.ensure(tg_arn) is None:  # the target group was deleted
                 served.balancer.stop()
