@@ -1,7 +1,12 @@
-"""The deploy pipeline end to end with botocore's Stubber (the emulator never runs a task or
-completes a rollout): a release task that fails stops the deploy before the service moves;
-a rollout that completes; a rollout the circuit breaker rolls back. Responses are shaped
-like AWS's own."""
+"""The deploy pipeline end to end with botocore's Stubber: a release task that fails stops
+the deploy before the service moves; a rollout that completes; a rollout the circuit
+breaker rolls back. Responses are shaped like AWS's own.
+
+The sandbox runtime runs these paths for real (tests/integration/test_rollout_sandbox.py);
+these stay because the Stubber pins what the runtime cannot: the exact calls and their
+order (update_service never called after a failed release), in milliseconds with a fake
+clock, including responses AWS gives that the runtime never does (a release task still
+RUNNING at the first poll, lines written before it)."""
 
 from __future__ import annotations
 

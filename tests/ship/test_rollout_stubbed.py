@@ -1,8 +1,11 @@
 """Following rollouts and release tasks against botocore Stubber responses.
 
-The emulator never completes a rollout, never rolls one back and never runs a container,
-so every test here uses botocore's Stubber with responses shaped exactly like AWS's (the
-Stubber checks them against the service model) and a fake clock: they run instantly.
+The sandbox runtime really runs rollouts, rollbacks and release tasks (tested end to end in
+tests/integration/test_rollout_sandbox.py); what it cannot be made to show on demand stays
+here: throttling, a timeout, Ctrl-C at a given poll, a poll that lands after a deployment
+vanished, every target-health reason code. These use botocore's Stubber with responses
+shaped exactly like AWS's (the Stubber checks them against the service model) and a fake
+clock: they run instantly.
 Each stubbed client is strict: the calls must come in the recorded order with the recorded
 parameters, and every recorded response must be used (`assert_no_pending_responses`).
 """
@@ -576,6 +579,45 @@ def test_our_revision_no_longer_primary_is_a_failure(ecs, elbv2) -> None:
         "the rollout was rolled back or replaced by another deploy"
     )
     assert result.stopped_tasks == []
+
+
+def test_a_failed_deployment_gone_by_the_next_poll_is_named_from_its_event(ecs, elbv2) -> None:
+    """botocore Stubber: between two polls the circuit breaker failed our deployment and
+    the rollback completed, so ECS no longer lists it (found by the sandbox runtime, which
+    does the same in seconds); the reason comes from the event ECS wrote."""
+    (ecs_client, ecs_stub), (elb_client, elb_stub) = ecs, elbv2
+    failed = event(
+        "e6",
+        30,
+        f"(service {SERVICE}) (deployment {NEW_ID}) deployment failed: tasks failed to start.",
+    )
+    poll(
+        ecs_stub,
+        elb_stub,
+        described([deployment(NEW_ID, "PRIMARY", NEW_TD, "IN_PROGRESS", pending=2)], [STARTED]),
+        health(),
+    )
+    poll(
+        ecs_stub,
+        elb_stub,
+        described(
+            [deployment(ROLLBACK_ID, "PRIMARY", OLD_TD, "COMPLETED", running=2)], [STARTED, failed]
+        ),
+        health(),
+    )
+    ecs_stub.add_response(
+        "list_tasks",
+        {"taskArns": []},
+        {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED", "maxResults": 100},
+    )
+
+    result, _ = _follow(ecs_client, elb_client, FakeTime())
+
+    assert result.outcome == "FAILED"
+    assert result.reason == (
+        "ECS deployment circuit breaker: tasks failed to start. "
+        "(the service is back on rails-app:3)"
+    )
 
 
 def test_throttling_is_retried_with_backoff_and_the_rollout_still_completes(ecs, elbv2) -> None:

@@ -270,7 +270,9 @@ def follow_rollout(
         update = watch.observe(description, health, elapsed=waiter.elapsed)
         if update and on_update is not None:
             on_update(update)
-        verdict, reason = judge(description.get("deployments", []), task_definition_arn)
+        verdict, reason = judge(
+            description.get("deployments", []), task_definition_arn, watch.failure_seen()
+        )
         return (verdict, reason) if verdict is not None else None
 
     try:
@@ -307,9 +309,12 @@ def follow_rollout(
 
 
 def judge(
-    deployments: list[dict[str, Any]], task_definition_arn: str
+    deployments: list[dict[str, Any]], task_definition_arn: str, seen: str | None = None
 ) -> tuple[Outcome | None, str | None]:
-    """COMPLETED or FAILED with ECS's reason, or (None, None) while the rollout goes on."""
+    """COMPLETED or FAILED with ECS's reason, or (None, None) while the rollout goes on.
+
+    `seen` is why ECS failed our deployment as an earlier poll showed it: once a rollback
+    has completed, ECS no longer lists the failed deployment."""
     ours = revision_of(task_definition_arn)
     primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
     if primary is not None and revision_of(primary.get("taskDefinition", "")) == ours:
@@ -329,9 +334,12 @@ def judge(
         None,
     )
     now = revision_of(primary.get("taskDefinition", "")) if primary else "no primary deployment"
-    if failed is not None:
-        reason = failed.get("rolloutStateReason") or f"the rollout of {ours} failed"
-        return "FAILED", f"{reason} (the service is back on {now})"
+    reason = (failed or {}).get("rolloutStateReason") or seen
+    if failed is not None or reason:
+        return (
+            "FAILED",
+            f"{reason or f'the rollout of {ours} failed'} (the service is back on {now})",
+        )
     return "FAILED", (
         f"{ours} is no longer the service's primary deployment, {now} is: the rollout was "
         "rolled back or replaced by another deploy"
@@ -390,6 +398,21 @@ class _Watch:
     def event_messages(self) -> list[str]:
         return [e.message for e in self.new_events]
 
+    def failure_seen(self) -> str | None:
+        """Why ECS failed our deployment, from its last described state or, if no poll
+        caught it FAILED, the service event ECS writes ("(deployment ecs-svc/...)
+        deployment failed: tasks failed to start.")."""
+        for line in self.deployments.values():
+            if line.ours and line.rollout_state == "FAILED" and line.rollout_state_reason:
+                return line.rollout_state_reason
+        ours = {line.id for line in self.deployments.values() if line.ours}
+        for event in reversed(self.new_events):
+            for deployment in ours:
+                marker = f"(deployment {deployment}) deployment failed: "
+                if marker in event.message:
+                    return _failure_reason(event.message.split(marker, 1)[1])
+        return None
+
     def _start(self, deployments: list[dict[str, Any]]) -> None:
         """Events from the creation of our deployment on are this rollout's."""
         self.started = True
@@ -417,6 +440,15 @@ class _Watch:
 
     def _deployment_line(self, deployment: dict[str, Any]) -> DeploymentLine:
         return deployment_line(deployment, self.task_definition_arn)
+
+
+def _failure_reason(event_tail: str) -> str:
+    """A "deployment failed: ..." event in the words of the deployment's
+    rolloutStateReason, which names the circuit breaker where it was the cause."""
+    tail = event_tail.strip()
+    if tail.startswith("tasks failed to start"):
+        return f"ECS deployment circuit breaker: {tail}"
+    return f"ECS failed the deployment: {tail}"
 
 
 def deployment_line(deployment: Mapping[str, Any], current: str | None) -> DeploymentLine:
