@@ -1,7 +1,8 @@
 """exec, console, run and db with botocore's Stubber: the emulator implements neither
-ecs.execute_command nor ssm.start_session, and never runs a task, so these tests answer
-AWS's calls with Stubbers (responses shaped like AWS's own) and run hakobu's CLI
-in-process (a Stubber only works in the process that holds the client).
+ecs.execute_command nor ssm.start_session (the sandbox's own sessions go to the container
+engine and the local database: tests/integration/test_sessions_sandbox.py), so these
+tests answer AWS's calls with Stubbers (responses shaped like AWS's own) and run hakobu's
+CLI in-process (a Stubber only works in the process that holds the client).
 
 `session-manager-plugin` and `mysql` are real processes: small fakes placed on PATH that
 record their argv, environment and inherited signal dispositions as JSON, so the hand-off
@@ -407,14 +408,23 @@ def test_exec_refused_by_ecs_is_explained(
     assert not fakes.plugin_record.exists()
 
 
-def test_exec_in_the_sandbox_says_it_cannot(
-    rails_app: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+@pytest.mark.parametrize("args", [("exec", "--sandbox"), ("console", "--sandbox")])
+def test_a_sandbox_session_without_a_container_engine_names_what_to_install(
+    args: tuple[str, ...],
+    rails_app: Path,
+    aws: SessionAws,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
-    code, _, err = hakobu(
-        "exec", "--sandbox", root=rails_app, monkeypatch=monkeypatch, capsys=capsys
-    )
+    """A sandbox whose runtime found no podman or docker runs no container: one line says
+    so and what to install, before any AWS call (no stub is queued)."""
+    monkeypatch.setattr(aws, "runs_tasks", False)
+    code, _, err = hakobu(*args, root=rails_app, monkeypatch=monkeypatch, capsys=capsys)
+    aws.verify()
     assert code == 2
-    assert "implements neither ecs.execute_command nor ssm.start_session" in flat(err)
+    text = flat(err)
+    assert "no container engine (podman or docker) was found" in text
+    assert "install podman or docker" in text
 
 
 # --- db tunnel, db shell, db password -------------------------------------------------

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hakobu.cli.context import current_consoles
+from hakobu.cli.context import JSON_VERSION, current_consoles
+
+if TYPE_CHECKING:
+    from hakobu.sandbox.report import SandboxStatus
 
 sandbox_app = typer.Typer(
     help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",
@@ -40,18 +44,51 @@ def sandbox_stop(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) 
 
 
 @sandbox_app.command("status")
-def sandbox_status(directory: Annotated[Path, typer.Option("--dir")] = Path(".")) -> None:
-    """Say whether the emulator runs, and where."""
-    from hakobu.sandbox import emulator as sandbox_server
+def sandbox_status(
+    directory: Annotated[Path, typer.Option("--dir")] = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Say whether the emulator runs, where, and what its runtime runs: the engine, the
+    load balancers' local URLs, each task container and each database."""
+    from rich.markup import escape
 
-    out = current_consoles().out
-    server = sandbox_server.running(directory.resolve())
-    if server is None:
-        out.print("No sandbox is running (`hakobu sandbox start`, or any command with --sandbox).")
+    from hakobu.sandbox.report import sandbox_status as gather
+
+    consoles = current_consoles()
+    status = gather(directory.resolve())
+    if as_json:
+        document = {"version": JSON_VERSION, "sandbox": status.as_json()}
+        consoles.write(json.dumps(document, indent=2) + "\n")
+    else:
+        for line in status_lines(status):
+            consoles.out.print(escape(line), markup=True, soft_wrap=True)
+    if status.server is None:
         raise typer.Exit(1)
-    out.print(
-        f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at})."
-    )
+
+
+def status_lines(status: SandboxStatus) -> list[str]:
+    server, runtime = status.server, status.runtime
+    if server is None:
+        return ["No sandbox is running (`hakobu sandbox start`, or any command with --sandbox)."]
+    lines = [f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at})."]
+    if runtime is None:
+        return [
+            *lines,
+            "Runtime: none: no container runs (no podman or docker found, or still starting; "
+            "see .hakobu/sandbox.log).",
+        ]
+    lines.append(f"Runtime: {runtime.engine}")
+    lines += [f"Load balancer {name}: {url}" for name, url in runtime.load_balancers.items()]
+    lines.append(f"Containers: {len(runtime.containers) or 'none'}")
+    for c in runtime.containers:
+        kind = f"service {c.service}" if c.service else "one-off"
+        port = f"127.0.0.1:{c.host_port}" if c.host_port else "no port"
+        lines.append(f"  task {c.task_id}  {c.status:<12} {kind}  {c.name}  {port}")
+    lines.append(f"Databases: {len(runtime.databases) or 'none'}")
+    for d in runtime.databases:
+        state = "running" if d.running else "stopped"
+        lines.append(f"  {d.identifier}  {d.engine}  {d.host}:{d.port}  {state}")
+    return lines
 
 
 @sandbox_app.command("env")

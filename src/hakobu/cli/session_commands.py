@@ -16,7 +16,7 @@ from hakobu.cli.context import CommandContext
 
 if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` need not pay for them
     from hakobu.core.config import Environment
-    from hakobu.operate import sessions
+    from hakobu.operate import sandbox_sessions, sessions
 
 # operate/sessions' DEFAULT_TUNNEL_PORT, here so that declaring --port imports nothing
 # (tests/cli/test_common.py keeps them equal).
@@ -100,15 +100,24 @@ def exec_(
     The default shell is bash when the image has it, else sh. Needs the Session Manager
     plugin, as `aws ecs execute-command` does. The exit code is the plugin's: ECS Exec does
     not report the remote command's, so use `hakobu run` when the exit code matters.
+    With --sandbox it is `podman|docker exec` in the task's container (a terminal when
+    stdin is one), and the exit code is the command's.
     """
     from hakobu.operate import sessions
 
     ctx = CommandContext(config, env_name, sandbox)
     command = _command(typer_ctx) or sessions.SHELL_COMMAND
-    sessions.refuse_sandbox(sandbox)  # before the target: no emulator started just to refuse
+    raise typer.Exit(_open_session(ctx, command, task))
+
+
+def _open_session(ctx: CommandContext, command: list[str], task: str | None) -> int:
+    """`exec` and `console`: ECS Exec on AWS, the container engine in the sandbox."""
+    from hakobu.operate import sandbox_sessions, sessions
+
     with _interruptible(ctx):
-        code = sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
-    raise typer.Exit(code)
+        if ctx.sandbox:
+            return sandbox_sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
+        return sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
 
 
 @app.command(rich_help_panel=PANEL)
@@ -119,15 +128,11 @@ def console(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Open the framework's console in a running task: `bin/rails console` (Rails) or
-    `python manage.py shell` (Django)."""
+    `python manage.py shell` (Django). With --sandbox, in the task's container."""
     from hakobu.operate import sessions
 
     ctx = CommandContext(config, env_name, sandbox)
-    command = sessions.console_command(ctx.env)
-    sessions.refuse_sandbox(sandbox)  # before the target: no emulator started just to refuse
-    with _interruptible(ctx):
-        code = sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
-    raise typer.Exit(code)
+    raise typer.Exit(_open_session(ctx, sessions.console_command(ctx.env), task))
 
 
 @app.command(cls=DashCommand, rich_help_panel=PANEL)
@@ -211,16 +216,50 @@ def db_tunnel(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Forward 127.0.0.1:PORT to the database through a running task (SSM port
-    forwarding), until Ctrl-C. Connect any MySQL client to it."""
-    from hakobu.operate import sessions
+    forwarding), until Ctrl-C. Connect any MySQL client to it.
+
+    With --sandbox no tunnel is needed: the sandbox's database already listens on
+    127.0.0.1, so this prints where (host, port, user, database) and exits; --port and
+    --task are not used.
+    """
+    from hakobu.operate import sandbox_sessions, sessions
 
     ctx = CommandContext(config, env_name, sandbox)
-    sessions.refuse_sandbox(sandbox)
+    if sandbox:
+        _describe_local(ctx, ctx.env, sandbox_sessions.local_database(ctx.target, ctx.env))
+        ctx.banner()
+        return
     with _interruptible(ctx):
         plan = sessions.plan_tunnel(ctx.target, ctx.env, port, task)
         _describe_tunnel(ctx, ctx.env, plan)
         code = sessions.forward_port(ctx.target, plan)
     raise typer.Exit(code)
+
+
+def _describe_local(
+    ctx: CommandContext, env: Environment, local: sandbox_sessions.LocalDatabase
+) -> None:
+    from rich.markup import escape
+
+    db = local.database
+    example = (
+        f"psql -h {db.host} -p {db.port} -U {db.user} {db.name}"
+        if local.family == "postgres"
+        else f"mysql -h {db.host} -P {db.port} -u {db.user} -p {db.name}"
+    )
+    state = "" if local.running else f" (not running now: `hakobu resume {env.name} --sandbox`)"
+    lines = [
+        f"The sandbox's database listens on {db.host}:{db.port}: no tunnel is needed{state}.",
+        f"  host:     {db.host}",
+        f"  port:     {db.port}",
+        f"  user:     {db.user}",
+        f"  database: {db.name}",
+        f"  password: `hakobu db password {env.name} --sandbox --reveal`",
+        f"  e.g.      {example}",
+        f"  (or simply `hakobu db shell {env.name} --sandbox`)",
+    ]
+    for line in lines:
+        ctx.out.print(escape(line), markup=True, soft_wrap=True)
 
 
 def _describe_tunnel(ctx: CommandContext, env: Environment, plan: sessions.TunnelPlan) -> None:
@@ -256,13 +295,21 @@ def db_shell(
     """Open the mysql client on the database, through a tunnel that closes when it exits.
 
     The password goes to mysql in a private option file (mode 0600, deleted afterwards),
-    never on its command line.
+    never on its command line. With --sandbox, the local client (mariadb/mysql, or psql
+    with the password in its environment) connects straight to the sandbox's database on
+    127.0.0.1; SQL piped on stdin runs as a script.
     """
-    from hakobu.operate import sessions
+    from hakobu.operate import sandbox_sessions, sessions
 
     ctx = CommandContext(config, env_name, sandbox)
     env = ctx.env
-    sessions.refuse_sandbox(sandbox)
+    if sandbox:
+        with _interruptible(ctx):
+            local = sandbox_sessions.local_database(ctx.target, env)
+            db = local.database
+            _notes(ctx)(f"Connecting to {db.name} as {db.user} on {db.host}:{db.port}...")
+            code = sandbox_sessions.db_shell(ctx.target, env, local)
+        raise typer.Exit(code)
     sessions.require_plugin()
     sessions.require_mysql()
     aws = ctx.target

@@ -82,10 +82,6 @@ PLUGIN_INSTALL = (
     'session-manager-plugin.deb" -o "session-manager-plugin.deb" && sudo dpkg -i '
     "session-manager-plugin.deb`. Check it with `session-manager-plugin --version`"
 )
-SANDBOX_SESSIONS = (
-    "the sandbox cannot open sessions: the emulator implements neither ecs.execute_command "
-    "nor ssm.start_session, and it runs no containers to connect to"
-)
 
 
 class Aws(ClientSource, Protocol):
@@ -243,15 +239,6 @@ def require_mysql() -> str:
     return path
 
 
-def refuse_sandbox(sandbox: bool) -> None:
-    if sandbox:
-        raise PreflightError(
-            SANDBOX_SESSIONS,
-            "try it against AWS (without --sandbox); `hakobu run --sandbox -- COMMAND` shows "
-            "the one-off task hakobu would start",
-        )
-
-
 def require_free_port(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -386,7 +373,10 @@ def exec_session(
     task: str | None = None,
     notify: Callable[[str], None] = lambda message: None,
 ) -> int:
-    """Open an ECS Exec session running `command` in the app container; the plugin's code."""
+    """Open an ECS Exec session running `command` in the app container; the plugin's code.
+
+    (In the sandbox, operate/sandbox_sessions.py runs the command with the container engine.)
+    """
     require_plugin()
     names = Names.of(env)
     ecs = aws.client("ecs")

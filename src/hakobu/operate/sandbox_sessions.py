@@ -1,0 +1,240 @@
+"""Sessions in the sandbox: `exec`, `console` and the database, on what its runtime runs.
+
+The emulator implements neither ecs.execute_command nor ssm.start_session, but its
+runtime runs each task as a real container and each RDS instance as a local server on
+127.0.0.1 (docs/design.md, "The sandbox runtime"). So `exec` goes to the container engine
+(`podman|docker exec`), called with the runtime's own CLI settings (its containers.conf,
+its store: the facts give them), and `db shell` goes straight to the database: no plugin,
+no tunnel. The task is picked as on AWS: `--task`, else the service's first RUNNING task.
+
+Argument lists are pure functions; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hakobu.aws import ecs as ecs_ops
+from hakobu.core.config import Environment
+from hakobu.core.engines import engine as engine_facts
+from hakobu.core.errors import HakobuError, PreflightError
+from hakobu.core.names import Names
+from hakobu.operate import sessions
+from hakobu.operate.sessions import Aws, Database
+from hakobu.provision.blueprint.service import runs_placeholder
+from hakobu.sandbox.report import RuntimeReport, SandboxContainer, runtime_report
+from hakobu.sandbox.runtime.engine import ContainerEngine
+
+LOOPBACK = "127.0.0.1"
+MYSQL_CLIENTS = ("mariadb", "mysql")
+PSQL = "psql"
+ENGINE_INSTALL = (
+    "install podman or docker (Debian/Ubuntu: `sudo apt install podman`; macOS: Docker "
+    "Desktop or `brew install podman`), then restart the sandbox with `hakobu sandbox stop`"
+)
+CLIENT_INSTALL = {
+    "mysql": "Debian/Ubuntu: `sudo apt install mariadb-client`; macOS: `brew install "
+    "mysql-client` (then add its bin directory to PATH)",
+    "postgres": "Debian/Ubuntu: `sudo apt install postgresql-client`; macOS: `brew install "
+    "libpq` (then add its bin directory to PATH)",
+}
+
+
+# --- pure: the container, the argument lists -------------------------------------------
+
+
+def pick_container(
+    report: RuntimeReport, names: Names, running_arns: list[str], task: str | None
+) -> SandboxContainer | None:
+    """The app container to open a session in: that of `task` (an id or ARN, any task the
+    runtime runs, one-off ones too), else of the service's first RUNNING task in ECS's
+    order; None if it runs in no container."""
+    running = [c for c in report.containers if c.name == names.container and c.status == "RUNNING"]
+    if task:
+        return next((c for c in running if task in (c.task_id, c.task_arn)), None)
+    by_arn = {c.task_arn: c for c in running if c.service == names.service}
+    return next((by_arn[arn] for arn in running_arns if arn in by_arn), None)
+
+
+def exec_argv(
+    engine: ContainerEngine, container_id: str, command: list[str], tty: bool
+) -> list[str]:
+    """`exec` with a terminal (`-it`) when stdin is one; else stdin stays open (`-i`), so
+    a script piped in reaches the command."""
+    return engine.exec_args(container_id, command, interactive=tty, stdin=not tty)
+
+
+def mysql_client_argv(
+    client: str, option_file: Path, port: int, user: str, database: str
+) -> list[str]:
+    """mariadb/mysql on the local server; the password comes from `option_file` only
+    (it must be the first argument)."""
+    return [
+        client,
+        f"--defaults-extra-file={option_file}",
+        f"--host={LOOPBACK}",
+        f"--port={port}",
+        f"--user={user}",
+        database,
+    ]
+
+
+def psql_argv(client: str, port: int, user: str, database: str) -> list[str]:
+    """psql on the local server; the password comes from PGPASSWORD in its environment."""
+    return [client, f"--host={LOOPBACK}", f"--port={port}", f"--username={user}", database]
+
+
+# --- the running container --------------------------------------------------------------
+
+
+def running_engine(aws: Aws, root: Path) -> tuple[ContainerEngine, RuntimeReport]:
+    """The runtime's engine, as the runtime calls it, and its report; `PreflightError`
+    when the sandbox runs no containers (no engine on this machine)."""
+    report = runtime_report(root) if aws.runs_tasks else None
+    if report is None:
+        raise PreflightError(
+            "the sandbox runs no containers to open a session in: no container engine "
+            "(podman or docker) was found",
+            ENGINE_INSTALL,
+        )
+    if report.engine_cli.get("executable"):
+        return ContainerEngine.described(report.engine, report.engine_cli), report
+    # A runtime older than its `engine_cli` fact: find the engine as it did.
+    found = ContainerEngine.find(root / ".hakobu" / "sandbox" / "engine")
+    if found is None:
+        raise PreflightError(f"{report.engine} no longer works here", ENGINE_INSTALL)
+    return found, report
+
+
+def session_container(
+    aws: Aws, env: Environment, task: str | None
+) -> tuple[ContainerEngine, SandboxContainer]:
+    """The engine and the container `exec` opens a session in; `HakobuError` saying why
+    none can be used (no engine, no deploy yet, no running task)."""
+    engine, report = running_engine(aws, env.root)
+    names = Names.of(env)
+    ecs = aws.client("ecs")
+    arns = [] if task else ecs_ops.running_task_arns(ecs, names.cluster, names.service)
+    chosen = pick_container(report, names, arns, task)
+    if chosen is None:
+        raise _no_container(ecs, names, task)
+    return engine, chosen
+
+
+def _no_container(ecs: Any, names: Names, task: str | None) -> HakobuError:
+    if task:
+        return HakobuError(
+            f"task {task} runs no container named {names.container!r} in the sandbox",
+            "`hakobu sandbox status` lists the running tasks; or leave out --task",
+        )
+    service = ecs_ops.service_description(ecs, names.cluster, names.service)
+    if runs_placeholder(ecs_ops.task_definition(ecs, service["taskDefinition"])):
+        return HakobuError(
+            f"the service {names.service} runs no task yet: no deploy yet (the revision "
+            "`hakobu up` registers runs the never-pushed :bootstrap image)",
+            "run `hakobu deploy --sandbox`, then try again",
+        )
+    return HakobuError(
+        f"the service {names.service} has no running task to connect to",
+        "`hakobu status --sandbox` shows why; `hakobu run --sandbox -- COMMAND` starts a "
+        "one-off task of the current revision even when the service is unhealthy",
+    )
+
+
+def exec_session(
+    aws: Aws,
+    env: Environment,
+    command: list[str],
+    task: str | None = None,
+    notify: Callable[[str], None] = lambda message: None,
+    tty: bool | None = None,
+) -> int:
+    """Run `command` in the app container of a running task; the command's exit code."""
+    engine, container = session_container(aws, env, task)
+    terminal = sys.stdin.isatty() if tty is None else tty
+    what = "a shell" if command == sessions.SHELL_COMMAND else shlex.join(command)
+    notify(
+        f"Opening {what} in task {container.task_id} ({container.name}) with `{engine.name} exec`"
+    )
+    argv = exec_argv(engine, container.engine_id, command, terminal)
+    return sessions.run_foreground(argv, engine.environment())
+
+
+# --- the database -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalDatabase:
+    """Where the sandbox's database listens on 127.0.0.1, and how it is reached."""
+
+    family: str  # mysql | postgres
+    database: Database
+    running: bool
+
+
+def local_database(aws: Aws, env: Environment) -> LocalDatabase:
+    """The database's port from the runtime's facts, else the emulated RDS endpoint's
+    (the runtime serves each DB on 127.0.0.1 at the port RDS reports for it)."""
+    names = Names.of(env)
+    settings = env.settings.database
+    family = engine_facts(settings.engine).family
+    report = runtime_report(env.root) if aws.runs_tasks else None
+    served = next(
+        (d for d in (report.databases if report else []) if d.identifier == names.db_instance),
+        None,
+    )
+    if served is not None:
+        found = Database(LOOPBACK, served.port, settings.username, env.database_name)
+        return LocalDatabase(family, found, served.running)
+    endpoint = sessions.database(aws, env)
+    found = Database(LOOPBACK, endpoint.port, endpoint.user, endpoint.name)
+    return LocalDatabase(family, found, report is not None)
+
+
+def require_serving(db: LocalDatabase, env: Environment) -> None:
+    if not db.running:
+        raise HakobuError(
+            f"the sandbox's database {Names.of(env).db_instance} is not running (paused, "
+            "or the sandbox runs no database server without podman or docker)",
+            f"`hakobu resume {env.name} --sandbox` starts it again; `hakobu sandbox status` "
+            "shows what runs",
+        )
+
+
+def require_client(family: str) -> str:
+    """The local client for `family`; `PreflightError` naming what to install."""
+    names = MYSQL_CLIENTS if family == "mysql" else (PSQL,)
+    for name in names:
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    raise PreflightError(
+        f"no {' or '.join(names)} client is installed", CLIENT_INSTALL.get(family, "")
+    )
+
+
+def db_shell(aws: Aws, env: Environment, db: LocalDatabase) -> int:
+    """The local client on the sandbox's database; its exit code. The password, read from
+    the emulated Secrets Manager, reaches it only in a private option file (mysql, deleted
+    afterwards) or in its environment (psql's PGPASSWORD): never argv or output."""
+    client = require_client(db.family)
+    require_serving(db, env)
+    password = sessions.db_password(aws, env)
+    target = db.database
+    if db.family == "postgres":
+        argv = psql_argv(client, target.port, target.user, target.name)
+        return sessions.run_foreground(argv, _with(os.environ, PGPASSWORD=password))
+    with sessions.private_option_file(password) as option_file:
+        argv = mysql_client_argv(client, option_file, target.port, target.user, target.name)
+        return sessions.run_foreground(argv)
+
+
+def _with(base: Mapping[str, str], **extra: str) -> dict[str, str]:
+    return {**base, **extra}
