@@ -269,7 +269,7 @@ def _show_health(ctx: CommandContext, outcome: ResumeOutcome) -> None:
     health = outcome.health
     if not isinstance(health, Health):
         reason = health.reason if health is not None else "it was not waited for"
-        ctx.out.print(f"Not waited for the app's health: {escape(reason)}.", markup=True)
+        ctx.out.print(f"hakobu did not wait for the app's health: {escape(reason)}.", markup=True)
         return
     ctx.out.print(f"[bold green]Healthy:[/] {escape(health.text())}", markup=True)
     if outcome.url:
