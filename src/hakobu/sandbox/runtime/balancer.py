@@ -189,6 +189,11 @@ class LoadBalancer:
         with self._lock:
             self.health_check = hc
 
+    def set_deregistration_delay(self, seconds: float) -> None:
+        """For targets deregistered from now on (a drain under way keeps its deadline)."""
+        with self._lock:
+            self.deregistration_delay_s = seconds
+
     # --- routing ---------------------------------------------------------------------------
 
     def _route(self) -> _Target | None:

@@ -72,6 +72,8 @@ class Routing:
         elif group != served.group:
             if health_check(group) != health_check(served.group):
                 served.balancer.set_health_check(health_check(group))
+            # modify-target-group-attributes: drains begun from now on wait this long.
+            served.balancer.set_deregistration_delay(group.deregistration_delay_s)
             served.group = group
         return served
 
