@@ -118,6 +118,9 @@ def make_workspace() -> Workspace:
     shim_log = tmp / "terraform-calls.log"
     base_env = {k: v for k, v in os.environ.items() if k != "MOTO_ENABLE_RECORDING"}
     base_env |= {"COLUMNS": "200", "NO_COLOR": "1"}
+    # The control plane only: with an engine the runtime would try to run the placeholder
+    # image and `deploy` would follow (and fail) the rollout. bench/rollout_speed.py runs one.
+    base_env["HAKOBU_CONTAINER_ENGINE"] = "none"
     base_env |= terraform_shim(tmp / "shim", shim_log, base_env)
     # Inherited by the emulator `hakobu up` starts; recording stays off until we start it.
     base_env["MOTO_RECORDER_FILEPATH"] = str(tmp / "recording.jsonl")
