@@ -1,7 +1,7 @@
-"""`hakobu status` with botocore's Stubber: what the sandbox runtime shows only by chance or
-never (every target-health reason code at once, stopped tasks with given exit codes, a
-rollout frozen with two deployments) and the promise of the fewest API calls. Responses are shaped like AWS's own (the Stubber
-validates them against the service models). Each Stubber's queue is strict: an extra call
+"""`hakobu status` with botocore's Stubber: what the sandbox runtime shows only by chance or never
+(every target-health reason code at once, stopped tasks with given exit codes, a rollout frozen with
+two deployments) and the promise of the fewest API calls. Responses are shaped like AWS's own (the
+Stubber validates them against the service models). Each Stubber's queue is strict: an extra call
 fails at once, a missing one fails `verify()`, so a consumed queue proves the call count."""
 
 from __future__ import annotations

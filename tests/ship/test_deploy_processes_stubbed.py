@@ -1,11 +1,11 @@
 """A deploy of web and a worker together, with botocore's Stubber.
 
-The sandbox runtime could run both, but not make one of two services fail on cue; so these
-use Stubber responses shaped like AWS's: web's rollout completes while the worker's is rolled back by the circuit
-breaker. The deploy must fail naming the worker, say that web moved, carry the worker's
-stopped task and its log lines (from the worker's own log stream), and leave the schedules
-on the previous release (no revision registered in the schedule family). A second test
-has both complete: the schedule family then gets the new image.
+The sandbox runtime could run both, but not make one of two services fail on cue; so these use
+Stubber responses shaped like AWS's: web's rollout completes while the worker's is rolled back by
+the circuit breaker. The deploy must fail naming the worker, say that web moved, carry the worker's
+stopped task and its log lines (from the worker's own log stream), and leave the schedules on the
+previous release (no revision registered in the schedule family). A second test has both complete:
+the schedule family then gets the new image.
 """
 
 from __future__ import annotations
