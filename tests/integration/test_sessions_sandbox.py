@@ -65,6 +65,16 @@ def _service_tasks(stack: SandboxStack) -> list[str]:
     return [arn.rsplit("/", 1)[-1] for arn in arns["taskArns"]]
 
 
+@pytest.mark.fresh_stack
+def test_exec_before_any_deploy_says_no_deploy_yet(sandbox_stack: SandboxStack) -> None:
+    """As `hakobu up` leaves it, the service runs the never-pushed :bootstrap image: no task
+    runs, and exec says why in one Error and one Fix line."""
+    result = run_hakobu("exec", "--sandbox", "--", "/bin/true", cwd=sandbox_stack.root)
+    assert result.code == 1, result.output
+    assert "runs no task yet: no deploy yet" in result.stderr
+    assert "hakobu deploy --sandbox" in result.stderr and "Traceback" not in result.output
+
+
 def test_exec_runs_the_command_in_the_task_with_its_environment(served: SandboxStack) -> None:
     value = _environment(served)["RAILS_ENV"]
     result = run_hakobu(
