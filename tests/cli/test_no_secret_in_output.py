@@ -60,11 +60,11 @@ CASES = [
     # A command run in a task prints what it prints (`-- env` would show the secrets ECS
     # injects, as on AWS); what is checked is hakobu's own output around it.
     Case(("exec", "--sandbox", "--", "true")),
-    Case(("console", "--sandbox")),
+    Case(("console", "--sandbox"), stdin=""),
     Case(("run", "--sandbox", "--", "true")),
     Case(("db", "password", "--sandbox")),
     Case(("db", "tunnel", "--sandbox")),
-    Case(("db", "shell", "--sandbox")),
+    Case(("db", "shell", "--sandbox"), stdin="SELECT 1;\n"),  # it really connects
     Case(("scale", "1", "--sandbox")),
     Case(("scale", "1", "--sandbox", "--json")),
     Case(("secrets", "list", "--sandbox")),
