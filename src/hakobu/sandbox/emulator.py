@@ -6,8 +6,11 @@ emulator is not in-process: it runs as a detached background process
 `<root>/.hakobu/sandbox.json`. Every command finds it there, checks that the pid is alive and
 that the port answers, and reuses it.
 
-The sandbox proves the control plane (Terraform plan/apply/destroy, deploy calls, status,
-scale), not that containers run: moto never runs a task.
+moto alone proves only the control plane (Terraform plan/apply/destroy, deploy calls,
+status, scale). Where podman or docker works, the runtime in the same process
+(sandbox/runtime/) makes what it describes run: tasks as containers, RDS as a local server,
+the target groups as a load balancer on 127.0.0.1; its facts are read here without
+importing it (`runtime_facts`).
 
 POSIX only: the server is detached with a new session and stopped with signals, and the
 state file is guarded with `fcntl.flock` so two hakobu commands never start two emulators.
