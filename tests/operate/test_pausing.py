@@ -16,30 +16,28 @@ from typing import Any
 
 import pytest
 
+from hakobu.aws.polling import Waiter
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
-from hakobu.operate.pausing import (
+from hakobu.operate.pausing.execute import (
     NO_ENGINE,
     NOTHING_DEPLOYED,
-    Facts,
-    Health,
-    PauseRecord,
-    Waiter,
-    current_record,
     execute_pause,
     execute_resume,
-    judge_health,
-    load_record,
-    pause_saving,
-    paused_notice,
-    plan_pause,
-    plan_resume,
-    save_record,
     start_database,
-    state_path,
     stop_database,
-    wait_until_healthy,
 )
+from hakobu.operate.pausing.plan import Facts, plan_pause, plan_resume
+from hakobu.operate.pausing.record import (
+    PauseRecord,
+    current_record,
+    load_record,
+    paused_notice,
+    save_record,
+    state_path,
+)
+from hakobu.operate.pausing.saving import pause_saving
+from hakobu.operate.pausing.wait import Health, judge_health, wait_until_healthy
 from hakobu.provision.blueprint import render
 from hakobu.provision.blueprint.paused import deep_paused, references
 from hakobu.provision.cost import HOURS_PER_MONTH

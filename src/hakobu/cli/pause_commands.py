@@ -1,7 +1,7 @@
 """hakobu pause / resume: the guide's "使わない時はリソースを停止" as two commands.
 
-The sequence is `hakobu.operate.pause_flow`'s (the plans and savings
-`hakobu.operate.pausing`'s, the Terraform step the plan/apply sequence of `hakobu up`);
+The sequence is `hakobu.operate.pause_flow`'s (the plans and savings the
+`hakobu.operate.pausing` package's, the Terraform step the plan/apply sequence of `hakobu up`);
 this module parses, asks, and renders.
 """
 
@@ -29,7 +29,10 @@ from hakobu.cli.context import CommandContext
 if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` need not pay for them
     from hakobu.core.config import Environment
     from hakobu.operate.pause_flow import PauseOutcome, ResumeOutcome, Steps
-    from hakobu.operate.pausing import Health, PausePlan, PauseRecord, ResumePlan, Saving
+    from hakobu.operate.pausing.plan import PausePlan, ResumePlan
+    from hakobu.operate.pausing.record import PauseRecord
+    from hakobu.operate.pausing.saving import Saving
+    from hakobu.operate.pausing.wait import Health
 
 DeepOpt = Annotated[
     bool,
@@ -231,7 +234,7 @@ def _auto_start_warning(ctx: CommandContext, env: Environment, record: PauseReco
 
 
 def _conclude_resume(ctx: CommandContext, outcome: ResumeOutcome) -> None:
-    from hakobu.operate.pausing import now_utc
+    from hakobu.operate.pausing.record import now_utc
     from hakobu.operate.status import revision_of
     from hakobu.provision.cost import HOURS_PER_MONTH
 
@@ -264,7 +267,7 @@ def _conclude_resume(ctx: CommandContext, outcome: ResumeOutcome) -> None:
 def _show_health(ctx: CommandContext, outcome: ResumeOutcome) -> None:
     from rich.markup import escape
 
-    from hakobu.operate.pausing import Health
+    from hakobu.operate.pausing.wait import Health
 
     health = outcome.health
     if not isinstance(health, Health):

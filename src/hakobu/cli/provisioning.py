@@ -215,7 +215,7 @@ def _provisioner(ctx: CommandContext) -> Provisioner:
 def _warn_if_paused(ctx: CommandContext, ask: bool) -> None:
     """`hakobu pause` changed what Terraform does not track (desired count 0, DB stopped,
     with --deep no NAT or ALB): applying hakobu.toml now would undo part of it."""
-    from hakobu.operate.pausing import pause_in_effect, paused_notice
+    from hakobu.operate.pausing.record import pause_in_effect, paused_notice
 
     record = pause_in_effect(ctx.env, ctx.sandbox)
     if record is None:

@@ -1,8 +1,8 @@
 """`hakobu pause` and `hakobu resume` from start to end: read the facts, plan, ask, carry
 the plan out with the one plan/apply sequence `hakobu up` uses for the Terraform step.
 
-The plans, savings and steps are `hakobu.operate.pausing`'s; this module puts them in
-order, so the CLI only parses, asks (through `confirm`) and renders the outcome.
+The plans, savings and steps are the `hakobu.operate.pausing` package's; this module puts
+them in order, so the CLI only parses, asks (through `confirm`) and renders the outcome.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hakobu.aws.polling import Waiter
 from hakobu.core.config import Environment
 from hakobu.core.target import Target
-from hakobu.operate import pausing
+from hakobu.operate.pausing.execute import execute_pause, execute_resume
+from hakobu.operate.pausing.plan import gather_facts, plan_pause, plan_resume
+from hakobu.operate.pausing.record import current_record, emulator_of, now_utc, state_path
+from hakobu.operate.pausing.saving import pause_saving
+from hakobu.operate.pausing.wait import Health
 from hakobu.provision.converge import Presenter, converge
 from hakobu.provision.pipeline import Provisioner, preflight
 from hakobu.ship.commands import app_url
@@ -23,14 +28,9 @@ AWS_POLL_SECONDS = 10.0
 SANDBOX_POLL_SECONDS = 1.0
 
 if TYPE_CHECKING:
-    from hakobu.operate.pausing import (
-        Health,
-        PausePlan,
-        PauseRecord,
-        Progress,
-        ResumePlan,
-        Unfollowed,
-    )
+    from hakobu.operate.pausing.execute import Progress, Unfollowed
+    from hakobu.operate.pausing.plan import PausePlan, ResumePlan
+    from hakobu.operate.pausing.record import PauseRecord
 
 
 @dataclass
@@ -81,18 +81,16 @@ def pause(
 
     if deep:
         _preflight(env, steps)
-    emulator = pausing.emulator_of(env) if target.sandbox else None
-    path = pausing.state_path(env, target.sandbox)
-    previous = pausing.current_record(path, emulator)
-    facts = pausing.gather_facts(target.client("ecs"), target.client("rds"), env)
-    plan = pausing.plan_pause(
-        env, facts, deep, previous, load_prices(), pausing.now_utc(), emulator
-    )
+    emulator = emulator_of(env) if target.sandbox else None
+    path = state_path(env, target.sandbox)
+    previous = current_record(path, emulator)
+    facts = gather_facts(target.client("ecs"), target.client("rds"), env)
+    plan = plan_pause(env, facts, deep, previous, load_prices(), now_utc(), emulator)
     if plan.nothing_to_do:
         return PauseOutcome(env, path, previous, None)
     if not confirm(plan, previous):
         return PauseOutcome(env, path, previous, plan)
-    pausing.execute_pause(
+    execute_pause(
         env,
         target,
         plan,
@@ -112,17 +110,17 @@ def resume(
 ) -> ResumeOutcome:
     """Plan bringing `env` back; if `confirm(plan, record)` agrees, do it and wait until
     the app is healthy where tasks really run (AWS, a sandbox with a container engine)."""
-    path = pausing.state_path(env, target.sandbox)
-    record = pausing.current_record(path, pausing.emulator_of(env) if target.sandbox else None)
+    path = state_path(env, target.sandbox)
+    record = current_record(path, emulator_of(env) if target.sandbox else None)
     if record is None:
         return ResumeOutcome(env, None)
     if record.deep:
         _preflight(env, steps)
-    facts = pausing.gather_facts(target.client("ecs"), target.client("rds"), env)
-    plan = pausing.plan_resume(env, record, facts)
+    facts = gather_facts(target.client("ecs"), target.client("rds"), env)
+    plan = plan_resume(env, record, facts)
     if not confirm(plan, record):
         return ResumeOutcome(env, record, plan)
-    health = pausing.execute_resume(
+    health = execute_resume(
         env,
         target,
         plan,
@@ -131,7 +129,7 @@ def resume(
         steps.progress,
         _waiter(env, steps, target),
     )
-    url = app_url(env, target) if isinstance(health, pausing.Health) else None
+    url = app_url(env, target) if isinstance(health, Health) else None
     return ResumeOutcome(env, record, plan, applied=True, health=health, url=url)
 
 
@@ -139,7 +137,7 @@ def deep_extra_saving(env: Environment, desired_count: int, saving: float) -> fl
     """How much more a month `pause --deep` would save than the pause just made."""
     from hakobu.provision.prices import load_prices
 
-    return pausing.pause_saving(env, load_prices(), True, desired_count).total - saving
+    return pause_saving(env, load_prices(), True, desired_count).total - saving
 
 
 def _preflight(env: Environment, steps: Steps) -> None:
@@ -161,8 +159,8 @@ def _reshape(env: Environment, target: Target, steps: Steps) -> Callable[[bool],
     return reshape
 
 
-def _waiter(env: Environment, steps: Steps, target: Target) -> Callable[[], pausing.Waiter]:
+def _waiter(env: Environment, steps: Steps, target: Target) -> Callable[[], Waiter]:
     seconds = steps.timeout or env.settings.deploy.timeout_seconds
     # The emulator answers at once and its runtime moves every half second: poll it often.
     poll = SANDBOX_POLL_SECONDS if target.sandbox else AWS_POLL_SECONDS
-    return lambda: pausing.Waiter(timeout=seconds, poll_seconds=poll)
+    return lambda: Waiter(timeout=seconds, poll_seconds=poll)

@@ -9,7 +9,7 @@ from hakobu.core.workspace import environment_dir
 from hakobu.provision.converge import Outcome, Presenter, converge
 from hakobu.provision.pipeline import Provisioner
 
-# operate/pausing's record of a pause (its STATE_FILE): a destroyed environment is no
+# operate/pausing/record.py's record of a pause (its STATE_FILE): a destroyed environment is no
 # longer paused, and provision may not import operate to ask it.
 PAUSE_RECORD = "paused.json"
 

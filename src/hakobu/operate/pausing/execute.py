@@ -1,0 +1,159 @@
+"""Carrying out a pause or a resume plan: each step one or a few calls through `aws/`,
+the Terraform step handed in (`Reshape`), progress reported through `Progress`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws import rds as rds_ops
+from hakobu.aws.clients import ClientSource
+from hakobu.aws.polling import Waiter
+from hakobu.core.config import Environment
+from hakobu.core.names import Names
+from hakobu.operate.edge_pausing import suspend_autoscaling
+from hakobu.operate.pausing.plan import AVAILABLE, DatabaseAction, PausePlan, ResumePlan
+from hakobu.operate.pausing.record import remove_record, save_record
+from hakobu.operate.pausing.wait import (
+    Health,
+    StatusHandler,
+    follows_runtime,
+    wait_for_database,
+    wait_until_healthy,
+    wait_until_no_tasks,
+)
+from hakobu.operate.scaling import update_request
+from hakobu.provision.blueprint.service import runs_placeholder
+
+
+def scale_to_zero(ecs: Any, env: Environment) -> None:
+    names = Names.of(env)
+    ecs_ops.send_service_update(ecs, update_request(names.cluster, names.service, 0))
+
+
+def stop_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
+                  on_status: StatusHandler | None = None) -> None:  # fmt: skip
+    if action == "wait-then-stop":
+        wait_for_database(rds, identifier, AVAILABLE, waiter, on_status)
+    if action in ("stop", "wait-then-stop"):
+        rds_ops.stop(rds, identifier)
+
+
+def start_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
+                   on_status: StatusHandler | None = None) -> None:  # fmt: skip
+    if action == "none":
+        return
+    if action == "wait-stopped-then-start":
+        wait_for_database(rds, identifier, "stopped", waiter, on_status)
+    if action in ("start", "wait-stopped-then-start"):
+        rds_ops.start(rds, identifier)
+    wait_for_database(rds, identifier, AVAILABLE, waiter, on_status)
+
+
+# --- running a plan -------------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """How the CLI shows a pause or resume going on."""
+
+    def step(self, text: str) -> None: ...
+
+    def database(self, status: str, elapsed: float) -> None: ...
+
+    def health(self, health: Health, elapsed: float) -> None: ...
+
+    def tasks(self, left: int, elapsed: float) -> None: ...
+
+
+# Applies the deep-paused (True) or the normal (False) document through Terraform, with
+# the same plan / apply pipeline and progress view as `hakobu up`.
+Reshape = Callable[[bool], None]
+
+
+def execute_pause(
+    env: Environment,
+    aws: ClientSource,
+    plan: PausePlan,
+    path: Path,
+    reshape: Reshape,
+    progress: Progress,
+    waiter: Callable[[], Waiter],
+) -> None:
+    """Record the pause first (a failure half-way can still be resumed), then: no tasks,
+    the deep-paused shape, the DB stopped; in a sandbox that runs them, each waited for."""
+    save_record(path, plan.record)
+    names = Names.of(env)
+    follow = follows_runtime(aws)
+    if suspend_autoscaling(env, aws, suspended=True):  # or it would start tasks again
+        progress.step("Suspended auto scaling")
+    if plan.scale_to_zero:
+        progress.step(f"Scaling {names.service} to 0 tasks")
+        scale_to_zero(aws.client("ecs"), env)
+        if follow:
+            progress.step("Waiting until the tasks are drained and stopped")
+            wait_until_no_tasks(aws.client("ecs"), env, waiter(), progress.tasks)
+    if plan.apply_paused_shape:
+        progress.step("Removing the NAT Gateway(s) and the ALB (Terraform)")
+        reshape(True)
+    if plan.database != "none":
+        progress.step(f"Stopping the DB instance {names.db_instance}")
+        rds = aws.client("rds")
+        stop_database(rds, names.db_instance, plan.database, waiter(), progress.database)
+        if follow:
+            wait_for_database(rds, names.db_instance, "stopped", waiter(), progress.database)
+
+
+def execute_resume(
+    env: Environment,
+    aws: ClientSource,
+    plan: ResumePlan,
+    path: Path,
+    reshape: Reshape,
+    progress: Progress,
+    waiter: Callable[[], Waiter],
+) -> Health | Unfollowed:
+    """The DB first (the tasks need it), then the NAT Gateways and the ALB, then the
+    service as recorded; the record goes once the service is back. Then, where tasks
+    really run, wait until the app is healthy; else say why not."""
+    names = Names.of(env)
+    ecs = aws.client("ecs")
+    if plan.database != "none":
+        progress.step(f"Starting the DB instance {names.db_instance}")
+        start_database(aws.client("rds"), names.db_instance, plan.database, waiter(),
+                       progress.database)  # fmt: skip
+    if plan.apply_normal_shape:
+        progress.step("Re-creating the NAT Gateway(s) and the ALB (Terraform)")
+        reshape(False)
+    progress.step(f"Scaling {names.service} back to {plan.record.desired_count} task(s)")
+    ecs_ops.send_service_update(ecs, plan.service_request)
+    if suspend_autoscaling(env, aws, suspended=False):
+        progress.step("Resumed auto scaling")
+    remove_record(path)
+    if not aws.runs_tasks:
+        return NO_ENGINE
+    if runs_placeholder(ecs_ops.task_definition(ecs, plan.record.task_definition)):
+        return NOTHING_DEPLOYED  # its tasks cannot start: waiting would only time out
+    progress.step("Waiting until the app is healthy")
+    return wait_until_healthy(
+        ecs, aws.client("elbv2"), env, plan.record.task_definition, waiter(), progress.health
+    )
+
+
+@dataclass(frozen=True)
+class Unfollowed:
+    """Why a resume did not wait for the app's health."""
+
+    reason: str
+
+
+NO_ENGINE = Unfollowed(
+    "the sandbox runs no containers here (no podman or docker found), so the app's "
+    "health cannot be seen: the desired count is back, nothing more is claimed"
+)
+NOTHING_DEPLOYED = Unfollowed(
+    "nothing is deployed yet: the service runs the revision `hakobu up` registers, whose "
+    "placeholder image runs no app (`hakobu deploy` ships one)"
+)
