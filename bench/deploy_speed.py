@@ -263,7 +263,7 @@ def hakobu_deploy(ws: Workspace, image: str, into: list[Sample]) -> None:
     with counted(ws, into) as took:
         seconds, output = ws.hakobu("deploy", "--sandbox", "--image", image)
         took(seconds)
-    assert "cannot follow the rollout" in output, output
+    assert "the rollout was not followed" in output, output
 
 
 def guide_sequence(ws: Workspace, polls: int, into: list[Sample], update_only: list[float]) -> None:
