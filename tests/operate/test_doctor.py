@@ -39,7 +39,7 @@ from hakobu.operate.doctor import (
 )
 from hakobu.ship.rollout import TARGET_REASONS
 from tests.conftest import MASTER_KEY, Run, environment_of, make_rails_app
-from tests.ship.test_deploy_stubbed import StubbedAws
+from tests.support.stubbed_aws import StubbedAws
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
 CLUSTER, SERVICE = "rails-app-cluster", "rails-app-service"

@@ -22,7 +22,7 @@ from hakobu.operate.doctor.edge import check_subscriptions
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.domain import domain_status
 from tests.conftest import environment_of
-from tests.ship.test_deploy_stubbed import StubbedAws
+from tests.support.stubbed_aws import StubbedAws
 
 CERT = "arn:aws:acm:{region}:123456789012:certificate/0d1e2f"
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:shop-alarms"

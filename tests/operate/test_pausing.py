@@ -43,7 +43,7 @@ from hakobu.provision.blueprint.paused import deep_paused, references
 from hakobu.provision.cost import HOURS_PER_MONTH
 from hakobu.provision.prices import PriceTable, shipped_prices
 from tests.conftest import environment_of, make_rails_app
-from tests.ship.test_deploy_stubbed import StubbedAws
+from tests.support.stubbed_aws import StubbedAws
 
 REGION = "ap-northeast-1"
 TD = f"arn:aws:ecs:{REGION}:123456789012:task-definition/rails-app"

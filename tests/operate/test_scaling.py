@@ -21,7 +21,7 @@ from hakobu.operate.scaling import (
 )
 from hakobu.provision.scaffold import Detected, render_config
 from tests.conftest import make_rails_app
-from tests.ship.test_deploy_stubbed import CLUSTER, SERVICE, StubbedAws
+from tests.support.stubbed_aws import CLUSTER, SERVICE, StubbedAws
 
 GENERATED = render_config(
     "rails-app", Detected("rails", 3000, "/up", "MYAPP_DATABASE_PASSWORD", "test", "myapp")

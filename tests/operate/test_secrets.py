@@ -39,7 +39,7 @@ from hakobu.provision.blueprint import render
 from hakobu.provision.pipeline import RESTORED_FILE, Provisioner
 from hakobu.ship.deploy import SANDBOX_ROLLOUT_NOTE, TAG_AT, TAG_BY, TAG_IMAGE, Deployer
 from tests.conftest import environment_of
-from tests.ship.test_deploy_stubbed import (
+from tests.support.stubbed_aws import (
     ACCOUNT,
     CLUSTER,
     CURRENT,
@@ -48,7 +48,7 @@ from tests.ship.test_deploy_stubbed import (
     SERVICE,
     Recorder,
     StubbedAws,
-    _service,
+    service_response,
 )
 
 REGION = "ap-northeast-1"
@@ -271,7 +271,7 @@ def secrets_of(aws: StubbedAws) -> AppSecrets:
 def expect_current(aws: StubbedAws, described: dict[str, Any] = DESCRIBED) -> None:
     ecs = aws.stub("ecs")
     ecs.add_response(
-        "describe_services", _service(CURRENT), {"cluster": CLUSTER, "services": [SERVICE]}
+        "describe_services", service_response(CURRENT), {"cluster": CLUSTER, "services": [SERVICE]}
     )
     ecs.add_response(
         "describe_task_definition",

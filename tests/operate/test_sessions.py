@@ -28,14 +28,14 @@ from hakobu.cli.context import Wiring
 from hakobu.core.errors import ConfigError
 from hakobu.operate import sessions
 from tests.conftest import environment_of
-from tests.ship.test_deploy_stubbed import (
+from tests.support.stubbed_aws import (
     ACCOUNT,
     CLUSTER,
     NETWORK,
     OLD,
     SERVICE,
     StubbedAws,
-    _service,
+    service_response,
 )
 
 REGION = "ap-northeast-1"
@@ -606,7 +606,9 @@ def test_plugin_version_threshold() -> None:
 
 def _run_started(aws: SessionAws, command: list[str]) -> None:
     ecs = aws.stub("ecs")
-    ecs.add_response("describe_services", _service([]), {"cluster": CLUSTER, "services": [SERVICE]})
+    ecs.add_response(
+        "describe_services", service_response([]), {"cluster": CLUSTER, "services": [SERVICE]}
+    )
     ecs.add_response(
         "run_task",
         {"tasks": [{"taskArn": TASK_ARN}], "failures": []},

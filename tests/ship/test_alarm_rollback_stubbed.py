@@ -17,7 +17,7 @@ from hakobu.ship.alarm_rollback import alarm_rollback_reason
 from hakobu.ship.deploy import Deployer, DeployError, Release
 from hakobu.ship.rollout import RolloutResult
 from tests.conftest import environment_of
-from tests.ship.test_deploy_stubbed import (
+from tests.support.stubbed_aws import (
     CLUSTER,
     IMAGE,
     NEW,
@@ -25,7 +25,7 @@ from tests.ship.test_deploy_stubbed import (
     SERVICE,
     Recorder,
     StubbedAws,
-    _service,
+    service_response,
 )
 
 REASON = (
@@ -57,7 +57,7 @@ def _alarm(
 
 
 def _answer(aws: StubbedAws, *alarms: dict[str, Any]) -> None:
-    aws.stub("ecs").add_response("describe_services", _with_alarms(_service([])), None)
+    aws.stub("ecs").add_response("describe_services", _with_alarms(service_response([])), None)
     aws.stub("cloudwatch").add_response(
         "describe_alarms",
         {"MetricAlarms": list(alarms)},

@@ -18,7 +18,7 @@ from botocore.stub import ANY
 
 from hakobu.ship.deploy import Deployer, DeployError, Release
 from tests.conftest import environment_of
-from tests.ship.test_deploy_stubbed import (
+from tests.support.stubbed_aws import (
     ACCOUNT,
     CLUSTER,
     IMAGE,
@@ -28,8 +28,8 @@ from tests.ship.test_deploy_stubbed import (
     TG,
     Recorder,
     StubbedAws,
-    _deployment,
-    _service,
+    deployment_entry,
+    service_response,
 )
 
 ARN = f"arn:aws:ecs:ap-northeast-1:{ACCOUNT}:task-definition"
@@ -43,7 +43,7 @@ CIRCUIT_BREAKER = "ECS deployment circuit breaker: tasks failed to start."
 
 
 def worker_service(deployments: list[dict[str, Any]], task_definition: str) -> dict[str, Any]:
-    described = _service(deployments, task_definition)
+    described = service_response(deployments, task_definition)
     body = described["services"][0]
     body.update(
         serviceName=WORKER_SERVICE,
@@ -80,9 +80,9 @@ def deployer(tmp_path: Path, aws: StubbedAws, events: Recorder, schedules: bool)
 def stub_registration(aws: StubbedAws) -> None:
     """Web's and the worker's new revisions, the worker's keeping its own command."""
     ecs = aws.stub("ecs")
-    current = [_deployment("ecs-svc/1", "PRIMARY", WEB_OLD, "COMPLETED")]
+    current = [deployment_entry("ecs-svc/1", "PRIMARY", WEB_OLD, "COMPLETED")]
     ecs.add_response(
-        "describe_services", _service(current), {"cluster": CLUSTER, "services": [SERVICE]}
+        "describe_services", service_response(current), {"cluster": CLUSTER, "services": [SERVICE]}
     )
     ecs.add_response(
         "describe_task_definition",
@@ -102,7 +102,7 @@ def stub_registration(aws: StubbedAws) -> None:
     ecs.add_response(
         "describe_task_definition", tagged, {"taskDefinition": WEB_NEW, "include": ["TAGS"]}
     )
-    worker_current = [_deployment("ecs-svc/7", "PRIMARY", WORKER_OLD, "COMPLETED")]
+    worker_current = [deployment_entry("ecs-svc/7", "PRIMARY", WORKER_OLD, "COMPLETED")]
     ecs.add_response(
         "describe_services",
         worker_service(worker_current, WORKER_OLD),
@@ -140,13 +140,13 @@ def stub_registration(aws: StubbedAws) -> None:
 
 def stub_updates(aws: StubbedAws) -> None:
     ecs = aws.stub("ecs")
-    rolling = [_deployment("ecs-svc/2", "PRIMARY", WEB_NEW, "IN_PROGRESS")]
+    rolling = [deployment_entry("ecs-svc/2", "PRIMARY", WEB_NEW, "IN_PROGRESS")]
     ecs.add_response(
         "update_service",
-        {"service": _service(rolling, WEB_NEW)["services"][0]},
+        {"service": service_response(rolling, WEB_NEW)["services"][0]},
         {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": WEB_NEW},
     )
-    worker_rolling = [_deployment("ecs-svc/8", "PRIMARY", WORKER_NEW, "IN_PROGRESS")]
+    worker_rolling = [deployment_entry("ecs-svc/8", "PRIMARY", WORKER_NEW, "IN_PROGRESS")]
     ecs.add_response(
         "update_service",
         {"service": worker_service(worker_rolling, WORKER_NEW)["services"][0]},
@@ -155,8 +155,8 @@ def stub_updates(aws: StubbedAws) -> None:
 
 
 def stub_web_completes(aws: StubbedAws) -> None:
-    done = [_deployment("ecs-svc/2", "PRIMARY", WEB_NEW, "COMPLETED")]
-    aws.stub("ecs").add_response("describe_services", _service(done, WEB_NEW), None)
+    done = [deployment_entry("ecs-svc/2", "PRIMARY", WEB_NEW, "COMPLETED")]
+    aws.stub("ecs").add_response("describe_services", service_response(done, WEB_NEW), None)
     aws.stub("elbv2").add_response(
         "describe_target_health",
         {
@@ -171,8 +171,8 @@ def stub_web_completes(aws: StubbedAws) -> None:
 def stub_worker_rolled_back(aws: StubbedAws) -> None:
     ecs = aws.stub("ecs")
     rolled_back = [
-        _deployment("ecs-svc/7", "PRIMARY", WORKER_OLD, "IN_PROGRESS"),
-        _deployment("ecs-svc/8", "ACTIVE", WORKER_NEW, "FAILED", CIRCUIT_BREAKER),
+        deployment_entry("ecs-svc/7", "PRIMARY", WORKER_OLD, "IN_PROGRESS"),
+        deployment_entry("ecs-svc/8", "ACTIVE", WORKER_NEW, "FAILED", CIRCUIT_BREAKER),
     ]
     ecs.add_response(
         "describe_services",
@@ -246,7 +246,7 @@ def test_every_rollout_completing_moves_the_schedules_to_the_release(tmp_path: P
     stub_registration(aws)
     stub_updates(aws)
     stub_web_completes(aws)
-    done = [_deployment("ecs-svc/8", "PRIMARY", WORKER_NEW, "COMPLETED")]
+    done = [deployment_entry("ecs-svc/8", "PRIMARY", WORKER_NEW, "COMPLETED")]
     ecs = aws.stub("ecs")
     ecs.add_response("describe_services", worker_service(done, WORKER_NEW), None)
     tagged = {**definition(WEB_NEW, "rails-app", 5, None), "tags": TAGS}

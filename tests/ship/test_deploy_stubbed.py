@@ -10,146 +10,37 @@ RUNNING at the first poll, lines written before it)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from hakobu.ship.deploy import Deployer, DeployError, Release
-from hakobu.ship.rollout import RolloutUpdate
 from tests.conftest import environment_of
-
-CLUSTER, SERVICE = "rails-app-cluster", "rails-app-service"
-ACCOUNT = "123456789012"
-TD = f"arn:aws:ecs:ap-northeast-1:{ACCOUNT}:task-definition/rails-app"
-OLD, NEW = f"{TD}:4", f"{TD}:5"
-TG = f"arn:aws:elasticloadbalancing:ap-northeast-1:{ACCOUNT}:targetgroup/rails-app-tg/0123"
-TASK = f"arn:aws:ecs:ap-northeast-1:{ACCOUNT}:task/{CLUSTER}/0f3d2c1b"
-IMAGE = f"{ACCOUNT}.dkr.ecr.ap-northeast-1.amazonaws.com/rails-app@sha256:" + "b" * 64
-NETWORK = {
-    "subnets": ["subnet-0a", "subnet-0c"],
-    "securityGroups": ["sg-0ecs"],
-    "assignPublicIp": "DISABLED",
-}
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-
-
-class StubbedAws:
-    """A Target look-alike whose clients answer from botocore Stubbers."""
-
-    sandbox = False
-    runs_tasks = True
-
-    def __init__(self) -> None:
-        self.stubbers: dict[str, Stubber] = {}
-        self.clients: dict[str, Any] = {}
-
-    def client(self, name: str) -> Any:
-        if name not in self.clients:
-            client = boto3.client(
-                name,
-                region_name="ap-northeast-1",
-                aws_access_key_id="stub",
-                aws_secret_access_key="stub",
-            )
-            self.stubbers[name] = Stubber(client)
-            self.stubbers[name].activate()
-            self.clients[name] = client
-        return self.clients[name]
-
-    def stub(self, name: str) -> Stubber:
-        self.client(name)
-        return self.stubbers[name]
-
-    def verify(self) -> None:
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def step(self, title: str, detail: str = "") -> None:
-        self.lines.append(f"{title}: {detail}")
-
-    def output(self, line: str) -> None:
-        self.lines.append(line)
-
-    def rollout(self, update: RolloutUpdate) -> None:
-        self.lines.extend(update.lines())
-
-
-def _service(deployments: list[dict[str, Any]], task_definition: str = OLD) -> dict[str, Any]:
-    return {
-        "services": [
-            {
-                "serviceName": SERVICE,
-                "serviceArn": f"arn:aws:ecs:::service/{CLUSTER}/{SERVICE}",
-                "status": "ACTIVE",
-                "taskDefinition": task_definition,
-                "desiredCount": 1,
-                "runningCount": 1,
-                "pendingCount": 0,
-                "networkConfiguration": {"awsvpcConfiguration": NETWORK},
-                "loadBalancers": [
-                    {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
-                ],
-                "deployments": deployments,
-                "events": [],
-            }
-        ],
-        "failures": [],
-    }
-
-
-def _deployment(
-    ident: str, status: str, task_definition: str, state: str, reason: str = ""
-) -> dict[str, Any]:
-    return {
-        "id": ident,
-        "status": status,
-        "taskDefinition": task_definition,
-        "desiredCount": 1,
-        "pendingCount": 0,
-        "runningCount": 1,
-        "rolloutState": state,
-        "rolloutStateReason": reason,
-        "createdAt": NOW,
-    }
-
-
-CURRENT = [_deployment("ecs-svc/1", "PRIMARY", OLD, "COMPLETED")]
-TASK_DEFINITION = {
-    "taskDefinition": {
-        "taskDefinitionArn": OLD,
-        "family": "rails-app",
-        "revision": 4,
-        "status": "ACTIVE",
-        "cpu": "256",
-        "memory": "512",
-        "networkMode": "awsvpc",
-        "requiresCompatibilities": ["FARGATE"],
-        "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/rails-app-ecs-task-execution-role",
-        "containerDefinitions": [
-            {
-                "name": "rails-app",
-                "image": "old@sha256:" + "a" * 64,
-                "memory": 512,
-                "essential": True,
-            }
-        ],
-    }
-}
+from tests.support.stubbed_aws import (
+    ACCOUNT,
+    CLUSTER,
+    CURRENT,
+    IMAGE,
+    NETWORK,
+    NEW,
+    NOW,
+    OLD,
+    SERVICE,
+    TASK,
+    TASK_DEFINITION,
+    TG,
+    Recorder,
+    StubbedAws,
+    deployment_entry,
+    service_response,
+)
 
 
 def _start_of_deploy(aws: StubbedAws, exit_code: int) -> None:
     ecs, logs = aws.stub("ecs"), aws.stub("logs")
     ecs.add_response(
-        "describe_services", _service(CURRENT), {"cluster": CLUSTER, "services": [SERVICE]}
+        "describe_services", service_response(CURRENT), {"cluster": CLUSTER, "services": [SERVICE]}
     )
     ecs.add_response("describe_task_definition", TASK_DEFINITION, {"taskDefinition": OLD})
     aws.stub("sts").add_response(
@@ -260,17 +151,17 @@ def test_completed_rollout_is_success(tmp_path: Path) -> None:
     _start_of_deploy(aws, exit_code=0)
     ecs, elbv2 = aws.stub("ecs"), aws.stub("elbv2")
     rolling = [
-        _deployment("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS"),
-        _deployment("ecs-svc/1", "ACTIVE", OLD, "COMPLETED"),
+        deployment_entry("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS"),
+        deployment_entry("ecs-svc/1", "ACTIVE", OLD, "COMPLETED"),
     ]
     ecs.add_response(
         "update_service",
-        {"service": _service(rolling, NEW)["services"][0]},
+        {"service": service_response(rolling, NEW)["services"][0]},
         {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": NEW},
     )
     ecs.add_response(
         "describe_services",
-        _service([_deployment("ecs-svc/2", "PRIMARY", NEW, "COMPLETED")], NEW),
+        service_response([deployment_entry("ecs-svc/2", "PRIMARY", NEW, "COMPLETED")], NEW),
         None,
     )
     elbv2.add_response(
@@ -299,15 +190,17 @@ def test_rollout_rolled_back_by_the_circuit_breaker_fails_the_deploy(tmp_path: P
     aws, events = StubbedAws(), Recorder()
     _start_of_deploy(aws, exit_code=0)
     ecs, elbv2 = aws.stub("ecs"), aws.stub("elbv2")
-    rolling = [_deployment("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS")]
-    ecs.add_response("update_service", {"service": _service(rolling, NEW)["services"][0]}, None)
+    rolling = [deployment_entry("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS")]
+    ecs.add_response(
+        "update_service", {"service": service_response(rolling, NEW)["services"][0]}, None
+    )
     reason = "ECS deployment circuit breaker: tasks failed to start."
     ecs.add_response(
         "describe_services",
-        _service(
+        service_response(
             [
-                _deployment("ecs-svc/1", "PRIMARY", OLD, "IN_PROGRESS"),
-                _deployment("ecs-svc/2", "ACTIVE", NEW, "FAILED", reason),
+                deployment_entry("ecs-svc/1", "PRIMARY", OLD, "IN_PROGRESS"),
+                deployment_entry("ecs-svc/2", "ACTIVE", NEW, "FAILED", reason),
             ],
             OLD,
         ),
@@ -373,7 +266,7 @@ def test_release_task_logs_stream_while_it_runs(tmp_path: Path) -> None:
     printed before it stops, and the rest after, each once."""
     aws, events = StubbedAws(), Recorder()
     ecs, logs = aws.stub("ecs"), aws.stub("logs")
-    ecs.add_response("describe_services", _service(CURRENT), None)
+    ecs.add_response("describe_services", service_response(CURRENT), None)
     ecs.add_response("describe_task_definition", TASK_DEFINITION, None)
     aws.stub("sts").add_response(
         "get_caller_identity",
