@@ -54,7 +54,7 @@ STATE_OF_REASON = {
 # --- AWS-shaped responses ---------------------------------------------------------------
 
 
-def deployment_entry(
+def _deployment(
     ident: str, status: str, task_definition: str, state: str, running: int, reason: str
 ) -> dict[str, Any]:
     return {
@@ -241,7 +241,7 @@ def _stub_edges(aws: StubbedAws, throttled: bool = False) -> None:
 def _stub_rollout_in_progress(aws: StubbedAws, throttled: bool = False) -> None:
     ecs, elbv2 = aws.stub("ecs"), aws.stub("elbv2")
     deployments = [
-        deployment_entry(
+        _deployment(
             "ecs-svc/222",
             "PRIMARY",
             NEW,
@@ -249,7 +249,7 @@ def _stub_rollout_in_progress(aws: StubbedAws, throttled: bool = False) -> None:
             0,
             "ECS deployment ecs-svc/222 in progress.",
         ),
-        deployment_entry(
+        _deployment(
             "ecs-svc/111", "ACTIVE", OLD, "COMPLETED", 1, "ECS deployment ecs-svc/111 completed."
         ),
     ]
@@ -414,7 +414,7 @@ def test_steady_service_needs_six_calls(tmp_path: Path) -> None:
     done = "ECS deployment ecs-svc/222 completed."
     ecs.add_response(
         "describe_services",
-        _services([deployment_entry("ecs-svc/222", "PRIMARY", NEW, "COMPLETED", 1, done)], NEW),
+        _services([_deployment("ecs-svc/222", "PRIMARY", NEW, "COMPLETED", 1, done)], NEW),
         None,
     )
     tags = {"hakobu:image-tag": "0123456789ab"}
@@ -462,7 +462,7 @@ def test_missing_db_and_load_balancer_leave_their_part_empty(tmp_path: Path) -> 
     done = "ECS deployment ecs-svc/222 completed."
     aws.stub("ecs").add_response(
         "describe_services",
-        _services([deployment_entry("ecs-svc/222", "PRIMARY", NEW, "COMPLETED", 1, done)], NEW),
+        _services([_deployment("ecs-svc/222", "PRIMARY", NEW, "COMPLETED", 1, done)], NEW),
         None,
     )
     aws.stub("ecs").add_response("describe_task_definition", _task_definition(NEW, REPO, {}), None)
