@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hakobu.aws import acm
+from hakobu.aws import acm, cloudfront, elbv2
 from hakobu.aws.clients import ClientSource
 from hakobu.core.config import Environment
 from hakobu.core.config.edge import DomainSettings
@@ -129,18 +129,9 @@ def _cname(name: str, value: str, why: str) -> dict[str, str]:
 
 
 def _load_balancer_dns(env: Environment, source: ClientSource) -> str | None:
-    elbv2 = source.client("elbv2")
-    try:
-        answer = elbv2.describe_load_balancers(Names=[Names.of(env).load_balancer])
-    except elbv2.exceptions.LoadBalancerNotFoundException:
-        return None  # not created yet, or deep-paused
-    return str(answer["LoadBalancers"][0]["DNSName"])
+    found = elbv2.load_balancer(source.client("elbv2"), Names.of(env).load_balancer)
+    return str(found["DNSName"]) if found else None  # None: not created yet, or deep-paused
 
 
 def _distribution_domain(name: str, east: ClientSource) -> str | None:
-    cloudfront = east.client("cloudfront")
-    for page in cloudfront.get_paginator("list_distributions").paginate():
-        for item in (page.get("DistributionList") or {}).get("Items") or []:
-            if name in (item.get("Aliases") or {}).get("Items", []):
-                return str(item["DomainName"])
-    return None
+    return cloudfront.distribution_domain(east.client("cloudfront"), name)
