@@ -161,13 +161,14 @@ class LocalDatabase:
                 f"{server} is not MariaDB's server with mariadb-install-db",
                 "install MariaDB (Debian: mariadb-server; macOS: brew install mariadb)",
             )
-        # --skip-name-resolve: else install-db runs `resolveip $(uname -n)`, a lookup of the
-        # machine's name that goes to DNS wherever /etc/hosts lacks it (the root accounts it
-        # would name after the host are deleted below anyway).
+        # --force: else install-db runs `resolveip $(uname -n)`, a lookup of the machine's
+        # name that goes to DNS wherever /etc/hosts lacks it (--force skips only that check;
+        # --skip-name-resolve still looks the name up). The root accounts it names after
+        # the host are deleted below anyway.
         self._setup(
             [str(install), "--no-defaults", f"--datadir={self.data}", *_as_root(),
              f"--tmpdir={self._tmpdir()}", "--auth-root-authentication-method=normal",
-             "--skip-test-db", "--skip-name-resolve"],
+             "--skip-test-db", "--force"],
             "mariadb-install-db",
         )  # fmt: skip
         # --bootstrap: SQL from stdin, no network. FLUSH PRIVILEGES loads the grant tables
