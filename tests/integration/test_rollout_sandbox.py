@@ -20,9 +20,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -44,39 +44,50 @@ class Answer:
     body: str
 
 
-@dataclass
-class Client:
-    """Requests `/up` through the load balancer in a loop, as a user's browser would."""
+class Background:
+    """`sample()` in a thread every `pause_s` seconds while the `with` block runs."""
 
-    url: str
-    answers: list[Answer] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    pause_s = 0.05
 
-    def __enter__(self) -> Client:
+    def __init__(self) -> None:
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._thread.join(timeout=10)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.answers.append(self._ask())
-            self._stop.wait(0.05)
+            self.sample()
+            self._stop.wait(self.pause_s)
 
-    def _ask(self) -> Answer:
+    def sample(self) -> None:
+        raise NotImplementedError
+
+
+class Client(Background):
+    """Requests `/up` through the load balancer in a loop, as a user's browser would."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.answers: list[Answer] = []
+
+    def sample(self) -> None:
         at = time.monotonic()
         try:
             with urllib.request.urlopen(self.url + "/up", timeout=10) as reply:
-                return Answer(at, reply.status, reply.read().decode().strip())
+                answer = Answer(at, reply.status, reply.read().decode().strip())
         except urllib.error.HTTPError as error:
-            return Answer(at, error.code, "")
+            answer = Answer(at, error.code, "")
         except OSError as error:
-            return Answer(at, None, str(error))
+            answer = Answer(at, None, str(error))
+        self.answers.append(answer)
 
     def failures(self) -> list[Answer]:
         return [a for a in self.answers if a.status != 200]
@@ -85,35 +96,23 @@ class Client:
         return {a.body for a in self.answers}
 
 
-@dataclass
-class Health:
+class Health(Background):
     """describe-target-health sampled in a loop: when each target was first seen in each
     state, so an order (new healthy before old draining) can be asserted."""
 
-    elbv2: Any
-    target_group: str
-    first_seen: dict[tuple[str, str], float] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    pause_s = 0.2
 
-    def __enter__(self) -> Health:
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-        return self
+    def __init__(self, elbv2: Any, target_group: str) -> None:
+        super().__init__()
+        self.elbv2, self.target_group = elbv2, target_group
+        self.first_seen: dict[tuple[str, str], float] = {}
 
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            described = self.elbv2.describe_target_health(TargetGroupArn=self.target_group)
-            now = time.monotonic()
-            for target in described["TargetHealthDescriptions"]:
-                key = (target["Target"]["Id"], target["TargetHealth"]["State"])
-                self.first_seen.setdefault(key, now)
-            self._stop.wait(0.2)
+    def sample(self) -> None:
+        described = self.elbv2.describe_target_health(TargetGroupArn=self.target_group)
+        now = time.monotonic()
+        for target in described["TargetHealthDescriptions"]:
+            key = (target["Target"]["Id"], target["TargetHealth"]["State"])
+            self.first_seen.setdefault(key, now)
 
 
 @dataclass
