@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import struct
+import tomllib
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -30,6 +31,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ParamValid
 from botocore.stub import Stubber
 
 from hakobu.aws.logs import LiveUpdate, LogLine, filter_request, live_tail_request, session_lines
+from hakobu.core.config import parse_project
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.operate import logs as logtail
@@ -214,6 +216,41 @@ def test_the_first_characters_of_a_task_id_select_streams_by_prefix() -> None:
     # Checked again on our side: the sandbox emulator ignores logStreamNamePrefix.
     assert query.selects(_line(STREAM_A, NOW_MS, "x"))
     assert not query.selects(_line(STREAM_B, NOW_MS, "x"))
+
+
+def test_process_keeps_that_process_streams_only(rails_app: Path) -> None:
+    with (rails_app / "hakobu.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[processes.worker]\ncommand = ["bin/jobs"]\n')
+    env = parse_project(tomllib.loads((rails_app / "hakobu.toml").read_text()), rails_app)
+    env = env.environment(None)
+    worker = logtail.process_stream_root(env, "worker")
+    assert (worker, logtail.process_stream_root(env, "web")) == ("worker", "ecs")
+    query = logtail.build_query(NAMES, NOW - timedelta(minutes=10), stream_root=worker)
+    assert query.filter_request() == {
+        "logGroupName": GROUP,
+        "startTime": START_MS,
+        "logStreamNamePrefix": "worker/",
+    }
+    assert query.selects(_line(f"worker/rails-app/{TASK_A}", NOW_MS, "x"))
+    assert not query.selects(_line(STREAM_A, NOW_MS, "x"))  # web's
+    # With --task, the task's stream under the process's own prefix.
+    one = logtail.build_query(NAMES, NOW - timedelta(minutes=10), task=TASK_A, stream_root=worker)
+    assert one.filter_request()["logStreamNames"] == [f"worker/rails-app/{TASK_A}"]
+    with pytest.raises(OptionError) as raised:
+        logtail.process_stream_root(env, "sidekiq")
+    assert "no process named 'sidekiq'" in str(raised.value)
+    assert raised.value.exit_code == 2
+
+
+def test_cli_rejects_an_unknown_process_before_starting_the_sandbox(
+    rails_app: Path, tmp_path: Path
+) -> None:
+    run = run_hakobu(
+        "logs", "--sandbox", "--process", "jobs", cwd=rails_app, env=_dead_aws_env(tmp_path)
+    )
+    _assert_bad_input(run, "--process")
+    assert "use one of: web" in run.stderr
+    assert not (rails_app / ".hakobu").exists()  # no emulator was started
 
 
 def test_an_empty_filter_is_no_filter() -> None:

@@ -97,6 +97,12 @@ def logs(
         str | None,
         typer.Option("--task", help="Only this task: its id, the id's first characters or ARN."),
     ] = None,
+    process: Annotated[
+        str | None,
+        typer.Option(
+            "--process", "-p", help="Only this process: web, or a [processes.NAME] (worker)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -116,7 +122,8 @@ def logs(
     try:
         # Options first: a bad value costs no config load, no emulator and no AWS call.
         start = logtail.parse_since(since, datetime.now(UTC))
-        query = logtail.build_query(Names.of(ctx.env), start, pattern, task)
+        root = logtail.process_stream_root(ctx.env, process)
+        query = logtail.build_query(Names.of(ctx.env), start, pattern, task, root)
         aws = ctx.target
         if aws.sandbox:
             note(SANDBOX_NOTE)

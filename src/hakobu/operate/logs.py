@@ -47,6 +47,8 @@ from hakobu.aws.logs import (
     task_log_stream,
 )
 from hakobu.aws.polling import call_patiently
+from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB, workers
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target, retry_config
@@ -58,6 +60,8 @@ POLL_SECONDS = 2.0
 # the newest line seen, and de-duplicates.
 LATE_MILLIS = 10_000
 SHORT_TASK_ID = 8
+# Web's containers log as `ecs/<container>/<task id>` (its task definition's awslogs prefix).
+WEB_STREAM_ROOT = "ecs"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as `aws logs tail --follow` and `tail -f` end
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -164,14 +168,23 @@ class LogQuery:
 
 
 def build_query(
-    names: Names, start: datetime, pattern: str | None = None, task: str | None = None
+    names: Names,
+    start: datetime,
+    pattern: str | None = None,
+    task: str | None = None,
+    stream_root: str | None = None,
 ) -> LogQuery:
     """The query of `hakobu logs`: the app's log group, maybe narrowed to one task's stream.
 
     `task` is a task id, an id's first characters (as `hakobu logs` prints them) or a task
-    ARN. A whole id selects its stream by name, a shorter one by prefix.
+    ARN. A whole id selects its stream by name, a shorter one by prefix. `stream_root` (from
+    `process_stream_root`) keeps one process's streams only.
     """
-    names_, prefix = _task_streams(names.container, task) if task else ((), None)
+    root = stream_root or WEB_STREAM_ROOT
+    if task:
+        names_, prefix = _task_streams(names.container, task, root)
+    else:
+        names_, prefix = (), (f"{root}/" if stream_root else None)
     return LogQuery(
         group=names.log_group,
         start_ms=round(start.timestamp() * 1000),
@@ -181,7 +194,25 @@ def build_query(
     )
 
 
-def _task_streams(container: str, task: str) -> tuple[tuple[str, ...], str | None]:
+def process_stream_root(env: Environment, process: str | None) -> str | None:
+    """The first part of `process`'s log streams (`--process`): a worker logs under its own
+    name (provision/blueprint/processes.py), web under `ecs`, as one-off tasks do (the
+    release command, `hakobu run`, schedules), so web's lines include theirs."""
+    if process is None:
+        return None
+    known = [WEB, *workers(env)]
+    if process not in known:
+        raise OptionError(
+            "--process",
+            f"no process named {process!r}",
+            f"use one of: {', '.join(known)} (web, and each [processes.NAME] of hakobu.toml)",
+        )
+    return WEB_STREAM_ROOT if process == WEB else process
+
+
+def _task_streams(
+    container: str, task: str, root: str = "ecs"
+) -> tuple[tuple[str, ...], str | None]:
     task_id = last_part(task.strip()).lower()
     if not _TASK_ID_PART.fullmatch(task_id):
         raise OptionError(
@@ -190,7 +221,7 @@ def _task_streams(container: str, task: str) -> tuple[tuple[str, ...], str | Non
             "give a task id (32 hex digits, or its first characters as `hakobu logs` "
             "prints them) or a task ARN; `hakobu status` lists the running tasks",
         )
-    stream = task_log_stream(container, task_id)
+    stream = task_log_stream(container, task_id, root)
     if _FULL_TASK_ID.fullmatch(task_id):
         return (stream,), None
     return (), stream
