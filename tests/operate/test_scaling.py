@@ -15,12 +15,13 @@ from hakobu.operate.scaling import (
     MIN_COUNT,
     check_edit,
     parse_count,
+    parse_target,
     scale,
     set_desired_count,
     update_request,
 )
 from hakobu.provision.scaffold import Detected, render_config
-from tests.conftest import make_rails_app
+from tests.conftest import make_rails_app, run_hakobu
 from tests.support.stubbed_aws import CLUSTER, SERVICE, StubbedAws
 
 GENERATED = render_config(
@@ -252,3 +253,92 @@ def test_a_file_changed_meanwhile_is_not_overwritten(app_dir: Path) -> None:
         scale(env, aws, 3, config)  # type: ignore[arg-type]
     assert "environments.production.service.desired_count = 3" in str(caught.value.fix)
     assert config.read_text().endswith("# a teammate's edit\n")
+
+
+# --- a process beside web: `scale worker=3` ----------------------------------------------
+
+WITH_WORKER = GENERATED + '\n[processes.worker]\ncommand = ["bin/jobs"]\ndesired_count = 1\n'
+
+
+def worker_counts(text: str) -> dict[str, tuple[int, int]]:
+    """Per environment: (web's count, the worker's count)."""
+    project = parse_project(tomllib.loads(text), Path("."))
+    return {
+        name: (env.settings.service.desired_count, env.settings.processes["worker"].desired_count)
+        for name, env in project.environments.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [("3", ("web", 3)), ("worker=3", ("worker", 3)), (" jobs = 0", ("jobs", 0))],
+)
+def test_a_target_is_a_count_or_process_equals_count(text: str, target: tuple[str, int]) -> None:
+    assert parse_target(text) == target
+
+
+@pytest.mark.parametrize("text", ["=3", "worker=", "worker=three", "worker=101"])
+def test_a_bad_target_is_refused_with_exit_code_2(text: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        parse_target(text)
+    assert raised.value.exit_code == 2
+
+
+def test_a_worker_count_goes_under_the_environment_header_not_the_shared_table() -> None:
+    edit = set_desired_count(WITH_WORKER, "production", 3, "worker")
+    assert edit.key == "environments.production.processes.worker.desired_count"
+    assert added_lines(WITH_WORKER, edit.text) == ["processes.worker.desired_count = 3"]
+    after = edit.text.splitlines()
+    header = after.index("[environments.production]")
+    assert (
+        header
+        < after.index("processes.worker.desired_count = 3")
+        < after.index("[processes.worker]")
+    )
+    assert worker_counts(edit.text) == {"production": (1, 3)}  # web's is unchanged
+    check_edit(WITH_WORKER, edit.text, "production", 3, Path("."), "worker")
+
+
+def test_a_worker_count_already_recorded_is_replaced_in_place() -> None:
+    text = set_desired_count(WITH_WORKER, "production", 3, "worker").text
+    edit = set_desired_count(text, "production", 5, "worker")
+    assert edit.text == text.replace(
+        "processes.worker.desired_count = 3", "processes.worker.desired_count = 5"
+    )
+    assert worker_counts(edit.text) == {"production": (1, 5)}
+    assert set_desired_count(edit.text, "production", 5, "worker").key is None
+
+
+def test_a_worker_count_in_an_inline_environment_table_stays_inline() -> None:
+    inline = 'app = "inline-app"\n\n[processes.worker]\ncommand = ["bin/jobs"]\n\n[environments]\n'
+    inline += 'production = { region = "ap-northeast-1" }\n'
+    edit = set_desired_count(inline, "production", 2, "worker")
+    assert "production = { region = " in edit.text
+    assert "processes = {worker = {desired_count = 2}}" in edit.text.replace(" }", "}"), edit.text
+    assert worker_counts(edit.text) == {"production": (1, 2)}
+
+
+def test_scaling_an_unknown_process_calls_nothing_and_writes_nothing(app_dir: Path) -> None:
+    config = app_dir / "hakobu.toml"
+    before = config.read_text()
+    env = load_project(config).environment(None)
+    aws = StubbedAws()
+    aws.stub("ecs")  # no expected calls: any call would fail the Stubber
+    with pytest.raises(InvalidArgument, match="no process named 'worker'"):
+        scale(env, aws, 2, config, "worker")  # type: ignore[arg-type]
+    assert config.read_text() == before
+
+
+def test_cli_refuses_an_unknown_process_before_any_call(app_dir: Path, tmp_path: Path) -> None:
+    dead_aws = {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "AKIDSCALETEST",
+        "AWS_SECRET_ACCESS_KEY": "dummy",
+        "HOME": str(tmp_path),
+    }
+    before = (app_dir / "hakobu.toml").read_text()
+    run = run_hakobu("scale", "sidekiq=2", cwd=app_dir, env=dead_aws)
+    assert run.code == 2, run.output
+    assert run.stderr.startswith("Error: no process named 'sidekiq'"), run.stderr
+    assert "Fix: scale one of: web" in run.stderr and "Traceback" not in run.output
+    assert (app_dir / "hakobu.toml").read_text() == before

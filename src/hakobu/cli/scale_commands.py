@@ -9,6 +9,7 @@ import typer
 from hakobu.cli.app import app
 from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, JsonOpt, SandboxOpt, env_and
 from hakobu.cli.context import CommandContext
+from hakobu.core.config.processes import WEB
 
 
 @app.command(rich_help_panel="Operate")
@@ -16,8 +17,9 @@ def scale(
     words: Annotated[
         list[str],
         typer.Argument(
-            metavar="[ENV] COUNT",
-            help="Environment (optional) and the number of tasks, 0 to 100.",
+            metavar="[ENV] [PROCESS=]COUNT",
+            help="Environment (optional) and the number of tasks, 0 to 100; web's, or a "
+            "process's as worker=3.",
             show_default=False,
         ),
     ],
@@ -27,8 +29,9 @@ def scale(
 ) -> None:
     """Run COUNT tasks now, and record it in hakobu.toml so the next plan agrees.
 
-    Calls ECS directly (no Terraform run) and writes `service.desired_count` into the
-    environment's own `[environments.NAME]` section, keeping every comment.
+    Calls ECS directly (no Terraform run) and writes `service.desired_count` (or, for
+    `worker=3`, `processes.worker.desired_count`) into the environment's own
+    `[environments.NAME]` section, keeping every comment.
     """
     from rich.markup import escape
 
@@ -36,11 +39,13 @@ def scale(
     from hakobu.operate.autoscaling import check_within_range
 
     env_name, raw = env_and(words, "COUNT")
-    count = scaling.parse_count(raw)  # before anything else: a bad count calls nothing
+    process, count = scaling.parse_target(raw)  # before anything else: a bad count calls nothing
     ctx = CommandContext(config, env_name, sandbox)
     env = ctx.env
-    check_within_range(env, count)  # outside [autoscaling] min..max: refused, nothing called
-    result = scaling.scale(env, ctx.target, count, config)
+    scaling.check_process(env, process)
+    if process == WEB:  # [autoscaling] is web's: outside min..max, refused, nothing called
+        check_within_range(env, count)
+    result = scaling.scale(env, ctx.target, count, config, process)
     if as_json:
         ctx.json(result.as_json(), key="scale")
         return
@@ -50,9 +55,9 @@ def scale(
         ctx.out.print(f"Recorded in {config}: {result.config_key} = {count}")
     else:
         ctx.out.print(f"{config} already says {count}.")
-    if sandbox:
+    if sandbox and not ctx.target.runs_tasks:
         ctx.out.print("The emulator runs no containers: no task starts or stops.")
-    if env.settings.autoscaling is not None:
+    if env.settings.autoscaling is not None and process == WEB:
         ctx.out.print("Auto scaling may change it again, within its range (`hakobu status`).")
     elif result.previous != count:
         ctx.out.print(f"ECS starts or stops tasks now; `hakobu status {env.name}` shows them.")

@@ -7,7 +7,9 @@ runs: no drift to undo, no surprise scale-down on the next `hakobu up`.
 
 Where the number is written: in the environment's own `[environments.NAME]` section as
 `service.desired_count`, never in the shared `[service]` table, because a shared value is
-inherited by every environment and scaling production must not scale staging.
+inherited by every environment and scaling production must not scale staging. A worker
+(`hakobu scale worker=3`) is recorded the same way, as `processes.NAME.desired_count` of
+that section, which hakobu.toml merges over the shared `[processes.NAME]`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tomlkit.items import InlineTable, Table
 
 from hakobu.aws.ecs import send_service_update, service_description
 from hakobu.core.config import Environment, ServiceSettings, parse_project
+from hakobu.core.config.processes import WEB, workers
 from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.names import Names
 from hakobu.core.target import Target
@@ -87,16 +90,45 @@ def parse_count(text: str | int) -> int:
     return count
 
 
+def parse_target(text: str) -> tuple[str, int]:
+    """`3` (web) or `worker=3`: the process and the count; `InvalidArgument` if either is bad."""
+    name, equals, count = text.partition("=")
+    if not equals:
+        return WEB, parse_count(text)
+    name = name.strip()
+    if not name:
+        raise InvalidArgument(
+            f"{text!r} names no process",
+            "write PROCESS=COUNT, for example: hakobu scale worker=3",
+        )
+    return name, parse_count(count)
+
+
+def check_process(env: Environment, process: str) -> None:
+    """The process is web or one of hakobu.toml's [processes.NAME]."""
+    known = [WEB, *workers(env)]
+    if process not in known:
+        raise InvalidArgument(
+            f"no process named {process!r}",
+            f"scale one of: {', '.join(known)} (web, and each [processes.NAME] of hakobu.toml)",
+        )
+
+
 def update_request(cluster: str, service: str, count: int) -> dict[str, Any]:
     """`ecs.update_service` kwargs: only the count. The revision is left as it runs."""
     return {"cluster": cluster, "service": service, "desiredCount": count}
 
 
-def desired_count_key(env_name: str) -> str:
-    return f"environments.{env_name}.service.desired_count"
+def desired_count_key(env_name: str, process: str = WEB) -> str:
+    return f"environments.{env_name}.{'.'.join(_path(process))}.desired_count"
 
 
-def set_desired_count(text: str, env_name: str, count: int) -> ConfigEdit:
+def _path(process: str) -> list[str]:
+    """Where a process's count sits in an environment's section."""
+    return ["service"] if process == WEB else ["processes", process]
+
+
+def set_desired_count(text: str, env_name: str, count: int, process: str = WEB) -> ConfigEdit:
     """hakobu.toml with `service.desired_count = count` in `[environments.<env_name>]`.
 
     tomlkit keeps every comment, blank line and key order; only that one value is added or
@@ -112,26 +144,37 @@ def set_desired_count(text: str, env_name: str, count: int) -> ConfigEdit:
     if section is None:
         section = tomlkit.table()
         environments.append(env_name, section)
-    service = section.get("service")
-    if service is not None:
-        if service.get("desired_count") == count:
+    path = _path(process)
+    node, rest = section, list(path)
+    while rest and node.get(rest[0]) is not None:
+        node = node[rest.pop(0)]
+    if not rest:
+        if node.get("desired_count") == count:
             return ConfigEdit(text, None)
-        service["desired_count"] = count
-    elif isinstance(section, InlineTable):
-        service = tomlkit.inline_table()
-        service.append("desired_count", count)
-        section.append("service", service)
-    elif isinstance(section, Table) and section.is_super_table():
+        node["desired_count"] = count
+    elif isinstance(node, InlineTable):
+        node.append(rest[0], _nested(rest[1:], count, tomlkit.inline_table))
+    elif isinstance(node, Table) and node.is_super_table():
         # No [environments.NAME] header of its own (only sub-tables such as
         # [environments.NAME.database]): a dotted key here would land in the wrong table.
-        service = tomlkit.table()
-        service.append("desired_count", count)
-        service.add(tomlkit.nl())
-        section.append("service", service)
+        table = _nested(rest[1:], count, tomlkit.table)
+        table.add(tomlkit.nl())
+        node.append(rest[0], table)
     else:
         # The dotted form the generated file uses in its [environments.staging] example.
-        _add_after_last_key(section, tomlkit.key(["service", "desired_count"]), count)
-    return ConfigEdit(tomlkit.dumps(document), desired_count_key(env_name))
+        _add_after_last_key(node, tomlkit.key([*rest, "desired_count"]), count)
+    return ConfigEdit(tomlkit.dumps(document), desired_count_key(env_name, process))
+
+
+def _nested(names: list[str], count: int, make: Any) -> Any:
+    """`{names[0] = {names[1] = ... {desired_count = count}}}` as tables made by `make`."""
+    innermost = make()
+    innermost.append("desired_count", count)
+    for name in reversed(names):
+        outer = make()
+        outer.append(name, innermost)
+        innermost = outer
+    return innermost
 
 
 def _add_after_last_key(section: Table, key: Any, value: int) -> None:
@@ -147,7 +190,9 @@ def _add_after_last_key(section: Table, key: Any, value: int) -> None:
         container._insert_at(position, key, value)
 
 
-def check_edit(before: str, after: str, env_name: str, count: int, root: Path) -> None:
+def check_edit(
+    before: str, after: str, env_name: str, count: int, root: Path, process: str = WEB
+) -> None:
     """Prove the edited file says `count` for this environment and nothing else changed."""
     old = parse_project(tomllib.loads(before), root).environments
     try:
@@ -160,39 +205,46 @@ def check_edit(before: str, after: str, env_name: str, count: int, root: Path) -
         if name != env_name and (name not in new or old[name].settings != new[name].settings)
     ]
     expected = old[env_name].settings.model_copy(deep=True)
-    expected.service.desired_count = count
+    if process == WEB:
+        expected.service.desired_count = count
+    else:
+        expected.processes[process].desired_count = count
     ours = new[env_name].settings if env_name in new else None
     if changed or ours != expected:
         raise HakobuError(
             "hakobu could not record the new count in hakobu.toml without changing "
             f"something else ({', '.join(changed) or env_name})",
-            f"set {desired_count_key(env_name)} = {count} by hand; nothing was scaled",
+            f"set {desired_count_key(env_name, process)} = {count} by hand; nothing was scaled",
         )
 
 
 # --- executor ---------------------------------------------------------------------------
 
 
-def scale(env: Environment, target: Target, count: int, config_path: Path) -> ScaleResult:
-    """Set the service's desired count and record it in `config_path` (hakobu.toml).
+def scale(
+    env: Environment, target: Target, count: int, config_path: Path, process: str = WEB
+) -> ScaleResult:
+    """Set the process's service's desired count and record it in `config_path` (hakobu.toml).
 
     Everything that can fail without AWS (the count, the edit of the file, whether the file
     can be written) is checked first; then ECS is updated; then the file is written.
     """
     count = parse_count(count)
+    check_process(env, process)
     before = config_path.read_text(encoding="utf-8")
-    edit = set_desired_count(before, env.name, count)
+    edit = set_desired_count(before, env.name, count, process)
     if edit.key is not None:
-        check_edit(before, edit.text, env.name, count, env.root)
+        check_edit(before, edit.text, env.name, count, env.root, process)
         _check_writable(config_path)
     names = Names.of(env)
+    service = names.service if process == WEB else names.process(process)
     ecs = target.client("ecs")
-    previous = int(service_description(ecs, names.cluster, names.service)["desiredCount"])
+    previous = int(service_description(ecs, names.cluster, service)["desiredCount"])
     if previous != count:
-        send_service_update(ecs, update_request(names.cluster, names.service, count))
+        send_service_update(ecs, update_request(names.cluster, service, count))
     if edit.key is not None:
         _write_unless_changed(config_path, before, edit.text, edit.key, count)
-    return ScaleResult(names.service, previous, count, edit.key, config_path)
+    return ScaleResult(service, previous, count, edit.key, config_path)
 
 
 def _check_writable(path: Path) -> None:
