@@ -9,7 +9,6 @@ import typer
 from hakobu.cli.app import app
 from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, JsonOpt, SandboxOpt, env_and
 from hakobu.cli.context import CommandContext
-from hakobu.core.config.processes import WEB
 
 
 @app.command(rich_help_panel="Operate")
@@ -35,6 +34,8 @@ def scale(
     """
     from rich.markup import escape
 
+    # Imported here: the config models (pydantic) cost every other command's start-up.
+    from hakobu.core.config.processes import WEB
     from hakobu.operate import scaling
     from hakobu.operate.autoscaling import check_within_range
 
