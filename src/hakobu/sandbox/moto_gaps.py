@@ -13,11 +13,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from typing import Any
 
+from hakobu.sandbox.patching import Patches
+
 _lock = threading.Lock()
-_installed: list[tuple[Any, str, Any]] = []
+_patches = Patches()
 
 # ECS service settings CreateService accepts and moto 5.2 drops; DescribeServices must
 # return them or the provider plans to set them again on every run.
@@ -37,67 +38,39 @@ def install() -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse
 
     with _lock:
-        if _installed:
+        if _patches:
             return
         response = ApplicationAutoScalingResponse
         # Application Auto Scaling ListTagsForResource / TagResource / UntagResource: moto
         # has none of them (HTTP 500), and aws_appautoscaling_target reads its tags right
         # after RegisterScalableTarget, retrying the 500 forever ("Still creating..." for
         # as long as one waits).
-        _add(response, "list_tags_for_resource", _list_tags_for_resource)
-        _add(response, "tag_resource", _tag_resource)
-        _add(response, "untag_resource", _untag_resource)
+        _patches.add(response, "list_tags_for_resource", _list_tags_for_resource)
+        _patches.add(response, "tag_resource", _tag_resource)
+        _patches.add(response, "untag_resource", _untag_resource)
         # RegisterScalableTarget: moto ignores its Tags, so the provider's default tags
         # would read back empty and show as a change on every plan.
-        _wrap(response, "register_scalable_target", _register_scalable_target)
-        _wrap(response, "deregister_scalable_target", _deregister_scalable_target)
+        _patches.wrap(response, "register_scalable_target", _register_scalable_target)
+        _patches.wrap(response, "deregister_scalable_target", _deregister_scalable_target)
         # Application Auto Scaling DescribeScalingActivities: missing in moto (HTTP 500);
         # `hakobu status` lists the last activities of the service's scalable target.
-        _add(response, "describe_scaling_activities", _describe_scaling_activities)
+        _patches.add(response, "describe_scaling_activities", _describe_scaling_activities)
         # RegisterScalableTarget on an ECS service: AWS moves a desired count outside the
         # new [min, max] into it at once and records that as a scaling activity.
-        _wrap(ApplicationAutoscalingBackend, "register_scalable_target", _clamp_service)
+        _patches.wrap(ApplicationAutoscalingBackend, "register_scalable_target", _clamp_service)
         # ECS CreateService: moto drops deploymentConfiguration (with the deployment
         # alarms), availabilityZoneRebalancing and enableExecuteCommand.
-        _wrap(EC2ContainerServiceResponse, "create_service", _create_service)
+        _patches.wrap(EC2ContainerServiceResponse, "create_service", _create_service)
         # EC2 DescribeSecurityGroupRules: moto returns no Description for a rule that
         # references another group (it keeps it with the group pair), so every
         # aws_vpc_security_group_*_rule with a referenced group plans an update each run.
-        _replace_property(SecurityGroupRule, "description", _rule_description)
+        _patches.replace_property(SecurityGroupRule, "description", _rule_description)
 
 
 def uninstall() -> None:
     """Undo `install()` (for tests that run moto in their own process)."""
     with _lock:
-        while _installed:
-            owner, name, original = _installed.pop()
-            if original is None:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-
-
-def _add(owner: Any, name: str, function: Callable[..., Any]) -> None:
-    if name in vars(owner):
-        return  # a later moto answers it itself: keep moto's
-    setattr(owner, name, function)
-    _installed.append((owner, name, None))
-
-
-def _replace_property(owner: Any, name: str, getter: Callable[[Any], Any]) -> None:
-    _installed.append((owner, name, vars(owner)[name]))
-    setattr(owner, name, property(getter))
-
-
-def _wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> None:
-    original = getattr(owner, name)
-
-    @wraps(original)
-    def patched(*args: Any, **kwargs: Any) -> Any:
-        return wrapper(original, *args, **kwargs)
-
-    setattr(owner, name, patched)
-    _installed.append((owner, name, original))
+        _patches.undo()
 
 
 # --- Application Auto Scaling: tags --------------------------------------------------------

@@ -32,7 +32,7 @@ SERVING = (
     "configuring-enhanced-monitoring",
 )
 STOPPED = ("stopped", "stopping")
-# The transitions the runtime ends once its server has followed (bridge.py starts them).
+# The transitions the runtime ends once its server has followed (bridge/api_fixes.py starts them).
 SETTLED = {"creating": "available", "starting": "available", "stopping": "stopped"}
 
 
