@@ -12,11 +12,15 @@ from hakobu.provision.iam_policies import KINDS, Scope, policy
 from tests.conftest import environment_of
 
 SCOPE = Scope("aws", "ap-northeast-1", "123456789012")
+RAILS = {"app": "rails-app", "framework": "rails"}
+# With [ci], operate also reads the GitHub OIDC provider and the deploy role (doctor).
+WITH_CI = {**RAILS, "ci": {"github": "my-org/my-app"}}
 
 
+@pytest.mark.parametrize("raw", [RAILS, WITH_CI], ids=["without-ci", "with-ci"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_parliament_finds_no_needless_wildcard_or_bad_arn(kind: str) -> None:
-    env = environment_of({"app": "rails-app", "framework": "rails"})
+def test_parliament_finds_no_needless_wildcard_or_bad_arn(kind: str, raw: dict) -> None:
+    env = environment_of(raw)
     found = analyze_policy_string(json.dumps(policy(env, kind, SCOPE)))
     issues = {finding.issue for finding in found.findings}
     assert not issues & {"RESOURCE_STAR", "INVALID_ARN", "UNKNOWN_ACTION", "MALFORMED"}, [
@@ -24,9 +28,10 @@ def test_parliament_finds_no_needless_wildcard_or_bad_arn(kind: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("raw", [RAILS, WITH_CI], ids=["without-ci", "with-ci"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_star_resource_says_aws_requires_it(kind: str) -> None:
-    env = environment_of({"app": "rails-app", "framework": "rails"})
+def test_each_star_resource_says_aws_requires_it(kind: str, raw: dict) -> None:
+    env = environment_of(raw)
     for statement in policy(env, kind, SCOPE)["Statement"]:
         if statement["Resource"] == "*":
             assert statement["Sid"].endswith("AwsRequires"), statement
@@ -34,3 +39,20 @@ def test_each_star_resource_says_aws_requires_it(kind: str) -> None:
             resources = statement["Resource"]
             for resource in [resources] if isinstance(resources, str) else resources:
                 assert ":123456789012:" in resource or ":aws:ssm:" in resource, resource
+
+
+def test_only_operate_with_ci_reads_the_oidc_provider_and_the_deploy_role() -> None:
+    def actions(raw: dict, kind: str) -> set[str]:
+        statements = policy(environment_of(raw), kind, SCOPE)["Statement"]
+        return {action for statement in statements for action in statement["Action"]}
+
+    reads = {"iam:ListOpenIDConnectProviders", "iam:GetOpenIDConnectProvider", "iam:GetRole"}
+    assert reads <= actions(WITH_CI, "operate")
+    assert not reads & actions(RAILS, "operate")
+    assert not reads & actions(WITH_CI, "deploy")
+    statements = policy(environment_of(WITH_CI), "operate", SCOPE)["Statement"]
+    [scoped] = [s for s in statements if "iam:GetRole" in s["Action"]]
+    assert scoped["Resource"] == [
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+        "arn:aws:iam::123456789012:role/rails-app-github-deploy",
+    ]

@@ -30,6 +30,8 @@ ANY = "*"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 # The suffix Secrets Manager appends to every secret's ARN: "-" and six characters.
 SECRET_SUFFIX = "-??????"
+# GitHub Actions' OIDC issuer (blueprint.ci creates or reads its provider).
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
 @dataclass(frozen=True)
@@ -542,7 +544,7 @@ def provision_statements(arns: Arns) -> list[Statement]:
         _allow(
             "GithubOidcProvider",
             OIDC_PROVIDER_WRITES,
-            arns._arn("iam", "oidc-provider/token.actions.githubusercontent.com", region=False),
+            github_oidc_provider(arns),
         ),
         # Finding an existing provider ([ci] oidc_provider = "existing") lists them all:
         # ListOpenIDConnectProviders takes no resource, so AWS requires "*".
@@ -576,7 +578,28 @@ BUILDERS: dict[Kind, Callable[[Arns], list[Statement]]] = {
 
 def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
     """The policy document a `kind` user of `env` needs, its ARNs in `scope`."""
-    return document(BUILDERS[kind](Arns(Names.of(env), scope)))
+    arns = Arns(Names.of(env), scope)
+    statements = BUILDERS[kind](arns)
+    if kind == "operate" and env.settings.ci is not None:
+        statements += ci_reads(arns)  # doctor's CI checks; nothing of it without [ci]
+    return document(statements)
+
+
+def github_oidc_provider(arns: Arns) -> str:
+    return arns._arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region=False)
+
+
+def ci_reads(arns: Arns) -> list[Statement]:
+    """`hakobu doctor` reads which GitHub OIDC provider applies, and the deploy role."""
+    return [
+        # ListOpenIDConnectProviders takes no resource: AWS requires "*".
+        _allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
+        _allow(
+            "ReadGithubOidcProviderAndDeployRole",
+            ["iam:GetOpenIDConnectProvider", "iam:GetRole"],
+            [github_oidc_provider(arns), arns.role(arns.names.github_deploy_role)],
+        ),
+    ]
 
 
 def policy_json(env: Environment, kind: Kind, scope: Scope) -> str:

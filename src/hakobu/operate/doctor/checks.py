@@ -10,6 +10,7 @@ from hakobu.core.config import Environment
 from hakobu.core.managed_secrets import managed_secrets, uses_master_key
 from hakobu.core.names import Names
 from hakobu.operate.doctor.account import check_credentials, check_region
+from hakobu.operate.doctor.ci import ci_checks
 from hakobu.operate.doctor.database import (
     check_db_instance,
     check_db_password,
@@ -59,6 +60,7 @@ def default_checks(env: Environment) -> list[Check]:
         Check("service port", LOCAL, check_port),
         Check("credentials", ACCOUNT, check_credentials),
         Check("region", ACCOUNT, check_region),
+        *(Check(name, ACCOUNT, run, AWS_GATE) for name, run in ci_checks(env)),
     ]
     for managed in managed_secrets(env):
         run = functools.partial(check_secret, secret=managed.secret, what=managed.what)

@@ -19,10 +19,9 @@ from hakobu.core.config.ci import CiSettings
 from hakobu.core.names import Names
 from hakobu.provision.blueprint.document import Fragment, ref
 from hakobu.provision.blueprint.iam import SECRET_ARN_PARTS
-from hakobu.provision.iam_policies import Scope, policy
+from hakobu.provision.iam_policies import GITHUB_OIDC_HOST, Scope, policy
 
-GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 AUDIENCE = "sts.amazonaws.com"
 ROLE = "aws_iam_role.github_deploy"
 
