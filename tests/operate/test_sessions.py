@@ -26,7 +26,7 @@ from botocore.stub import ANY
 from hakobu.cli import context, main
 from hakobu.cli.context import Wiring
 from hakobu.core.errors import ConfigError
-from hakobu.operate import sessions
+from hakobu.operate import db_clients, sessions
 from tests.conftest import environment_of
 from tests.support.stubbed_aws import (
     ACCOUNT,
@@ -88,6 +88,19 @@ with open(os.environ["FAKE_MYSQL_RECORD"], "w") as out:
                "mode": stat.S_IMODE(os.stat(option).st_mode),
                "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(option)).st_mode),
                "content": open(option).read()}, out)
+sys.exit(int(os.environ.get("FAKE_MYSQL_EXIT", "0")))
+"""
+FAKE_PSQL = """\
+import json, os, socket, stat, sys
+port = int([a for a in sys.argv if a.startswith("--port=")][0].split("=", 1)[1])
+socket.create_connection(("127.0.0.1", port), timeout=5).close()
+passfile = os.environ.get("PGPASSFILE", "")
+with open(os.environ["FAKE_MYSQL_RECORD"], "w") as out:
+    json.dump({"argv": sys.argv[1:], "option_file": passfile,
+               "mode": stat.S_IMODE(os.stat(passfile).st_mode),
+               "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(passfile)).st_mode),
+               "content": open(passfile).read(),
+               "PGPASSWORD": os.environ.get("PGPASSWORD")}, out)
 sys.exit(int(os.environ.get("FAKE_MYSQL_EXIT", "0")))
 """
 
@@ -216,7 +229,7 @@ def _execute_command(aws: SessionAws, command: str) -> None:
     )
 
 
-def _database(aws: SessionAws) -> None:
+def _database(aws: SessionAws, port: int = 3306) -> None:
     aws.stub("rds").add_response(
         "describe_db_instances",
         {
@@ -224,7 +237,7 @@ def _database(aws: SessionAws) -> None:
                 {
                     "DBInstanceIdentifier": "rails-app-db",
                     "DBInstanceStatus": "available",
-                    "Endpoint": {"Address": DB_HOST, "Port": 3306},
+                    "Endpoint": {"Address": DB_HOST, "Port": port},
                 }
             ]
         },
@@ -232,7 +245,7 @@ def _database(aws: SessionAws) -> None:
     )
 
 
-def _start_session(aws: SessionAws, port: int) -> None:
+def _start_session(aws: SessionAws, port: int, remote_port: int = 3306) -> None:
     aws.stub("ssm").add_response(
         "start_session",
         dict(SSM_SESSION),
@@ -241,7 +254,7 @@ def _start_session(aws: SessionAws, port: int) -> None:
             "DocumentName": "AWS-StartPortForwardingSessionToRemoteHost",
             "Parameters": {
                 "host": [DB_HOST],
-                "portNumber": ["3306"],
+                "portNumber": [str(remote_port)],
                 "localPortNumber": [str(port)],
             },
         },
@@ -560,6 +573,103 @@ def test_db_shell_without_mysql_says_how_to_install_it(
     assert "brew install mysql-client" in text and "apt install default-mysql-client" in text
 
 
+def _on_postgresql(root: Path) -> Path:
+    config = root / "hakobu.toml"
+    text = config.read_text().replace('engine = "mysql"', 'engine = "postgres"')
+    config.write_text(text.replace('engine_version = "8.4"', 'engine_version = "18"'))
+    return root
+
+
+def test_db_shell_gives_psql_the_password_in_a_pgpass_file_only(
+    rails_app: Path, fakes: Fakes, aws: SessionAws, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Stubber, as for mysql above: on PostgreSQL the tunnel goes to 5432 and psql gets the
+    password through PGPASSFILE (a 0600 file in a 0700 directory, gone afterwards), not
+    from a PGPASSWORD the user's shell happens to have; psql's exit code is hakobu's."""
+    _on_postgresql(rails_app)
+    fakes.install("session-manager-plugin", FAKE_PLUGIN)
+    fakes.install("psql", FAKE_PSQL)
+    monkeypatch.setenv("FAKE_PLUGIN_LISTEN", "1")
+    monkeypatch.setenv("FAKE_MYSQL_EXIT", "4")
+    monkeypatch.setenv("PGPASSWORD", "a-stale-password-of-the-users")
+    port = _port()
+    _running_task(aws)
+    _database(aws, 5432)
+    aws.stub("secretsmanager").add_response(
+        "get_secret_value",
+        {"Name": "rails-app-db-password", "SecretString": "pa:ss\\word"},
+        {"SecretId": "rails-app-db-password"},
+    )
+    _start_session(aws, port, remote_port=5432)
+    aws.stub("ssm").add_response(
+        "terminate_session",
+        {"SessionId": SSM_SESSION["SessionId"]},
+        {"SessionId": SSM_SESSION["SessionId"]},
+    )
+    code, out, err = hakobu(
+        "db", "shell", "-p", str(port), root=rails_app, monkeypatch=monkeypatch, capsys=capsys
+    )
+    aws.verify()
+    assert code == 4, err
+    psql = fakes.mysql
+    assert psql["argv"] == [
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--username=myapp",
+        "myapp_production",
+    ]
+    assert (psql["mode"], psql["dir_mode"]) == (0o600, 0o700)
+    assert psql["content"] == "*:*:*:*:pa\\:ss\\\\word\n"  # libpq's escapes
+    assert psql["PGPASSWORD"] is None
+    assert "pa:ss" not in out + err + json.dumps(psql["argv"])
+    passfile = Path(psql["option_file"])
+    assert not passfile.exists() and not passfile.parent.exists()
+    assert Path(f"{fakes.plugin_record}.stopped").read_text() == "SIGINT"
+
+
+def test_db_tunnel_on_postgresql_listens_on_15432_and_shows_psql(
+    rails_app: Path, fakes: Fakes, aws: SessionAws, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Stubber: without --port the tunnel's local port is PostgreSQL's default, 15432,
+    forwarded to the instance's 5432, and the example line is a psql one."""
+    _on_postgresql(rails_app)
+    fakes.install("session-manager-plugin", FAKE_PLUGIN)
+    _running_task(aws)
+    _database(aws, 5432)
+    _start_session(aws, 15432, remote_port=5432)
+    code, out, err = hakobu("db", "tunnel", root=rails_app, monkeypatch=monkeypatch, capsys=capsys)
+    aws.verify()
+    assert code == 0, err
+    assert fakes.plugin["argv"][4] == json.dumps(
+        {
+            "Target": TARGET,
+            "DocumentName": "AWS-StartPortForwardingSessionToRemoteHost",
+            "Parameters": {
+                "host": [DB_HOST],
+                "portNumber": ["5432"],
+                "localPortNumber": ["15432"],
+            },
+        }
+    )
+    assert "e.g. psql -h 127.0.0.1 -p 15432 -U myapp myapp_production" in flat(out)
+
+
+def test_db_shell_without_psql_says_how_to_install_it(
+    rails_app: Path, fakes: Fakes, aws: SessionAws, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    _on_postgresql(rails_app)
+    fakes.install("session-manager-plugin", FAKE_PLUGIN)
+    fakes.install("mysql", FAKE_MYSQL)  # the other engine's client does not count
+    monkeypatch.setenv("PATH", str(fakes.bin))
+    aws.stub("ecs")
+    code, _, err = hakobu("db", "shell", root=rails_app, monkeypatch=monkeypatch, capsys=capsys)
+    aws.verify()
+    assert code == 2
+    text = flat(err)
+    assert "no psql client is installed" in text
+    assert "apt install postgresql-client" in text and "brew install libpq" in text
+
+
 def test_db_password_hidden_unless_revealed(
     rails_app: Path, aws: SessionAws, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -590,7 +700,7 @@ def test_db_password_hidden_unless_revealed(
 
 
 def test_option_file_text_escapes_quotes_and_backslashes() -> None:
-    assert sessions.option_file_text('a"b\\c') == '[client]\npassword="a\\"b\\\\c"\n'
+    assert db_clients.option_file_text('a"b\\c') == '[client]\npassword="a\\"b\\\\c"\n'
 
 
 def test_plugin_version_threshold() -> None:

@@ -4,7 +4,6 @@ the database clients. The real thing runs in tests/integration/test_sessions_san
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from hakobu.core.names import Names
@@ -101,22 +100,3 @@ def test_the_engine_is_called_as_the_runtime_calls_it() -> None:
     assert tty == [*base, "--interactive", "--tty", "c1", "/bin/sh"]
     piped = sandbox_sessions.exec_argv(engine, "c1", ["/bin/false"], tty=False)
     assert piped == [*base, "--interactive", "c1", "/bin/false"]
-
-
-def test_the_clients_argv_carries_no_password() -> None:
-    option = Path("/tmp/hakobu-db-x/client.cnf")
-    assert sandbox_sessions.mysql_client_argv("mariadb", option, 40200, "shop", "shop_db") == [
-        "mariadb",
-        "--defaults-extra-file=/tmp/hakobu-db-x/client.cnf",
-        "--host=127.0.0.1",
-        "--port=40200",
-        "--user=shop",
-        "shop_db",
-    ]
-    assert sandbox_sessions.psql_argv("psql", 40201, "shop", "shop_db") == [
-        "psql",
-        "--host=127.0.0.1",
-        "--port=40201",
-        "--username=shop",
-        "shop_db",
-    ]

@@ -18,9 +18,6 @@ if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` need not pay 
     from hakobu.core.config import Environment
     from hakobu.operate import sandbox_sessions, sessions
 
-# operate/sessions' DEFAULT_TUNNEL_PORT, here so that declaring --port imports nothing
-# (tests/cli/test_common.py keeps them equal).
-DEFAULT_TUNNEL_PORT = 13306
 EXIT_INTERRUPTED = 130
 
 COMMAND_KEY = "hakobu.command"
@@ -33,13 +30,20 @@ TaskOpt = Annotated[
         help="Connect to this task (id or ARN) instead of the service's first running one.",
     ),
 ]
-PortOpt = Annotated[
-    int,
-    typer.Option("--port", "-p", min=1, max=65535, help="Local port on 127.0.0.1."),
+TunnelPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        "-p",
+        min=1,
+        max=65535,
+        help="Local port on 127.0.0.1 (default: 13306 for MySQL, 15432 for PostgreSQL).",
+        show_default=False,
+    ),
 ]
 
 db_app = typer.Typer(
-    help="The database: a tunnel to it, a mysql shell, its password.", no_args_is_help=True
+    help="The database: a tunnel to it, a mysql or psql shell, its password.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db", rich_help_panel=PANEL)
 
@@ -210,18 +214,19 @@ def conclude_run(ctx: CommandContext, result: sessions.RunResult, command: list[
 @db_app.command("tunnel")
 def db_tunnel(
     env_name: EnvArg = None,
-    port: PortOpt = DEFAULT_TUNNEL_PORT,
+    port: TunnelPortOpt = None,
     task: TaskOpt = None,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Forward 127.0.0.1:PORT to the database through a running task (SSM port
-    forwarding), until Ctrl-C. Connect any MySQL client to it.
+    forwarding), until Ctrl-C. Connect any MySQL (or PostgreSQL) client to it.
 
     With --sandbox no tunnel is needed: the sandbox's database already listens on
     127.0.0.1, so this prints where (host, port, user, database) and exits; --port and
     --task are not used.
     """
+    from hakobu.core.engines import engine
     from hakobu.operate import sandbox_sessions, sessions
 
     ctx = CommandContext(config, env_name, sandbox)
@@ -229,8 +234,9 @@ def db_tunnel(
         _describe_local(ctx, ctx.env, sandbox_sessions.local_database(ctx.target, ctx.env))
         ctx.banner()
         return
+    local_port = port or engine(ctx.env.settings.database.engine).tunnel_port
     with _interruptible(ctx):
-        plan = sessions.plan_tunnel(ctx.target, ctx.env, port, task)
+        plan = sessions.plan_tunnel(ctx.target, ctx.env, local_port, task)
         _describe_tunnel(ctx, ctx.env, plan)
         code = sessions.forward_port(ctx.target, plan)
     raise typer.Exit(code)
@@ -241,12 +247,12 @@ def _describe_local(
 ) -> None:
     from rich.markup import escape
 
+    from hakobu.core.engines import engine
+    from hakobu.operate.db_clients import tunnel_example
+
     db = local.database
-    example = (
-        f"psql -h {db.host} -p {db.port} -U {db.user} {db.name}"
-        if local.family == "postgres"
-        else f"mysql -h {db.host} -P {db.port} -u {db.user} -p {db.name}"
-    )
+    family = engine(env.settings.database.engine).family
+    example = tunnel_example(family, db.port, db.user, db.name)
     state = "" if local.running else f" (not running now: `hakobu resume {env.name} --sandbox`)"
     lines = [
         f"The sandbox's database listens on {db.host}:{db.port}: no tunnel is needed{state}.",
@@ -265,7 +271,12 @@ def _describe_local(
 def _describe_tunnel(ctx: CommandContext, env: Environment, plan: sessions.TunnelPlan) -> None:
     from rich.markup import escape
 
+    from hakobu.core.engines import engine
+    from hakobu.operate.db_clients import tunnel_example
+
     db = plan.database
+    family = engine(env.settings.database.engine).family
+    example = tunnel_example(family, plan.local_port, db.user, db.name)
     lines = [
         f"Forwarding 127.0.0.1:{plan.local_port} to {db.host}:{db.port} through task "
         f"{plan.task.task_id}. Ctrl-C closes it.",
@@ -274,7 +285,7 @@ def _describe_tunnel(ctx: CommandContext, env: Environment, plan: sessions.Tunne
         f"  user:     {db.user}",
         f"  database: {db.name}",
         f"  password: `hakobu db password {env.name} --reveal`",
-        f"  e.g.      mysql -h 127.0.0.1 -P {plan.local_port} -u {db.user} -p {db.name}",
+        f"  e.g.      {example}",
         f"  (or simply `hakobu db shell {env.name}`)",
     ]
     for line in lines:
@@ -292,14 +303,16 @@ def db_shell(
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Open the mysql client on the database, through a tunnel that closes when it exits.
+    """Open the database's client (mysql, or psql for PostgreSQL) on it, through a tunnel
+    that closes when it exits.
 
-    The password goes to mysql in a private option file (mode 0600, deleted afterwards),
-    never on its command line. With --sandbox, the local client (mariadb/mysql, or psql
-    with the password in its environment) connects straight to the sandbox's database on
-    127.0.0.1; SQL piped on stdin runs as a script.
+    The password goes to the client in a private file (mode 0600, deleted afterwards: a
+    mysql option file, or psql's PGPASSFILE), never on its command line. With --sandbox,
+    the local client connects straight to the sandbox's database on 127.0.0.1. SQL piped
+    on stdin runs as a script.
     """
-    from hakobu.operate import sandbox_sessions, sessions
+    from hakobu.core.engines import engine
+    from hakobu.operate import db_clients, sandbox_sessions, sessions
 
     ctx = CommandContext(config, env_name, sandbox)
     env = ctx.env
@@ -311,7 +324,10 @@ def db_shell(
             code = sandbox_sessions.db_shell(ctx.target, env, local)
         raise typer.Exit(code)
     sessions.require_plugin()
-    sessions.require_mysql()
+    db_clients.require_client(
+        engine(env.settings.database.engine).family,
+        also=". Or open a tunnel with `hakobu db tunnel` and connect any client to it",
+    )
     aws = ctx.target
     with _interruptible(ctx):
         plan = sessions.plan_tunnel(aws, env, port or sessions.free_port(), task)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,25 +25,17 @@ from hakobu.core.config import Environment
 from hakobu.core.engines import engine as engine_facts
 from hakobu.core.errors import HakobuError, PreflightError
 from hakobu.core.names import Names
-from hakobu.operate import sessions
+from hakobu.operate import db_clients, sessions
 from hakobu.operate.sessions import Aws, Database
 from hakobu.provision.blueprint.service import runs_placeholder
 from hakobu.sandbox.report import RuntimeReport, SandboxContainer, runtime_report
 from hakobu.sandbox.runtime.engine import ContainerEngine
 
 LOOPBACK = "127.0.0.1"
-MYSQL_CLIENTS = ("mariadb", "mysql")
-PSQL = "psql"
 ENGINE_INSTALL = (
     "install podman or docker (Debian/Ubuntu: `sudo apt install podman`; macOS: Docker "
     "Desktop or `brew install podman`), then restart the sandbox with `hakobu sandbox stop`"
 )
-CLIENT_INSTALL = {
-    "mysql": "Debian/Ubuntu: `sudo apt install mariadb-client`; macOS: `brew install "
-    "mysql-client` (then add its bin directory to PATH)",
-    "postgres": "Debian/Ubuntu: `sudo apt install postgresql-client`; macOS: `brew install "
-    "libpq` (then add its bin directory to PATH)",
-}
 
 
 # --- pure: the container, the argument lists -------------------------------------------
@@ -69,26 +60,6 @@ def exec_argv(
     """`exec` with a terminal (`-it`) when stdin is one; else stdin stays open (`-i`), so
     a script piped in reaches the command."""
     return engine.exec_args(container_id, command, interactive=tty, stdin=not tty)
-
-
-def mysql_client_argv(
-    client: str, option_file: Path, port: int, user: str, database: str
-) -> list[str]:
-    """mariadb/mysql on the local server; the password comes from `option_file` only
-    (it must be the first argument)."""
-    return [
-        client,
-        f"--defaults-extra-file={option_file}",
-        f"--host={LOOPBACK}",
-        f"--port={port}",
-        f"--user={user}",
-        database,
-    ]
-
-
-def psql_argv(client: str, port: int, user: str, database: str) -> list[str]:
-    """psql on the local server; the password comes from PGPASSWORD in its environment."""
-    return [client, f"--host={LOOPBACK}", f"--port={port}", f"--username={user}", database]
 
 
 # --- the running container --------------------------------------------------------------
@@ -208,33 +179,17 @@ def require_serving(db: LocalDatabase, env: Environment) -> None:
         )
 
 
-def require_client(family: str) -> str:
-    """The local client for `family`; `PreflightError` naming what to install."""
-    names = MYSQL_CLIENTS if family == "mysql" else (PSQL,)
-    for name in names:
-        path = shutil.which(name)
-        if path is not None:
-            return path
-    raise PreflightError(
-        f"no {' or '.join(names)} client is installed", CLIENT_INSTALL.get(family, "")
-    )
-
-
 def db_shell(aws: Aws, env: Environment, db: LocalDatabase) -> int:
-    """The local client on the sandbox's database; its exit code. The password, read from
-    the emulated Secrets Manager, reaches it only in a private option file (mysql, deleted
-    afterwards) or in its environment (psql's PGPASSWORD): never argv or output."""
-    client = require_client(db.family)
+    """The local client (mariadb/mysql or psql) on the sandbox's database; its exit code.
+    The password, read from the emulated Secrets Manager, reaches it only in a private
+    file deleted afterwards (operate/db_clients): never argv or output."""
+    family = engine_facts(env.settings.database.engine).family
+    client = db_clients.require_client(family)
     require_serving(db, env)
     password = sessions.db_password(aws, env)
     target = db.database
-    if db.family == "postgres":
-        argv = psql_argv(client, target.port, target.user, target.name)
-        return sessions.run_foreground(argv, _with(os.environ, PGPASSWORD=password))
-    with sessions.private_option_file(password) as option_file:
-        argv = mysql_client_argv(client, option_file, target.port, target.user, target.name)
-        return sessions.run_foreground(argv)
-
-
-def _with(base: Mapping[str, str], **extra: str) -> dict[str, str]:
-    return {**base, **extra}
+    with db_clients.password_file(family, password) as secret_file:
+        command = db_clients.client_command(
+            family, client, secret_file, target.port, target.user, target.name
+        )
+        return sessions.run_foreground(command.argv, command.environment(os.environ))

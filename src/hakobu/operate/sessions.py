@@ -20,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -43,15 +42,14 @@ from hakobu.core.config import Environment
 from hakobu.core.engines import engine
 from hakobu.core.errors import ConfigError, HakobuError, PreflightError
 from hakobu.core.names import Names
+from hakobu.operate import db_clients
 from hakobu.ship import tasks
 from hakobu.ship.deploy import DeployEvents
 
 PLUGIN = "session-manager-plugin"
-MYSQL = "mysql"
 STARTED_BY = "hakobu-run"
 EXEC_AGENT = "ExecuteCommandAgent"
 PORT_FORWARDING_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
-DEFAULT_TUNNEL_PORT = 13306
 # Plugins newer than this read the start-session response from this variable, so the
 # session token is not visible in `ps`; the AWS CLI passes the variable's *name* to them.
 SESSION_RESPONSE_VARIABLE = "AWS_SSM_START_SESSION_RESPONSE"
@@ -191,27 +189,6 @@ def plugin_reads_variable(version: str) -> bool:
     return tuple(parts + [0] * (4 - len(parts))) > LAST_PLUGIN_WITHOUT_VARIABLE
 
 
-def mysql_argv(option_file: Path, port: int, user: str, database: str) -> list[str]:
-    """The mysql client through the tunnel; the password comes from `option_file` only.
-
-    mysql reads --defaults-extra-file only as its first argument.
-    """
-    return [
-        MYSQL,
-        f"--defaults-extra-file={option_file}",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        f"--user={user}",
-        database,
-    ]
-
-
-def option_file_text(password: str) -> str:
-    """A MySQL option file giving the client its password (quoted, backslashes escaped)."""
-    escaped = password.replace("\\", "\\\\").replace('"', '\\"')
-    return f'[client]\npassword="{escaped}"\n'
-
-
 # --- preflight: what the machine needs, checked before any AWS call ---------------------
 
 
@@ -223,18 +200,6 @@ def require_plugin() -> str:
             f"{PLUGIN} is not installed: ECS Exec and SSM tunnels hand the session to it, "
             "as the AWS CLI does",
             PLUGIN_INSTALL,
-        )
-    return path
-
-
-def require_mysql() -> str:
-    path = shutil.which(MYSQL)
-    if path is None:
-        raise PreflightError(
-            "the mysql client is not installed",
-            "macOS: `brew install mysql-client` (then add its bin directory to PATH); "
-            "Debian/Ubuntu: `sudo apt install default-mysql-client`. Or open a tunnel with "
-            "`hakobu db tunnel` and use any MySQL client",
         )
     return path
 
@@ -658,28 +623,22 @@ def stop_process(child: subprocess.Popen[bytes]) -> None:
             continue
 
 
-@contextmanager
-def private_option_file(password: str) -> Iterator[Path]:
-    """A mysql option file holding the password: mode 0600 in a private (0700) directory,
-    deleted with the directory when the block ends."""
-    with tempfile.TemporaryDirectory(prefix="hakobu-db-") as directory:
-        path = Path(directory) / "client.cnf"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(option_file_text(password))
-        yield path
-
-
 def db_shell(aws: Aws, env: Environment, plan: TunnelPlan) -> int:
-    """mysql through a background tunnel, the password in a private option file; mysql's
-    exit code. The tunnel is closed and the file deleted however mysql ends."""
+    """The engine's client (mysql or psql) through a background tunnel, the password in a
+    private file (operate/db_clients); the client's exit code. The tunnel is closed and
+    the file deleted however the client ends."""
+    family = engine(env.settings.database.engine).family
+    client = db_clients.require_client(family)
     password = db_password(aws, env)
+    db = plan.database
     with (
-        private_option_file(password) as option_file,
-        background_tunnel(aws, plan, option_file.parent),
+        db_clients.password_file(family, password) as secret_file,
+        background_tunnel(aws, plan, secret_file.parent),
     ):
-        argv = mysql_argv(option_file, plan.local_port, plan.database.user, plan.database.name)
-        return run_foreground(argv)
+        command = db_clients.client_command(
+            family, client, secret_file, plan.local_port, db.user, db.name
+        )
+        return run_foreground(command.argv, command.environment(os.environ))
 
 
 @dataclass(frozen=True)

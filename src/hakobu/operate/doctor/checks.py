@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.managed_secrets import managed_secrets, uses_master_key
 from hakobu.core.names import Names
 from hakobu.operate.doctor.account import check_credentials, check_region
@@ -19,7 +20,7 @@ from hakobu.operate.doctor.database import (
 )
 from hakobu.operate.doctor.edge import edge_checks
 from hakobu.operate.doctor.facts import Facts
-from hakobu.operate.doctor.local import check_builder, check_engine, check_mysql, check_plugin
+from hakobu.operate.doctor.local import check_builder, check_db_client, check_engine, check_plugin
 from hakobu.operate.doctor.network import check_routes
 from hakobu.operate.doctor.port import check_port
 from hakobu.operate.doctor.registry import check_image
@@ -56,7 +57,7 @@ def default_checks(env: Environment) -> list[Check]:
         Check("terraform", LOCAL, check_engine),
         Check("image builder", LOCAL, check_builder),
         Check("session-manager-plugin", LOCAL, check_plugin),
-        Check("mysql client", LOCAL, check_mysql),
+        Check(f"{engine(env.settings.database.engine).client} client", LOCAL, check_db_client),
         Check("service port", LOCAL, check_port),
         Check("credentials", ACCOUNT, check_credentials),
         Check("region", ACCOUNT, check_region),

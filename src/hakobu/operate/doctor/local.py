@@ -1,4 +1,4 @@
-"""Checks of the local machine: Terraform, an image builder, the session plugin, mysql."""
+"""Checks of the local machine: Terraform, an image builder, the session plugin, the DB client."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import re
 import shutil
 import subprocess
 
+from hakobu.core.engines import engine
 from hakobu.core.errors import HakobuError
+from hakobu.operate.db_clients import require_client
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import Finding, ok, problem, warning
-from hakobu.operate.sessions import PLUGIN, PLUGIN_INSTALL, require_mysql
+from hakobu.operate.sessions import PLUGIN, PLUGIN_INSTALL
 from hakobu.provision.terraform import find_engine
 from hakobu.ship.image import find_builder
 
@@ -92,9 +94,10 @@ def check_plugin(facts: Facts) -> Finding:
     return ok(f"at {path}")
 
 
-def check_mysql(facts: Facts) -> Finding:
+def check_db_client(facts: Facts) -> Finding:
+    """The client `db shell` runs for this engine: mysql (or mariadb), or psql."""
     try:
-        path = require_mysql()
+        path = require_client(engine(facts.env.settings.database.engine).family)
     except HakobuError as exc:
         return warning("not installed: `hakobu db shell` needs it", exc.fix)
     return ok(f"at {path}")
