@@ -43,11 +43,9 @@ from hakobu.provision.blueprint.paused import deep_paused, references
 from hakobu.provision.cost import HOURS_PER_MONTH
 from hakobu.provision.prices import PriceTable, shipped_prices
 from tests.conftest import environment_of, make_rails_app
-from tests.support.stubbed_aws import StubbedAws
+from tests.support.stubbed_aws import TD, TG, StubbedAws, deployment_entry, service_entry
 
 REGION = "ap-northeast-1"
-TD = f"arn:aws:ecs:{REGION}:123456789012:task-definition/rails-app"
-TG = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/rails-app-tg/0123456789abcdef"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CLUSTER = "rails-app-cluster"
 PRICES = shipped_prices()
@@ -435,29 +433,11 @@ def test_a_db_that_never_becomes_available_times_out_with_its_status() -> None:
 
 
 def _service(desired: int, running: int, revision: int = 7, deployments: int = 1) -> dict:
-    deployment = {
-        "id": "ecs-svc/1",
-        "status": "PRIMARY",
-        "taskDefinition": f"{TD}:{revision}",
-        "desiredCount": desired,
-        "runningCount": running,
-        "pendingCount": desired - running,
-        "rolloutState": "COMPLETED",
-    }
-    older = {**deployment, "id": "ecs-svc/0", "status": "ACTIVE", "taskDefinition": f"{TD}:6"}
-    return {
-        "serviceName": "rails-app-service",
-        "serviceArn": f"arn:aws:ecs:{REGION}:123456789012:service/{CLUSTER}/rails-app-service",
-        "status": "ACTIVE",
-        "desiredCount": desired,
-        "runningCount": running,
-        "pendingCount": desired - running,
-        "taskDefinition": f"{TD}:{revision}",
-        "loadBalancers": [
-            {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
-        ],
-        "deployments": [deployment, *([older] if deployments == 2 else [])],
-    }
+    counts = {"desiredCount": desired, "runningCount": running, "pendingCount": desired - running}
+    current = deployment_entry("ecs-svc/1", "PRIMARY", f"{TD}:{revision}", "COMPLETED", **counts)
+    older = deployment_entry("ecs-svc/0", "ACTIVE", f"{TD}:6", "COMPLETED", **counts)
+    listed = [current, *([older] if deployments == 2 else [])]
+    return service_entry(listed, f"{TD}:{revision}", **counts)
 
 
 def _targets(*states: str) -> dict[str, Any]:

@@ -78,36 +78,41 @@ class Recorder:
         self.lines.extend(update.lines())
 
 
-def service_response(
-    deployments: list[dict[str, Any]], task_definition: str = OLD
+def service_entry(
+    deployments: list[dict[str, Any]], task_definition: str = OLD, **fields: Any
 ) -> dict[str, Any]:
-    """A `describe_services` response for the one service, with these deployments."""
+    """The one service as `describe_services` lists it, with these deployments; `fields`
+    replace or add top-level keys (`desiredCount=2`, `events=[...]`, ...)."""
     return {
-        "services": [
-            {
-                "serviceName": SERVICE,
-                "serviceArn": f"arn:aws:ecs:::service/{CLUSTER}/{SERVICE}",
-                "status": "ACTIVE",
-                "taskDefinition": task_definition,
-                "desiredCount": 1,
-                "runningCount": 1,
-                "pendingCount": 0,
-                "networkConfiguration": {"awsvpcConfiguration": NETWORK},
-                "loadBalancers": [
-                    {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
-                ],
-                "deployments": deployments,
-                "events": [],
-            }
+        "serviceName": SERVICE,
+        "serviceArn": f"arn:aws:ecs:::service/{CLUSTER}/{SERVICE}",
+        "status": "ACTIVE",
+        "taskDefinition": task_definition,
+        "desiredCount": 1,
+        "runningCount": 1,
+        "pendingCount": 0,
+        "networkConfiguration": {"awsvpcConfiguration": NETWORK},
+        "loadBalancers": [
+            {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
         ],
-        "failures": [],
+        "deployments": deployments,
+        "events": [],
+        **fields,
     }
 
 
-def deployment_entry(
-    ident: str, status: str, task_definition: str, state: str, reason: str = ""
+def service_response(
+    deployments: list[dict[str, Any]], task_definition: str = OLD, **fields: Any
 ) -> dict[str, Any]:
-    """One entry of a service's `deployments`, as DescribeServices gives it."""
+    """A `describe_services` response for the one service (see `service_entry`)."""
+    return {"services": [service_entry(deployments, task_definition, **fields)], "failures": []}
+
+
+def deployment_entry(
+    ident: str, status: str, task_definition: str, state: str, reason: str = "", **fields: Any
+) -> dict[str, Any]:
+    """One entry of a service's `deployments`, as DescribeServices gives it; `fields`
+    replace or add keys (`runningCount=0`, `failedTasks=2`, ...)."""
     return {
         "id": ident,
         "status": status,
@@ -118,6 +123,7 @@ def deployment_entry(
         "rolloutState": state,
         "rolloutStateReason": reason,
         "createdAt": NOW,
+        **fields,
     }
 
 
