@@ -22,7 +22,7 @@ from hakobu.operate.scaling import (
 )
 from hakobu.provision.scaffold import Detected, render_config
 from tests.conftest import make_rails_app, run_hakobu
-from tests.support.stubbed_aws import CLUSTER, SERVICE, StubbedAws
+from tests.support.stubbed_aws import CLUSTER, SERVICE, StubbedAws, service_response
 
 GENERATED = render_config(
     "rails-app", Detected("rails", 3000, "/up", "MYAPP_DATABASE_PASSWORD", "test", "myapp")
@@ -184,13 +184,7 @@ def test_check_edit_refuses_an_edit_that_changes_another_environment() -> None:
 
 
 def _described(count: int) -> dict[str, object]:
-    return {
-        "services": [
-            {"serviceName": SERVICE, "status": "ACTIVE", "desiredCount": count,
-             "taskDefinition": "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/x:1"}
-        ],
-        "failures": [],
-    }  # fmt: skip
+    return service_response([], desiredCount=count)
 
 
 @pytest.fixture

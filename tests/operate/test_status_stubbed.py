@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +21,23 @@ from hakobu.core.errors import HakobuError
 from hakobu.operate.status import StatusReport, gather_status
 from hakobu.ship.rollout import TARGET_REASONS
 from tests.conftest import environment_of
-from tests.support.stubbed_aws import StubbedAws
+from tests.support.stubbed_aws import (
+    ACCOUNT,
+    CLUSTER,
+    NEW,
+    NOW,
+    OLD,
+    SERVICE,
+    TG,
+    StubbedAws,
+    deployment_entry,
+    service_response,
+)
 
-CLUSTER, SERVICE = "rails-app-cluster", "rails-app-service"
-ACCOUNT = "123456789012"
 REGION = "ap-northeast-1"
-TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rails-app"
-OLD, NEW = f"{TD}:4", f"{TD}:5"
-TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/rails-app-tg/0123456789abcdef"
 ALB_DNS = f"rails-app-alb-1234567890.{REGION}.elb.amazonaws.com"
 REPO = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/rails-app"
 TASK = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/0f3d2c1b9a8e4d7c"
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 # The state ELB reports with each reason code (AWS's TargetHealth documentation).
 STATE_OF_REASON = {
@@ -57,20 +62,10 @@ STATE_OF_REASON = {
 def _deployment(
     ident: str, status: str, task_definition: str, state: str, running: int, reason: str
 ) -> dict[str, Any]:
-    return {
-        "id": ident,
-        "status": status,
-        "taskDefinition": task_definition,
-        "desiredCount": 1,
-        "pendingCount": 1 - running,
-        "runningCount": running,
-        "failedTasks": 0,
-        "createdAt": NOW,
-        "updatedAt": NOW,
-        "launchType": "FARGATE",
-        "rolloutState": state,
-        "rolloutStateReason": reason,
-    }
+    return deployment_entry(
+        ident, status, task_definition, state, reason, runningCount=running,
+        pendingCount=1 - running, failedTasks=0, updatedAt=NOW, launchType="FARGATE",
+    )  # fmt: skip
 
 
 def _services(deployments: list[dict[str, Any]], task_definition: str) -> dict[str, Any]:
@@ -82,27 +77,17 @@ def _services(deployments: list[dict[str, Any]], task_definition: str) -> dict[s
         }
         for i in range(8)  # newest first, as AWS lists them
     ]
-    return {
-        "services": [
-            {
-                "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}",
-                "serviceName": SERVICE,
-                "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}",
-                "status": "ACTIVE",
-                "desiredCount": 2,
-                "runningCount": 1,
-                "pendingCount": 1,
-                "launchType": "FARGATE",
-                "taskDefinition": task_definition,
-                "loadBalancers": [
-                    {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
-                ],
-                "deployments": deployments,
-                "events": events,
-            }
-        ],
-        "failures": [],
-    }
+    return service_response(
+        deployments,
+        task_definition,
+        serviceArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}",
+        clusterArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}",
+        desiredCount=2,
+        runningCount=1,
+        pendingCount=1,
+        launchType="FARGATE",
+        events=events,
+    )
 
 
 def _task_definition(arn: str, image: str, tags: dict[str, str]) -> dict[str, Any]:
