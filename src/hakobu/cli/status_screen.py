@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hakobu.cli.common import clock
-from hakobu.operate.status import StatusReport
+from hakobu.operate.status import MISSING, StatusReport
 
 STATE_STYLES = {
     "healthy": "green",
@@ -31,6 +31,8 @@ def screen(report: StatusReport) -> RenderableType:
     """The whole status as one renderable (printed once, or redrawn by --watch)."""
     parts: list[RenderableType] = [_headline(report), _overview(report)]
     parts += [_section("Deployments"), _deployments(report)]
+    if report.processes:
+        parts += [_section("Processes beside web"), _processes(report)]
     parts += _targets(report)
     if report.stopped_tasks:
         parts += [_section("Stopped tasks (newest first)"), _stopped(report)]
@@ -91,6 +93,28 @@ def _deployments(report: StatusReport) -> Table | Text:
             d.image_tag or "-",
             clock(d.created_at),
             line.rollout_state_reason or "",
+        )
+    return table
+
+
+def _processes(report: StatusReport) -> Table:
+    table = _table("process", "service", "desired", "running", "pending", "revision", "rollout")
+    table.add_column("last events", style="dim")
+    for p in report.processes:
+        service = p.service
+        rollout = p.rollout_state or "-"
+        if service.status == MISSING:
+            rollout = "no service yet: run hakobu up"
+        _add_row(
+            table,
+            p.process,
+            service.name,
+            str(service.desired),
+            str(service.running),
+            str(service.pending),
+            service.task_definition,
+            rollout,
+            "\n".join(f"{clock(e.created_at)} {e.message}" for e in p.events) or "-",
         )
     return table
 

@@ -35,6 +35,8 @@ from hakobu.aws.clients import AwsClients, ClientSource
 from hakobu.aws.ecs import service_description
 from hakobu.aws.polling import call_patiently
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import workers
+from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.sandbox import emulator
 
@@ -59,6 +61,9 @@ EVENTS_SHOWN = 5
 STOPPED_TASKS_SHOWN = 5
 # How long one gather may wait out AWS throttling (botocore's adaptive retries come first).
 PATIENCE_SECONDS = 30.0
+# Each worker's newest events shown beside web's (a rollout or a crash loop in a few lines).
+PROCESS_EVENTS_SHOWN = 3
+MISSING = "MISSING"  # a process whose service `hakobu up` has not created yet
 
 
 # The clients a status needs (ECS, ELBv2, RDS), made once and reused by every `--watch`
@@ -185,6 +190,27 @@ class LoadBalancerStatus:
 
 
 @dataclass(frozen=True)
+class ProcessStatus:
+    """A process beside web ([processes.NAME]): its service's counts, its rollout (the
+    PRIMARY deployment's state) and its newest events."""
+
+    process: str
+    service: ServiceStatus
+    rollout_state: str | None
+    rollout_reason: str | None
+    events: tuple[EventLine, ...]  # the newest PROCESS_EVENTS_SHOWN, oldest first
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            **self.service.as_json(),
+            "rollout_state": self.rollout_state,
+            "rollout_state_reason": self.rollout_reason,
+            "events": [_event_json(e) for e in self.events],
+        }
+
+
+@dataclass(frozen=True)
 class StatusReport:
     """Everything `hakobu status` shows; `None` means that part does not exist (yet)."""
 
@@ -199,6 +225,7 @@ class StatusReport:
     stopped_tasks: tuple[StoppedTask, ...]  # newest first
     database: DatabaseStatus | None
     load_balancer: LoadBalancerStatus | None
+    processes: tuple[ProcessStatus, ...] = ()  # each worker, in hakobu.toml's order
 
     @property
     def url(self) -> str | None:
@@ -232,10 +259,8 @@ class StatusReport:
             "service": self.service.as_json(),
             "deployments": [d.as_json() for d in self.deployments],
             "target_groups": [g.as_json() for g in self.target_groups],
-            "events": [
-                {"id": e.id, "created_at": _iso(e.created_at), "message": e.message}
-                for e in self.events
-            ],
+            "events": [_event_json(e) for e in self.events],
+            "processes": [p.as_json() for p in self.processes],
             "stopped_tasks": [_stopped_json(t) for t in self.stopped_tasks],
             "database": self.database.as_json() if self.database else None,
             "load_balancer": self.load_balancer.as_json() if self.load_balancer else None,
@@ -270,6 +295,10 @@ def gather_status(
         balancing = pool.submit(
             _balancer_and_targets, clients.elbv2, names.load_balancer, described, patient
         )
+        running = [
+            (name, pool.submit(patient, partial(_process, clients.ecs, names, name)))
+            for name in workers(env)
+        ]
         service = described.result()  # a missing service stops here, with "run hakobu up"
         deployments = _deployments(clients.ecs, service, names.container, patient)
         stopped = _stopped_tasks(clients.ecs, names.cluster, names.service, patient)
@@ -286,7 +315,29 @@ def gather_status(
             stopped_tasks=stopped,
             database=database.result(),
             load_balancer=_served_locally(balancer, env) if target.sandbox else balancer,
+            processes=tuple(future.result() for _, future in running),
         )
+
+
+def _process(ecs: Any, names: Names, process: str) -> ProcessStatus:
+    try:
+        service = service_description(ecs, names.cluster, names.process(process))
+    except HakobuError:  # added to hakobu.toml, not applied yet: web's status still shows
+        missing = ServiceStatus(names.process(process), MISSING, 0, 0, 0, "-")
+        return ProcessStatus(process, missing, None, None, ())
+    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    events = _last_events(service)
+    return ProcessStatus(
+        process=process,
+        service=_service_status(service),
+        rollout_state=primary.get("rolloutState"),
+        rollout_reason=primary.get("rolloutStateReason"),
+        events=events[-PROCESS_EVENTS_SHOWN:],
+    )
+
+
+def _event_json(event: EventLine) -> dict[str, Any]:
+    return {"id": event.id, "created_at": _iso(event.created_at), "message": event.message}
 
 
 def _served_locally(
