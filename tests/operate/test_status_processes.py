@@ -86,7 +86,6 @@ def test_status_shows_each_worker_and_a_missing_one(source: Source, tmp_path: Pa
         described["pendingCount"],
     )
     assert worker["task_definition"] == "rails-app-worker:1"
-    [described] = ecs.describe_services(cluster=CLUSTER, services=["rails-app-worker"])["services"]
     [primary] = [d for d in described["deployments"] if d["status"] == "PRIMARY"]
     assert worker["rollout_state"] == primary["rolloutState"]
     assert mailer == {
