@@ -29,6 +29,7 @@ from hakobu.ship.rollout import (
     RolloutUpdate,
     follow_rollout,
 )
+from tests.support.stubbed_aws import TG, deployment_entry, service_response
 
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
@@ -36,7 +37,6 @@ CLUSTER = "rails-app-cluster"
 SERVICE = "rails-app-service"
 OLD_TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rails-app:3"
 NEW_TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rails-app:4"
-TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/rails-app-tg/0a1b2c3d4e5f6a7b"
 OLD_ID = "ecs-svc/1111111111111111111"
 NEW_ID = "ecs-svc/2222222222222222222"
 ROLLBACK_ID = "ecs-svc/3333333333333333333"
@@ -138,23 +138,13 @@ def deployment(
         "COMPLETED": f"ECS deployment {id} completed.",
         "FAILED": "ECS deployment circuit breaker: tasks failed to start.",
     }[state]
-    return {
-        "id": id,
-        "status": status,
-        "taskDefinition": task_definition,
-        "desiredCount": desired,
-        "pendingCount": pending,
-        "runningCount": running,
-        "failedTasks": failed,
-        "createdAt": T0 + timedelta(seconds=at),
-        "updatedAt": T0 + timedelta(seconds=at),
-        "launchType": "FARGATE",
-        "platformVersion": "1.4.0",
-        "platformFamily": "Linux",
-        "networkConfiguration": NETWORK,
-        "rolloutState": state,
-        "rolloutStateReason": reason or default_reason,
-    }
+    at_time = T0 + timedelta(seconds=at)
+    return deployment_entry(
+        id, status, task_definition, state, reason or default_reason, desiredCount=desired,
+        pendingCount=pending, runningCount=running, failedTasks=failed, createdAt=at_time,
+        updatedAt=at_time, launchType="FARGATE", platformVersion="1.4.0",
+        platformFamily="Linux", networkConfiguration=NETWORK,
+    )  # fmt: skip
 
 
 NETWORK = {
@@ -173,39 +163,29 @@ def event(id: str, seconds: int, message: str) -> dict[str, Any]:
 def described(deployments: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
     """A describe_services response; `events` oldest first (AWS lists them newest first)."""
     primary = next(d for d in deployments if d["status"] == "PRIMARY")
-    return {
-        "services": [
-            {
-                "serviceArn": SERVICE_ARN,
-                "serviceName": SERVICE,
-                "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}",
-                "loadBalancers": [
-                    {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
-                ],
-                "status": "ACTIVE",
-                "desiredCount": 2,
-                "runningCount": sum(d["runningCount"] for d in deployments),
-                "pendingCount": sum(d["pendingCount"] for d in deployments),
-                "launchType": "FARGATE",
-                "platformVersion": "LATEST",
-                "taskDefinition": primary["taskDefinition"],
-                "deploymentConfiguration": {
-                    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-                    "maximumPercent": 200,
-                    "minimumHealthyPercent": 100,
-                },
-                "deployments": deployments,
-                "events": list(reversed(events)),
-                "createdAt": T0 - timedelta(days=3),
-                "networkConfiguration": NETWORK,
-                "healthCheckGracePeriodSeconds": 60,
-                "schedulingStrategy": "REPLICA",
-                "deploymentController": {"type": "ECS"},
-                "enableExecuteCommand": True,
-            }
-        ],
-        "failures": [],
-    }
+    return service_response(
+        deployments,
+        primary["taskDefinition"],
+        serviceArn=SERVICE_ARN,
+        clusterArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}",
+        desiredCount=2,
+        runningCount=sum(d["runningCount"] for d in deployments),
+        pendingCount=sum(d["pendingCount"] for d in deployments),
+        launchType="FARGATE",
+        platformVersion="LATEST",
+        deploymentConfiguration={
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        },
+        events=list(reversed(events)),
+        createdAt=T0 - timedelta(days=3),
+        networkConfiguration=NETWORK,
+        healthCheckGracePeriodSeconds=60,
+        schedulingStrategy="REPLICA",
+        deploymentController={"type": "ECS"},
+        enableExecuteCommand=True,
+    )
 
 
 def target(ip: str, state: str, reason: str | None = None, description: str | None = None):
