@@ -13,12 +13,13 @@ from typing import Any
 
 from hakobu.core.config import Environment
 from hakobu.operate.doctor import Check, CheckResult, Facts, default_checks, run_checks
+from tests.support import stubbed_aws
 from tests.support.stubbed_aws import StubbedAws
 
 REGION, ACCOUNT = "ap-northeast-1", "123456789012"
 CLUSTER, SERVICE = "rails-app-cluster", "rails-app-service"
 TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rails-app:7"
-TG = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/rails-app-tg/0123456789abcdef"
+TG = stubbed_aws.TG  # the service's target group, as the shared service response names it
 TASK = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/0f3d2c1b9a8e4d7c"
 VPC = "vpc-0123456789abcdef0"
 PRIVATE = {"subnet-0a": "10.0.10.0/24", "subnet-0c": "10.0.11.0/24"}
@@ -39,30 +40,20 @@ IDENTITY = {
 def service_response(
     subnets: list[str], public_ip: bool = False, running: int = 1
 ) -> dict[str, Any]:
-    return {
-        "services": [
-            {
-                "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}",
-                "serviceName": SERVICE,
-                "status": "ACTIVE",
-                "desiredCount": 1,
-                "runningCount": running,
-                "pendingCount": 1 - running,
-                "taskDefinition": TD,
-                "loadBalancers": [
-                    {"targetGroupArn": TG, "containerName": "rails-app", "containerPort": 3000}
-                ],
-                "networkConfiguration": {
-                    "awsvpcConfiguration": {
-                        "subnets": subnets,
-                        "securityGroups": [ECS_SG],
-                        "assignPublicIp": "ENABLED" if public_ip else "DISABLED",
-                    }
-                },
-            }
-        ],
-        "failures": [],
+    """The service with no deployments listed, in these subnets."""
+    network = {
+        "subnets": subnets,
+        "securityGroups": [ECS_SG],
+        "assignPublicIp": "ENABLED" if public_ip else "DISABLED",
     }
+    return stubbed_aws.service_response(
+        [],
+        TD,
+        serviceArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}",
+        runningCount=running,
+        pendingCount=1 - running,
+        networkConfiguration={"awsvpcConfiguration": network},
+    )
 
 
 def db_response(version: str = "8.4.5", status: str = "available", **extra: Any) -> dict[str, Any]:
