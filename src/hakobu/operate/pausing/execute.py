@@ -3,7 +3,7 @@ the Terraform step handed in (`Reshape`), progress reported through `Progress`."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,9 +29,11 @@ from hakobu.operate.scaling import update_request
 from hakobu.provision.blueprint.service import runs_placeholder
 
 
-def scale_to_zero(ecs: Any, env: Environment) -> None:
+def scale_to_zero(ecs: Any, env: Environment, processes: Iterable[str] = ()) -> None:
+    """web, and each of `processes` (the workers the pause recorded), to no task."""
     names = Names.of(env)
-    ecs_ops.send_service_update(ecs, update_request(names.cluster, names.service, 0))
+    for service in [names.service, *(names.process(name) for name in processes)]:
+        ecs_ops.send_service_update(ecs, update_request(names.cluster, service, 0))
 
 
 def stop_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
@@ -90,8 +92,9 @@ def execute_pause(
     if suspend_autoscaling(env, aws, suspended=True):  # or it would start tasks again
         progress.step("Suspended auto scaling")
     if plan.scale_to_zero:
-        progress.step(f"Scaling {names.service} to 0 tasks")
-        scale_to_zero(aws.client("ecs"), env)
+        services = [names.service, *(names.process(name) for name in plan.record.processes)]
+        progress.step(f"Scaling {', '.join(services)} to 0 tasks")
+        scale_to_zero(aws.client("ecs"), env, plan.record.processes)
         if follow:
             progress.step("Waiting until the tasks are drained and stopped")
             wait_until_no_tasks(aws.client("ecs"), env, waiter(), progress.tasks)
@@ -129,6 +132,9 @@ def execute_resume(
         reshape(False)
     progress.step(f"Scaling {names.service} back to {plan.record.desired_count} task(s)")
     ecs_ops.send_service_update(ecs, plan.service_request)
+    for request in plan.process_requests:
+        progress.step(f"Scaling {request['service']} back to {request['desiredCount']} task(s)")
+        ecs_ops.send_service_update(ecs, request)
     if suspend_autoscaling(env, aws, suspended=False):
         progress.step("Resumed auto scaling")
     remove_record(path)

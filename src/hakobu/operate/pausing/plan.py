@@ -7,17 +7,19 @@ service as it was when paused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
 from hakobu.aws import rds as rds_ops
 from hakobu.aws.ecs import service_description
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import workers
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.operate.pausing.record import PauseRecord
 from hakobu.operate.pausing.saving import Saving, pause_saving
+from hakobu.operate.scaling import update_request
 from hakobu.operate.status import revision_of
 from hakobu.provision.prices import PriceTable
 
@@ -55,6 +57,7 @@ class Facts:
     desired_count: int
     task_definition: str
     database_status: str | None  # None: the DB instance does not exist
+    processes: dict[str, int] = field(default_factory=dict)  # each worker's desired count
 
 
 def gather_facts(ecs: Any, rds: Any, env: Environment) -> Facts:
@@ -64,7 +67,22 @@ def gather_facts(ecs: Any, rds: Any, env: Environment) -> Facts:
         desired_count=int(service.get("desiredCount", 0)),
         task_definition=str(service.get("taskDefinition", "")),
         database_status=database_status(rds, names.db_instance),
+        processes=_worker_counts(ecs, env),
     )
+
+
+def _worker_counts(ecs: Any, env: Environment) -> dict[str, int]:
+    """Each worker's desired count; one not created yet (no `hakobu up` since it was added
+    to hakobu.toml) runs nothing to pause."""
+    names = Names.of(env)
+    counts = {}
+    for name in workers(env):
+        try:
+            described = service_description(ecs, names.cluster, names.process(name))
+        except HakobuError:
+            continue
+        counts[name] = int(described.get("desiredCount", 0))
+    return counts
 
 
 def database_status(rds: Any, identifier: str) -> str | None:
@@ -94,6 +112,10 @@ class PausePlan:
         steps = []
         if self.scale_to_zero:
             steps.append(f"scale {names.service} to 0 tasks (was {self.record.desired_count})")
+            steps += [
+                f"scale {names.process(name)} to 0 tasks (was {count})"
+                for name, count in self.record.processes.items()
+            ]
         if self.apply_paused_shape:
             steps.append(
                 "remove the NAT Gateway(s) and the ALB with its listener through Terraform "
@@ -132,16 +154,20 @@ def plan_pause(
         monthly_saving=None,
         saving_complete=True,
         emulator=emulator,
+        processes=dict(facts.processes),
     )
     saving = pause_saving(env, prices, record.deep or deep, record.desired_count)
     record = replace(
         record,
+        # A worker created since the first pause is put back to what it ran then.
+        processes={**facts.processes, **record.processes},
         deep=record.deep or deep,
         database_stopped_at=now if action != "none" else record.database_stopped_at,
         monthly_saving=round(saving.total, 2),
         saving_complete=saving.complete,
     )
-    return PausePlan(record, previous, facts.desired_count > 0, deeper, action, saving)
+    running = facts.desired_count > 0 or any(facts.processes.values())
+    return PausePlan(record, previous, running, deeper, action, saving)
 
 
 def _stop_action(status: str | None, identifier: str) -> DatabaseAction:
@@ -167,6 +193,7 @@ class ResumePlan:
     apply_normal_shape: bool  # Terraform: the NAT Gateways and the ALB again
     database: DatabaseAction
     service_request: dict[str, Any]  # `ecs.update_service` kwargs
+    process_requests: tuple[dict[str, Any], ...] = ()  # the same, one per worker
 
     def steps(self, env: Environment) -> list[str]:
         names = Names.of(env)
@@ -178,6 +205,10 @@ class ResumePlan:
         revision = revision_of(self.record.task_definition)
         count = self.record.desired_count
         steps.append(f"scale {names.service} back to {count} task(s) on {revision}")
+        steps += [
+            f"scale {request['service']} back to {request['desiredCount']} task(s)"
+            for request in self.process_requests
+        ]
         return steps
 
 
@@ -190,6 +221,10 @@ def plan_resume(env: Environment, record: PauseRecord, facts: Facts) -> ResumePl
         apply_normal_shape=record.deep,
         database=_start_action(facts.database_status, names.db_instance),
         service_request=restore_request(names, record, facts),
+        process_requests=tuple(
+            update_request(names.cluster, names.process(name), count)
+            for name, count in record.processes.items()
+        ),
     )
 
 

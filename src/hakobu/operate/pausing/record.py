@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class PauseRecord:
     monthly_saving: float | None  # the estimate printed at pause time, USD a month
     saving_complete: bool
     emulator: str | None = None  # sandbox only: the emulator it belongs to (started_at)
+    # Each process beside web ([processes.NAME]) and its desired count before the pause.
+    processes: dict[str, int] = field(default_factory=dict)
 
     @property
     def auto_start_at(self) -> datetime | None:
