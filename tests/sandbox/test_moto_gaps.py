@@ -59,6 +59,7 @@ def service(endpoint: str) -> Iterator[Any]:
         desiredCount=1,
         availabilityZoneRebalancing="DISABLED",
         enableExecuteCommand=True,
+        healthCheckGracePeriodSeconds=60,
         deploymentConfiguration={
             "maximumPercent": 200,
             "minimumHealthyPercent": 100,
@@ -129,6 +130,7 @@ def test_create_service_keeps_what_the_provider_sent(endpoint: str, service: Any
     got = described["services"][0]
     assert got["availabilityZoneRebalancing"] == "DISABLED"
     assert got["enableExecuteCommand"] is True
+    assert got["healthCheckGracePeriodSeconds"] == 60
     config = got["deploymentConfiguration"]
     assert config["alarms"] == {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}
     assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}

@@ -27,6 +27,9 @@ _KEPT_SERVICE_PARAMS = {
     "deploymentConfiguration": "deployment_configuration",
     "availabilityZoneRebalancing": "availability_zone_rebalancing",
     "enableExecuteCommand": "enable_execute_command",
+    # Without it the service planned `health_check_grace_period_seconds = 0 -> 60` on every
+    # run wherever the runtime (which keeps it too) does not run.
+    "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
 }
 
 
@@ -59,7 +62,8 @@ def install() -> None:
         # new [min, max] into it at once and records that as a scaling activity.
         _patches.wrap(ApplicationAutoscalingBackend, "register_scalable_target", _clamp_service)
         # ECS CreateService: moto drops deploymentConfiguration (with the deployment
-        # alarms), availabilityZoneRebalancing and enableExecuteCommand.
+        # alarms), availabilityZoneRebalancing, enableExecuteCommand and
+        # healthCheckGracePeriodSeconds.
         _patches.wrap(EC2ContainerServiceResponse, "create_service", _create_service)
         # EC2 DescribeSecurityGroupRules: moto returns no Description for a rule that
         # references another group (it keeps it with the group pair), so every

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hakobu.sandbox import moto_gaps
+from hakobu.sandbox import edge_gaps, moto_gaps
 from hakobu.sandbox.emulator import (
     LOOPBACK,
     NO_ENGINE_LINE,
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import ThreadedMotoServer
 
     moto_gaps.install()  # answer the AWS calls moto lacks before any request arrives
+    edge_gaps.install()  # CloudFront read back as AWS returns it, ACM validated by records
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()  # returns once the socket listens; early requests wait in its backlog
     port = server.get_host_and_port()[1]
