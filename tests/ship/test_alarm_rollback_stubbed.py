@@ -34,15 +34,14 @@ REASON = (
 )
 
 
-def _with_alarms(described: dict[str, Any]) -> dict[str, Any]:
-    described["services"][0]["deploymentConfiguration"] = {
-        "alarms": {
-            "alarmNames": ["rails-app-alb-5xx", "rails-app-app-5xx"],
-            "enable": True,
-            "rollback": True,
-        },
-    }
-    return described
+# The service's deployment alarms (alarm-based rollback), as DescribeServices lists them.
+ALARMED = {
+    "alarms": {
+        "alarmNames": ["rails-app-alb-5xx", "rails-app-app-5xx"],
+        "enable": True,
+        "rollback": True,
+    },
+}
 
 
 def _alarm(
@@ -57,7 +56,9 @@ def _alarm(
 
 
 def _answer(aws: StubbedAws, *alarms: dict[str, Any]) -> None:
-    aws.stub("ecs").add_response("describe_services", _with_alarms(service_response([])), None)
+    aws.stub("ecs").add_response(
+        "describe_services", service_response([], deploymentConfiguration=ALARMED), None
+    )
     aws.stub("cloudwatch").add_response(
         "describe_alarms",
         {"MetricAlarms": list(alarms)},

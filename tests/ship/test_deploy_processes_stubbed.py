@@ -29,6 +29,7 @@ from tests.support.stubbed_aws import (
     Recorder,
     StubbedAws,
     deployment_entry,
+    service_entry,
     service_response,
 )
 
@@ -43,14 +44,13 @@ CIRCUIT_BREAKER = "ECS deployment circuit breaker: tasks failed to start."
 
 
 def worker_service(deployments: list[dict[str, Any]], task_definition: str) -> dict[str, Any]:
-    described = service_response(deployments, task_definition)
-    body = described["services"][0]
-    body.update(
+    return service_response(
+        deployments,
+        task_definition,
         serviceName=WORKER_SERVICE,
         serviceArn=f"arn:aws:ecs:::service/{CLUSTER}/{WORKER_SERVICE}",
         loadBalancers=[],
     )
-    return described
 
 
 def definition(arn: str, family: str, revision: int, command: list[str] | None) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def stub_updates(aws: StubbedAws) -> None:
     rolling = [deployment_entry("ecs-svc/2", "PRIMARY", WEB_NEW, "IN_PROGRESS")]
     ecs.add_response(
         "update_service",
-        {"service": service_response(rolling, WEB_NEW)["services"][0]},
+        {"service": service_entry(rolling, WEB_NEW)},
         {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": WEB_NEW},
     )
     worker_rolling = [deployment_entry("ecs-svc/8", "PRIMARY", WORKER_NEW, "IN_PROGRESS")]

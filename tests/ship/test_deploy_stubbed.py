@@ -33,6 +33,7 @@ from tests.support.stubbed_aws import (
     Recorder,
     StubbedAws,
     deployment_entry,
+    service_entry,
     service_response,
 )
 
@@ -156,7 +157,7 @@ def test_completed_rollout_is_success(tmp_path: Path) -> None:
     ]
     ecs.add_response(
         "update_service",
-        {"service": service_response(rolling, NEW)["services"][0]},
+        {"service": service_entry(rolling, NEW)},
         {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": NEW},
     )
     ecs.add_response(
@@ -191,9 +192,7 @@ def test_rollout_rolled_back_by_the_circuit_breaker_fails_the_deploy(tmp_path: P
     _start_of_deploy(aws, exit_code=0)
     ecs, elbv2 = aws.stub("ecs"), aws.stub("elbv2")
     rolling = [deployment_entry("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS")]
-    ecs.add_response(
-        "update_service", {"service": service_response(rolling, NEW)["services"][0]}, None
-    )
+    ecs.add_response("update_service", {"service": service_entry(rolling, NEW)}, None)
     reason = "ECS deployment circuit breaker: tasks failed to start."
     ecs.add_response(
         "describe_services",
