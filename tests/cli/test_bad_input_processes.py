@@ -184,3 +184,39 @@ def test_webs_command_differing_from_the_dockerfile_is_a_warning(tmp_path: Path)
     assert "replaces the Dockerfile's CMD ['bin/rails', 'server']" in warning
     same = {"app": "shop", "processes": {"web": {"command": ["bin/rails", "server"]}}}
     assert parse_project(same, tmp_path).environment(None).warnings == []
+
+
+WITH_WORKER = VALID + '[processes.worker]\ncommand = ["bin/jobs"]\n'
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("logs", "--process", "sidekiq"),
+        ("exec", "--process", "sidekiq", "--", "true"),
+        ("scale", "sidekiq=2"),
+        ("scale", "=2"),
+        ("scale", "worker=many"),
+    ],
+    ids=["logs", "exec", "scale", "scale-no-name", "scale-bad-count"],
+)
+def test_an_unknown_process_in_an_option_stops_before_aws(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    """`--process NAME` and `scale NAME=COUNT` name web or a [processes.NAME]; anything else
+    is one Error/Fix pair, exit 2, and neither AWS nor Terraform nor the sandbox is touched."""
+    with bad.recording_aws() as aws:
+        world = bad._world(tmp_path, aws, "fake")
+        (world.root / "hakobu.toml").write_text(WITH_WORKER, encoding="utf-8")
+        before = (world.root / "hakobu.toml").read_text()
+        run = bad._run(world, *args)
+        assert run.code == 2, run.output
+        errors = [line for line in run.stderr.splitlines() if line.startswith("Error: ")]
+        fixes = [line for line in run.stderr.splitlines() if line.startswith("Fix: ")]
+        assert len(errors) == 1 and len(fixes) == 1 and "Traceback" not in run.output, run.stderr
+        if "sidekiq" in " ".join(args):
+            assert "no process named 'sidekiq'" in errors[0], run.stderr
+            assert "web, worker" in fixes[0], run.stderr
+        assert aws.requests == [], aws.requests
+    assert not world.record.exists() and not (world.root / ".hakobu").exists()
+    assert (world.root / "hakobu.toml").read_text() == before

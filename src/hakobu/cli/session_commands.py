@@ -96,6 +96,12 @@ def exec_(
     typer_ctx: typer.Context,
     env_name: EnvArg = None,
     task: TaskOpt = None,
+    process: Annotated[
+        str | None,
+        typer.Option(
+            "--process", "-p", help="A task of this process: web (default) or a [processes.NAME]."
+        ),
+    ] = None,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
@@ -111,17 +117,23 @@ def exec_(
 
     ctx = CommandContext(config, env_name, sandbox)
     command = _command(typer_ctx) or sessions.SHELL_COMMAND
-    raise typer.Exit(_open_session(ctx, command, task))
+    service = sessions.process_service(ctx.env, process)  # an unknown name calls nothing
+    raise typer.Exit(_open_session(ctx, command, task, service))
 
 
-def _open_session(ctx: CommandContext, command: list[str], task: str | None) -> int:
+def _open_session(
+    ctx: CommandContext, command: list[str], task: str | None, service: str | None = None
+) -> int:
     """`exec` and `console`: ECS Exec on AWS, the container engine in the sandbox."""
     from hakobu.operate import sandbox_sessions, sessions
 
+    notes = _notes(ctx)
     with _interruptible(ctx):
         if ctx.sandbox:
-            return sandbox_sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
-        return sessions.exec_session(ctx.target, ctx.env, command, task, _notes(ctx))
+            return sandbox_sessions.exec_session(
+                ctx.target, ctx.env, command, task, notes, service=service
+            )
+        return sessions.exec_session(ctx.target, ctx.env, command, task, notes, service)
 
 
 @app.command(rich_help_panel=PANEL)

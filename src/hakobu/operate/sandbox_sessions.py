@@ -85,35 +85,37 @@ def running_engine(aws: Aws, root: Path) -> tuple[ContainerEngine, RuntimeReport
 
 
 def session_container(
-    aws: Aws, env: Environment, task: str | None
+    aws: Aws, env: Environment, task: str | None, service: str | None = None
 ) -> tuple[ContainerEngine, SandboxContainer]:
-    """The engine and the container `exec` opens a session in; `HakobuError` saying why
-    none can be used (no engine, no deploy yet, no running task)."""
+    """The engine and the container `exec` opens a session in (a task of web's service, or
+    of `service`, a worker's); `HakobuError` saying why none can be used (no engine, no
+    deploy yet, no running task)."""
     engine, report = running_engine(aws, env.root)
     names = Names.of(env)
+    service = service or names.service
     ecs = aws.client("ecs")
-    arns = [] if task else ecs_ops.running_task_arns(ecs, names.cluster, names.service)
+    arns = [] if task else ecs_ops.running_task_arns(ecs, names.cluster, service)
     chosen = pick_container(report, names, arns, task)
     if chosen is None:
-        raise _no_container(ecs, names, task)
+        raise _no_container(ecs, names, task, service)
     return engine, chosen
 
 
-def _no_container(ecs: Any, names: Names, task: str | None) -> HakobuError:
+def _no_container(ecs: Any, names: Names, task: str | None, service: str) -> HakobuError:
     if task:
         return HakobuError(
             f"task {task} runs no container named {names.container!r} in the sandbox",
             "`hakobu sandbox status` lists the running tasks; or leave out --task",
         )
-    service = ecs_ops.service_description(ecs, names.cluster, names.service)
-    if runs_placeholder(ecs_ops.task_definition(ecs, service["taskDefinition"])):
+    described = ecs_ops.service_description(ecs, names.cluster, service)
+    if runs_placeholder(ecs_ops.task_definition(ecs, described["taskDefinition"])):
         return HakobuError(
-            f"the service {names.service} runs no task yet: no deploy yet (the revision "
+            f"the service {service} runs no task yet: no deploy yet (the revision "
             "`hakobu up` registers runs the never-pushed :bootstrap image)",
             "run `hakobu deploy --sandbox`, then try again",
         )
     return HakobuError(
-        f"the service {names.service} has no running task to connect to",
+        f"the service {service} has no running task to connect to",
         "`hakobu status --sandbox` shows why; `hakobu run --sandbox -- COMMAND` starts a "
         "one-off task of the current revision even when the service is unhealthy",
     )
@@ -126,9 +128,11 @@ def exec_session(
     task: str | None = None,
     notify: Callable[[str], None] = lambda message: None,
     tty: bool | None = None,
+    service: str | None = None,
 ) -> int:
-    """Run `command` in the app container of a running task; the command's exit code."""
-    engine, container = session_container(aws, env, task)
+    """Run `command` in the app container of a running task (of web's service, or of
+    `service`); the command's exit code."""
+    engine, container = session_container(aws, env, task, service)
     terminal = sys.stdin.isatty() if tty is None else tty
     what = "a shell" if command == sessions.SHELL_COMMAND else shlex.join(command)
     notify(

@@ -39,8 +39,9 @@ from hakobu.aws.clients import ClientSource
 from hakobu.aws.errors import error_code, error_message
 from hakobu.aws.logs import LogLine
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB, workers
 from hakobu.core.engines import engine
-from hakobu.core.errors import ConfigError, HakobuError, PreflightError
+from hakobu.core.errors import ConfigError, HakobuError, InvalidArgument, PreflightError
 from hakobu.core.names import Names
 from hakobu.operate import db_clients
 from hakobu.ship import tasks
@@ -242,12 +243,29 @@ class ExecTask:
         return session_target(self.cluster, self.task_id, self.runtime_id)
 
 
-def exec_task(ecs: Any, names: Names, task: str | None = None) -> ExecTask:
-    """`task` (an id or ARN), or the first RUNNING task of the service that accepts ECS Exec.
+def process_service(env: Environment, process: str | None) -> str:
+    """The ECS service `exec --process` opens a session in: web's, or a worker's."""
+    names = Names.of(env)
+    if process is None or process == WEB:
+        return names.service
+    known = [WEB, *workers(env)]
+    if process not in known:
+        raise InvalidArgument(
+            f"no process named {process!r}",
+            f"use one of: {', '.join(known)} (web, and each [processes.NAME] of hakobu.toml)",
+        )
+    return names.process(process)
+
+
+def exec_task(
+    ecs: Any, names: Names, task: str | None = None, service: str | None = None
+) -> ExecTask:
+    """`task` (an id or ARN), or the first RUNNING task of the service (web's, or `service`)
+    that accepts ECS Exec.
 
     `HakobuError` saying why and what to do if none does.
     """
-    arns = [task] if task else _service_tasks(ecs, names)
+    arns = [task] if task else _service_tasks(ecs, names, service or names.service)
     response = ecs_ops.describe_tasks(ecs, names.cluster, arns)
     running = [t for t in response.get("tasks", []) if t.get("lastStatus") == "RUNNING"]
     if not running:
@@ -301,10 +319,14 @@ def exec_not_enabled(names: Names, why: str) -> HakobuError:
     )
 
 
-def _service_tasks(ecs: Any, names: Names) -> list[str]:
-    arns = ecs_ops.running_task_arns(ecs, names.cluster, names.service)
+def _service_tasks(ecs: Any, names: Names, service: str) -> list[str]:
+    arns = ecs_ops.running_task_arns(ecs, names.cluster, service)
     if not arns:
-        raise _no_running_task(names, None, {})
+        raise HakobuError(
+            f"the service {service} has no running task to connect to",
+            "`hakobu status` shows why; `hakobu run -- COMMAND` starts a one-off task of the "
+            "current revision even when the service is unhealthy",
+        )
     return arns
 
 
@@ -337,15 +359,17 @@ def exec_session(
     command: list[str],
     task: str | None = None,
     notify: Callable[[str], None] = lambda message: None,
+    service: str | None = None,
 ) -> int:
-    """Open an ECS Exec session running `command` in the app container; the plugin's code.
+    """Open an ECS Exec session running `command` in the app container of a task of web's
+    service (or `service`, a worker's); the plugin's code.
 
     (In the sandbox, operate/sandbox_sessions.py runs the command with the container engine.)
     """
     require_plugin()
     names = Names.of(env)
     ecs = aws.client("ecs")
-    chosen = exec_task(ecs, names, task)
+    chosen = exec_task(ecs, names, task, service)
     what = "a shell" if command == SHELL_COMMAND else shlex.join(command)
     notify(f"Opening {what} in task {chosen.task_id} ({names.container}) with ECS Exec")
     request = execute_command_request(names.cluster, chosen.task_arn, names.container, command)
