@@ -8,14 +8,13 @@ from datetime import date
 from typing import Any
 
 from hakobu.core.config import Environment
-from hakobu.core.engines import engine
+from hakobu.core.engines import RESUME_SECONDS, engine
 from hakobu.core.errors import HakobuError
 from hakobu.operate.doctor.facts import Facts, db_groups
 from hakobu.operate.doctor.results import Finding, ok, problem, warning
 from hakobu.provision.cost import HOURS_PER_MONTH, RDS_VCPUS
 from hakobu.provision.prices import load_prices
 
-MYSQL_PORT = 3306
 # RDS for MySQL 8.0 left standard support on 2026-07-31; Extended Support bills from then.
 EXTENDED_SUPPORT_FROM = date(2026, 8, 1)
 
@@ -41,14 +40,17 @@ DB_DOWN = frozenset(
 
 def check_db_instance(facts: Facts) -> Finding:
     """The guide's `aws rds describe-db-instances --db-instance-identifier rails-app-db`."""
+    if engine(facts.env.settings.database.engine).aurora:
+        return check_db_cluster(facts)
     db = facts.db_instance
     ident = facts.names.db_instance
     if db is None:
         return problem(f"the DB instance {ident} does not exist", "run `hakobu up`")
     state = db.get("DBInstanceStatus", "unknown")
     multi_az = ", Multi-AZ" if db.get("MultiAZ") else ""
+    label = engine(facts.env.settings.database.engine).label
     line = (
-        f"{ident} {state} (MySQL {db.get('EngineVersion', '?')}, "
+        f"{ident} {state} ({label} {db.get('EngineVersion', '?')}, "
         f"{db.get('DBInstanceClass', '?')}{multi_az})"
     )
     if state == "available":
@@ -69,9 +71,61 @@ def check_db_instance(facts: Facts) -> Finding:
     return warning(f"{line}: it may refuse connections until it is available", events)
 
 
+def check_db_cluster(facts: Facts) -> Finding:
+    """An Aurora cluster: its state and each instance's, and its Serverless v2 capacity.
+    A cluster that may scale to 0 ACUs pauses itself when idle: that is said, not flagged."""
+    cluster, ident = facts.db_cluster, facts.names.db_instance
+    region = facts.env.region
+    if cluster is None:
+        return problem(f"the Aurora cluster {ident} does not exist", "run `hakobu up`")
+    state = cluster.get("Status", "unknown")
+    instances = facts.cluster_instances
+    members = ", ".join(
+        f"{i['DBInstanceIdentifier']} {i.get('DBInstanceStatus', 'unknown')}" for i in instances
+    )
+    label = engine(facts.env.settings.database.engine).label
+    version = cluster.get("EngineVersion", "?")
+    line = f"{ident} {state} ({label} {version}; {members or 'no instance'}{_capacity(cluster)})"
+    if state in ("stopped", "stopping"):
+        return problem(
+            f"{line}: the app cannot connect to a stopped cluster",
+            f"`hakobu resume {facts.env.name}` starts it (or `aws rds start-db-cluster "
+            f"--db-cluster-identifier {ident} --region {region}`; AWS also starts a stopped "
+            "cluster by itself after seven days)",
+        )
+    events = (
+        f"`aws rds describe-events --source-identifier {ident} --source-type db-cluster "
+        f"--region {region}` says what happened"
+    )
+    if not instances:
+        return problem(f"{line}: a cluster without instances serves nothing", "run `hakobu up`")
+    if state in DB_DOWN or any(i.get("DBInstanceStatus") in DB_DOWN for i in instances):
+        return problem(f"{line}: the app cannot connect", events)
+    if state != "available" or any(i.get("DBInstanceStatus") != "available" for i in instances):
+        return warning(f"{line}: it may refuse connections until it is available", events)
+    scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    if scaling and float(scaling.get("MinCapacity", 1)) == 0:
+        return ok(
+            f"{line}; with min 0 ACUs it pauses itself when idle (not a fault): the first "
+            f"connection after a pause waits {RESUME_SECONDS}"
+        )
+    return ok(line)
+
+
+def _capacity(cluster: Mapping[str, Any]) -> str:
+    scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    if not scaling:
+        return ""
+    low, high = scaling.get("MinCapacity"), scaling.get("MaxCapacity")
+    return f"; Serverless v2 {low:g}-{high:g} ACUs" if low is not None and high else ""
+
+
 def check_db_path(facts: Facts) -> Finding:
-    """The guide's "セキュリティグループの確認": the DB's security group admits 3306 from
-    the tasks' security group, and the tasks' group lets them send to it."""
+    """The guide's "セキュリティグループの確認": the DB's security group admits the
+    engine's port (3306, 5432) from the tasks' security group, and the tasks' group lets
+    them send to it."""
+    facts_engine = engine(facts.env.settings.database.engine)
+    port, what = facts_engine.port, f"{facts_engine.label} ({facts_engine.port})"
     db, network = facts.database(), facts.task_network()
     groups, subnets = facts.security_groups, facts.subnets
     task_groups = list(network.get("securityGroups", []))
@@ -80,37 +134,41 @@ def check_db_path(facts: Facts) -> Finding:
     db_cidrs = [subnets[s]["CidrBlock"] for s in facts._db_subnet_ids() if s in subnets]
     tasks_label = _groups_label(groups, task_groups)
     db_label = _groups_label(groups, db_group_ids)
-    admitting = [g for g in db_group_ids if _allows(groups.get(g), "in", task_groups, task_cidrs)]
+    admitting = [
+        g for g in db_group_ids if _allows(groups.get(g), "in", task_groups, task_cidrs, port)
+    ]
     if not admitting:
         return problem(
-            f"the DB's security group {db_label} has no inbound rule for MySQL ({MYSQL_PORT}) "
+            f"the DB's security group {db_label} has no inbound rule for {what} "
             f"from the tasks' security group {tasks_label}: the app cannot connect",
             "run `hakobu up`: Terraform puts the rule back. (A rule added by hand makes the "
             "next `hakobu up` fail with InvalidPermission.Duplicate: Terraform does not "
             "know it)",
         )
-    sending = [g for g in task_groups if _allows(groups.get(g), "out", db_group_ids, db_cidrs)]
+    sending = [
+        g for g in task_groups if _allows(groups.get(g), "out", db_group_ids, db_cidrs, port)
+    ]
     if not sending:
         return problem(
             f"the tasks' security group {tasks_label} allows no outbound traffic to the "
-            f"database on {MYSQL_PORT}: the app cannot connect",
+            f"database on {port}: the app cannot connect",
             "run `hakobu up`: Terraform puts the tasks' outbound rule back",
         )
     return ok(
-        f"{_groups_label(groups, admitting)} admits MySQL ({MYSQL_PORT}) from the tasks' "
+        f"{_groups_label(groups, admitting)} admits {what} from the tasks' "
         f"{tasks_label}, which may send to it"
     )
 
 
 def _allows(
-    group: Mapping[str, Any] | None, direction: str, peers: list[str], cidrs: list[str]
+    group: Mapping[str, Any] | None, direction: str, peers: list[str], cidrs: list[str], port: int
 ) -> bool:
-    """A rule of `group` covers 3306 for a peer security group, or for every CIDR."""
+    """A rule of `group` covers `port` for a peer security group, or for every CIDR."""
     if group is None:
         return False
     rules = group.get("IpPermissions" if direction == "in" else "IpPermissionsEgress", [])
     for rule in rules:
-        if not _covers_port(rule, MYSQL_PORT):
+        if not _covers_port(rule, port):
             continue
         if any(pair.get("GroupId") in peers for pair in rule.get("UserIdGroupPairs", [])):
             return True
@@ -147,7 +205,8 @@ def check_db_password(facts: Facts) -> Finding:
     variable = facts.env.settings.secrets.database_password_env
     if not facts.secret_value(secret):
         return problem(
-            f"{secret} has no value: tasks start without {variable} and cannot log in to MySQL",
+            f"{secret} has no value: tasks start without {variable} and cannot log in to "
+            f"{engine(facts.env.settings.database.engine).label}",
             "run `hakobu secrets rotate-db`: it sets a new password on the database and in "
             "the secret",
         )

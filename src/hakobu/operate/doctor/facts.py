@@ -20,6 +20,7 @@ from hakobu.aws.ecs import service_description
 from hakobu.aws.logs import task_log_lines, task_log_stream
 from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
+from hakobu.core.engines import engine
 from hakobu.core.errors import HakobuError
 from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
@@ -115,7 +116,30 @@ class Facts:
         return secrets_ops.secret_value(self.client("secretsmanager"), secret_id, "AWSCURRENT")
 
     @fact
+    def db_cluster(self) -> dict[str, Any] | None:
+        """The Aurora cluster `{prefix}-db`; None on RDS or when it does not exist."""
+        if not engine(self.env.settings.database.engine).aurora:
+            return None
+        return rds_ops.db_cluster(self.client("rds"), self.names.db_instance)
+
+    @fact
+    def cluster_instances(self) -> list[dict[str, Any]]:
+        """The Aurora cluster's instances, the writer first (none on RDS)."""
+        members = sorted(
+            (self.db_cluster or {}).get("DBClusterMembers", []),
+            key=lambda m: not m.get("IsClusterWriter"),
+        )
+        rds = self.client("rds")
+        found = (rds_ops.db_instance(rds, m["DBInstanceIdentifier"]) for m in members)
+        return [instance for instance in found if instance is not None]
+
+    @fact
     def db_instance(self) -> dict[str, Any] | None:
+        """The RDS instance; on Aurora the cluster's writer, whose security groups and
+        subnets are the cluster's (what the path checks read)."""
+        if engine(self.env.settings.database.engine).aurora:
+            writers = [i for i in self.cluster_instances if _is_writer(self.db_cluster, i)]
+            return writers[0] if writers else None
         return rds_ops.db_instance(self.client("rds"), self.names.db_instance)
 
     def database(self) -> dict[str, Any]:
@@ -199,6 +223,12 @@ class Facts:
             limit=LOG_LINES_SHOWN,
         )
         return [line.message for line in lines]
+
+
+def _is_writer(cluster: Mapping[str, Any] | None, instance: Mapping[str, Any]) -> bool:
+    members = (cluster or {}).get("DBClusterMembers", [])
+    ident = instance.get("DBInstanceIdentifier")
+    return any(m.get("IsClusterWriter") and m["DBInstanceIdentifier"] == ident for m in members)
 
 
 def db_groups(db: Mapping[str, Any]) -> list[str]:
