@@ -10,8 +10,10 @@ change refused before Terraform runs, and the final cluster snapshot on destroy.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,45 @@ def _check_aurora(root: Path, name: str, engine: str, port: int, instances: int)
     assert outputs["database_reader_host"] == cluster["ReaderEndpoint"]
 
 
+def _psql_shell(root: Path, name: str, scratch: Path) -> None:
+    """The real psql on the runtime's real postgres, through `db shell --sandbox`: the app's
+    user in the app's database writes a row and reads it back; a failing statement is
+    psql's exit code 3; the password is in no output and its file is gone."""
+    sql = (
+        "CREATE TABLE hakobu_sessions (n int);\n"
+        "INSERT INTO hakobu_sessions VALUES (41);\n"
+        "SELECT current_user, current_database(), n + 1 AS answer FROM hakobu_sessions;\n"
+    )
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "PGPASSWORD": "not-the-password"}
+    shell = [sys.executable, "-m", "hakobu", "db", "shell", "--sandbox"]
+    result = subprocess.run(
+        shell, cwd=root, input=sql, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split("|") for line in result.stdout.splitlines() if "|" in line]
+    database = tomllib.loads((root / "hakobu.toml").read_text())["database"]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["current_user", "current_database", "answer"],
+        [database["username"], database["name"], "42"],
+    ]
+    failed = subprocess.run(
+        shell,
+        cwd=root,
+        input="SELECT * FROM no_such_table;\nSELECT 1;\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    assert 'relation "no_such_table" does not exist' in failed.stderr
+    secret = _client(root, "secretsmanager").get_secret_value(SecretId=f"{name}-app-db-password")
+    for output in (result.stdout, result.stderr, failed.stdout, failed.stderr):
+        assert secret["SecretString"] not in output
+    assert list(scratch.iterdir()) == []
+
+
 def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> None:
     ups = _all(stacks, "up", "--sandbox", "--yes")
     for name, result in ups.items():
@@ -169,6 +210,9 @@ def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> Non
     (rule,) = groups[0]["IpPermissions"]
     assert (rule["FromPort"], rule["ToPort"]) == (5432, 5432)
     assert rule["UserIdGroupPairs"] and not rule.get("IpRanges")
+
+    for name in ("rdspg", "apg"):
+        _psql_shell(stacks[name], name, stacks[name].parent / f"{name}-tmp")
 
     # Changing the engine of a database that exists is refused before Terraform runs.
     config = stacks["apg"] / "hakobu.toml"

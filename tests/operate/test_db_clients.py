@@ -38,6 +38,7 @@ def test_psql_gets_pgpassfile_and_loses_a_pgpassword_of_the_users() -> None:
         "--host=127.0.0.1",
         "--port=40201",
         "--username=shop",
+        "--set=ON_ERROR_STOP=1",
         "shop_db",
     ]
     assert command.environment({"PGPASSWORD": "stale", "HOME": "/h"}) == {

@@ -616,6 +616,7 @@ def test_db_shell_gives_psql_the_password_in_a_pgpass_file_only(
         "--host=127.0.0.1",
         f"--port={port}",
         "--username=myapp",
+        "--set=ON_ERROR_STOP=1",
         "myapp_production",
     ]
     assert (psql["mode"], psql["dir_mode"]) == (0o600, 0o700)

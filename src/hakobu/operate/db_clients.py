@@ -81,7 +81,16 @@ def client_command(
             database,
         ]
         return ClientCommand(argv, {})
-    argv = [client, f"--host={LOOPBACK}", f"--port={port}", f"--username={user}", database]
+    argv = [
+        client,
+        f"--host={LOOPBACK}",
+        f"--port={port}",
+        f"--username={user}",
+        # A piped script stops at its first error and exits 3, as mysql's batch mode stops
+        # with 1 (interactively, psql just returns to its prompt).
+        "--set=ON_ERROR_STOP=1",
+        database,
+    ]
     return ClientCommand(argv, {"PGPASSFILE": str(password_file)}, remove=("PGPASSWORD",))
 
 
