@@ -168,3 +168,30 @@ def test_a_rule_naming_a_group_keeps_its_description(endpoint: str) -> None:
     assert [(r["ReferencedGroupInfo"]["GroupId"], r["Description"]) for r in ingress] == [
         (alb, "App port from the ALB")
     ]
+
+
+def test_a_rule_from_a_prefix_list_keeps_its_description(endpoint: str) -> None:
+    """The ALB's 443 from CloudFront's origin-facing prefix list ([domain] cdn = true)."""
+    ec2 = _client(endpoint, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    alb = ec2.create_security_group(GroupName="alb-cdn", Description="alb", VpcId=vpc)["GroupId"]
+    prefix_list = ec2.describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name",
+                  "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}]
+    )["PrefixLists"][0]["PrefixListId"]  # fmt: skip
+    ec2.authorize_security_group_ingress(
+        GroupId=alb,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "PrefixListIds": [{"PrefixListId": prefix_list, "Description": "From CloudFront"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [alb]}])
+    ingress = [r for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
+    assert [(r["PrefixListId"], r["Description"]) for r in ingress] == [
+        (prefix_list, "From CloudFront")
+    ]

@@ -9,6 +9,7 @@ already does is left to moto.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import uuid
 from collections.abc import Callable
@@ -69,6 +70,9 @@ def install() -> None:
         # references another group (it keeps it with the group pair), so every
         # aws_vpc_security_group_*_rule with a referenced group plans an update each run.
         _patches.replace_property(SecurityGroupRule, "description", _rule_description)
+        # ... and none for a rule from a prefix list (CloudFront's origin-facing one, for
+        # [domain] cdn): moto keeps only the list's id, so that rule planned an update too.
+        _patches.wrap(SecurityGroupRule, "__init__", _keep_prefix_list_description)
 
 
 def uninstall() -> None:
@@ -217,8 +221,22 @@ def _record_activity(backend: Any, target: Any, count: int, cause: str) -> None:
 
 
 def _rule_description(rule: Any) -> str | None:
-    description = rule.ip_range.get("Description") or rule.source_group.get("Description")
+    description = (
+        rule.ip_range.get("Description")
+        or rule.source_group.get("Description")
+        or getattr(rule, "hakobu_prefix_list_description", None)
+    )
     return str(description) if description is not None else None
+
+
+def _keep_prefix_list_description(
+    original: Callable[..., None], rule: Any, *args: Any, **kwargs: Any
+) -> None:
+    original(rule, *args, **kwargs)
+    arguments = inspect.signature(original).bind(rule, *args, **kwargs).arguments
+    prefix_list = arguments.get("prefix_list_id")
+    if prefix_list and prefix_list.get("Description") is not None:
+        rule.hakobu_prefix_list_description = prefix_list["Description"]
 
 
 # --- ECS ------------------------------------------------------------------------------------
