@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hakobu.core.config import PROFILES, Environment, with_profile
+from hakobu.core.config.processes import workers
 from hakobu.core.errors import ConfigError
 from hakobu.provision.edge_cost import EDGE_GROUPS, edge_lines, scaling_note
 from hakobu.provision.prices import PriceTable, fargate_key, rds_instance_key
@@ -223,27 +224,48 @@ def _fargate(env: Environment, prices: PriceTable, usage: Assumptions) -> list[C
     service = env.settings.service
     regular, spot = task_split(env)
     batches = [(n, on_spot) for n, on_spot in ((regular, False), (spot, True)) if n] or [(0, False)]
-    arch = "ARM/Graviton" if service.platform == "linux/arm64" else "x86"
     lines = []
     for tasks, on_spot in batches:
-        kind = " (Spot)" if on_spot else ""
-        discount = "fargate.spot_discount" if on_spot else None
-        for dimension, per_task, unit, what in (
-            ("vcpu_hour", service.cpu / 1024, "vCPU-hours", "vCPU"),
-            ("gb_hour", service.memory / 1024, "GB-hours", "GB"),
-        ):
-            lines.append(
-                _line(
-                    prices,
-                    env.region,
-                    (FARGATE, f"Fargate {what}{kind}"),
-                    fargate_key(dimension, service.platform),
-                    (tasks * per_task * HOURS_PER_MONTH, unit),
-                    f"{tasks} task(s) x {per_task:g} {what} x {HOURS_PER_MONTH} h, {arch}"
-                    + (", Spot price = on-demand x (1 - Spot discount)" if on_spot else ""),
-                    discount,
-                )
+        lines += _task_lines(env, prices, "", (service.cpu, service.memory), tasks, on_spot)
+    # Each [processes.NAME] is a service of its own size and count, all regular or all Spot.
+    for name, process in workers(env).items():
+        size = (process.cpu, process.memory)
+        lines += _task_lines(env, prices, name, size, process.desired_count, process.spot)
+    return lines
+
+
+def _task_lines(
+    env: Environment,
+    prices: PriceTable,
+    process: str,
+    size: tuple[int, int],
+    tasks: int,
+    on_spot: bool,
+) -> list[CostLine]:
+    """vCPU and GB lines for `tasks` tasks of `size` (cpu units, MiB); `process` names a
+    worker's lines ("" for web's)."""
+    platform = env.settings.service.platform
+    arch = "ARM/Graviton" if platform == "linux/arm64" else "x86"
+    kind = " (Spot)" if on_spot else ""
+    whose = f" {process}" if process else ""
+    discount = "fargate.spot_discount" if on_spot else None
+    lines = []
+    for dimension, per_task, unit, what in (
+        ("vcpu_hour", size[0] / 1024, "vCPU-hours", "vCPU"),
+        ("gb_hour", size[1] / 1024, "GB-hours", "GB"),
+    ):
+        lines.append(
+            _line(
+                prices,
+                env.region,
+                (FARGATE, f"Fargate{whose} {what}{kind}"),
+                fargate_key(dimension, platform),
+                (tasks * per_task * HOURS_PER_MONTH, unit),
+                f"{tasks}{whose} task(s) x {per_task:g} {what} x {HOURS_PER_MONTH} h, {arch}"
+                + (", Spot price = on-demand x (1 - Spot discount)" if on_spot else ""),
+                discount,
             )
+        )
     return lines
 
 
@@ -310,7 +332,8 @@ def public_ipv4_count(env: Environment) -> tuple[int, int, int]:
     settings = env.settings
     # An internet-facing ALB holds one address per zone (more only while it scales up).
     alb = len(settings.network.availability_zones)
-    tasks = settings.service.desired_count if settings.service.public_ip else 0
+    running = settings.service.desired_count + sum(p.desired_count for p in workers(env).values())
+    tasks = running if settings.service.public_ip else 0  # workers sit where web's tasks do
     return alb, settings.network.nat_gateways, tasks
 
 
@@ -369,6 +392,7 @@ def _notes(env: Environment, usage: Assumptions) -> list[str]:
         "deploy or release command runs for a few minutes.",
     ]
     notes += scaling_note(env)
+    notes += _processes_notes(env)
     regular, spot = task_split(env)
     if spot:
         notes.append(
@@ -381,6 +405,28 @@ def _notes(env: Environment, usage: Assumptions) -> list[str]:
         notes.append(
             "MySQL 8.0 bills RDS Extended Support since 2026-08-01 (year 1-2 rate; it doubles "
             'from 2028-08-01). database.engine_version = "8.4" removes the line.'
+        )
+    return notes
+
+
+def _processes_notes(env: Environment) -> list[str]:
+    """What [[schedules]] and [storage] cost depends on use hakobu.toml does not give."""
+    notes = []
+    schedules = env.settings.schedules
+    if schedules:
+        service = env.settings.service
+        notes.append(
+            f"{len(schedules)} schedule(s): EventBridge Scheduler's first 14 million "
+            "invocations a month are free; each run is a Fargate task of web's size "
+            f"({service.cpu / 1024:g} vCPU, {service.memory / 1024:g} GB) billed per second "
+            "while it runs (a minute at least), not counted above; its failures sit in an SQS "
+            "queue (within SQS's free tier)."
+        )
+    if env.settings.storage.bucket:
+        notes.append(
+            "[storage] bucket: S3 bills per GB stored (and its old versions, kept 30 days), "
+            "per request and per GB sent out; hakobu cannot know your uploads, so none of it "
+            "is counted above."
         )
     return notes
 
