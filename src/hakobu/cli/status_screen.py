@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hakobu.cli.common import clock
-from hakobu.operate.status import MISSING, StatusReport
+from hakobu.operate.status import MISSING, DatabaseStatus, StatusReport
 
 STATE_STYLES = {
     "healthy": "green",
@@ -63,14 +63,23 @@ def _overview(report: StatusReport) -> Table:
         "url",
         f"{lb.url}  (load balancer {lb.state})" if lb else "no load balancer: run hakobu up",
     )
-    _add_row(
-        table,
-        "database",
-        f"{db.identifier}  {db.status}  {db.engine} {db.engine_version}  {db.instance_class}"
-        if db
-        else "no DB instance: run hakobu up",
-    )
+    _add_row(table, "database", _database_line(db) if db else "no DB instance: run hakobu up")
     return table
+
+
+def _database_line(db: DatabaseStatus) -> str:
+    """An instance on one line; an Aurora cluster, then its capacity and each instance."""
+    if db.kind != "cluster":
+        return f"{db.identifier}  {db.status}  {db.engine} {db.engine_version}  {db.instance_class}"
+    lines = [f"{db.identifier}  {db.status}  {db.engine} {db.engine_version}  (cluster)"]
+    if db.capacity:
+        low, high = db.capacity
+        pauses = ": pauses itself when idle" if low == 0 else ""
+        lines.append(f"  Serverless v2 {low:g}-{high:g} ACUs{pauses}")
+    lines += [f"  {m.role} {m.identifier}  {m.status}  {m.instance_class}" for m in db.instances]
+    if not db.instances:
+        lines.append("  no instance: run hakobu up")
+    return "\n".join(lines)
 
 
 def _deployments(report: StatusReport) -> Table | Text:

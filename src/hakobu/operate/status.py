@@ -36,6 +36,7 @@ from hakobu.aws.ecs import service_description
 from hakobu.aws.polling import call_patiently
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import workers
+from hakobu.core.engines import engine
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.sandbox import emulator
@@ -156,18 +157,38 @@ class TargetGroupHealth:
 
 
 @dataclass(frozen=True)
+class DatabaseMember:
+    """One instance of an Aurora cluster."""
+
+    identifier: str
+    role: str  # writer | reader
+    status: str
+    instance_class: str
+
+
+@dataclass(frozen=True)
 class DatabaseStatus:
-    """The guide's troubleshooting look: `aws rds describe-db-instances`."""
+    """The guide's troubleshooting look: `aws rds describe-db-instances`; for Aurora,
+    `describe-db-clusters` and each of its instances."""
 
     identifier: str
     status: str  # available, backing-up, modifying, stopped, ...
     engine: str
     engine_version: str
-    instance_class: str
+    instance_class: str  # an Aurora cluster's: its writer's
     endpoint: str | None
+    kind: str = "instance"  # instance | cluster
+    instances: tuple[DatabaseMember, ...] = ()
+    # Serverless v2's configured range in ACUs, e.g. (0.0, 2.0); None when provisioned.
+    capacity: tuple[float, float] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["instances"] = [asdict(m) for m in self.instances]
+        data["capacity"] = (
+            {"min_acu": self.capacity[0], "max_acu": self.capacity[1]} if self.capacity else None
+        )
+        return data
 
 
 @dataclass(frozen=True)
@@ -291,7 +312,8 @@ def gather_status(
         described = pool.submit(
             patient, partial(service_description, clients.ecs, names.cluster, names.service)
         )
-        database = pool.submit(patient, partial(_database, clients.rds, names.db_instance))
+        aurora = engine(env.settings.database.engine).aurora
+        database = pool.submit(patient, partial(_database, clients.rds, names.db_instance, aurora))
         balancing = pool.submit(
             _balancer_and_targets, clients.elbv2, names.load_balancer, described, patient
         )
@@ -405,7 +427,9 @@ def _stopped_tasks(
     return tuple(stopped_task(t) for t in tasks[:STOPPED_TASKS_SHOWN])
 
 
-def _database(rds: Any, identifier: str) -> DatabaseStatus | None:
+def _database(rds: Any, identifier: str, aurora: bool = False) -> DatabaseStatus | None:
+    if aurora:
+        return _cluster(rds, identifier)
     db = rds_ops.db_instance(rds, identifier)
     if db is None:
         return None
@@ -416,6 +440,44 @@ def _database(rds: Any, identifier: str) -> DatabaseStatus | None:
         engine_version=db.get("EngineVersion", "?"),
         instance_class=db.get("DBInstanceClass", "?"),
         endpoint=(db.get("Endpoint") or {}).get("Address"),
+    )
+
+
+def _cluster(rds: Any, identifier: str) -> DatabaseStatus | None:
+    """The Aurora cluster, its instances (the writer first) and its Serverless v2 range."""
+    cluster = rds_ops.db_cluster(rds, identifier)
+    if cluster is None:
+        return None
+    members = sorted(
+        cluster.get("DBClusterMembers", []), key=lambda m: not m.get("IsClusterWriter")
+    )
+    instances = []
+    for member in members:
+        found = rds_ops.db_instance(rds, member["DBInstanceIdentifier"]) or {}
+        instances.append(
+            DatabaseMember(
+                identifier=member["DBInstanceIdentifier"],
+                role="writer" if member.get("IsClusterWriter") else "reader",
+                status=found.get("DBInstanceStatus", "missing"),
+                instance_class=found.get("DBInstanceClass", "?"),
+            )
+        )
+    scaling = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    capacity = (
+        (float(scaling["MinCapacity"]), float(scaling["MaxCapacity"]))
+        if "MinCapacity" in scaling and "MaxCapacity" in scaling
+        else None
+    )
+    return DatabaseStatus(
+        identifier=cluster.get("DBClusterIdentifier", identifier),
+        status=cluster.get("Status", "unknown"),
+        engine=cluster.get("Engine", "?"),
+        engine_version=cluster.get("EngineVersion", "?"),
+        instance_class=instances[0].instance_class if instances else "?",
+        endpoint=cluster.get("Endpoint"),
+        kind="cluster",
+        instances=tuple(instances),
+        capacity=capacity,
     )
 
 
