@@ -1,42 +1,41 @@
-"""The `hakobu` command line. Importing the command modules registers their commands,
-in the order `hakobu --help` lists them: provision, ship, operate, then the sandbox."""
+"""The `hakobu` command line: its entry point, `main`.
 
-# ruff: noqa: I001  (the import order is the help's order)
-from hakobu.cli.app import app, main
-from hakobu.cli import provisioning
-from hakobu.cli import deploying
-from hakobu.cli import ci_commands
-from hakobu.cli import status_commands
-from hakobu.cli import doctor_commands
-from hakobu.cli import logs_commands
-from hakobu.cli import session_commands
-from hakobu.cli import process_commands
-from hakobu.cli import scale_commands
-from hakobu.cli import edge_commands
-from hakobu.cli import secrets_commands
-from hakobu.cli import pause_commands
-from hakobu.cli import cost_commands
-from hakobu.cli import diagram_commands
-from hakobu.cli import sandbox_commands
+Nothing is imported here at package import: `hakobu --version` (the first thing a bug
+report asks for, and what scripts call to check the install) answers from here without
+typer, rich or any command module; anything else imports every command
+(cli/commands.py) and runs it inside the error boundary (cli/boundary.py). `app` is
+still importable from here, for tests that drive the typer app.
+"""
 
-app.add_typer(sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try it locally")
+from __future__ import annotations
 
-__all__ = [
-    "app",
-    "ci_commands",
-    "cost_commands",
-    "deploying",
-    "diagram_commands",
-    "doctor_commands",
-    "edge_commands",
-    "logs_commands",
-    "main",
-    "pause_commands",
-    "process_commands",
-    "provisioning",
-    "sandbox_commands",
-    "scale_commands",
-    "secrets_commands",
-    "session_commands",
-    "status_commands",
-]
+import sys
+from typing import Any
+
+# The root options `--version` can come with; any other argument goes through typer.
+_VERSION_OPTIONS = {"--version", "--verbose", "-v", "--traceback"}
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if "--version" in args and set(args) <= _VERSION_OPTIONS:
+        from hakobu.cli.versions import version_lines
+
+        verbose = "-v" in args or "--verbose" in args
+        print("\n".join(version_lines(verbose)), flush=True)
+        return
+    from hakobu.cli.boundary import run
+    from hakobu.cli.commands import app
+
+    run(app)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from hakobu.cli.commands import app
+
+        return app
+    raise AttributeError(f"module 'hakobu.cli' has no attribute {name!r}")
+
+
+__all__ = ["app", "main"]

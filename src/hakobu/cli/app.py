@@ -12,8 +12,10 @@ from typing import Annotated
 import typer
 
 from hakobu import __version__
+from hakobu.cli.help import HelpGroup
 
 app = typer.Typer(
+    cls=HelpGroup,  # hakobu's help screens (cli/help.py), without typer's rich_utils
     help="Provision a production web stack on AWS, ship your app onto it and operate it, "
     "from one hakobu.toml.\n\nStart with `hakobu init`, try everything locally with "
     "`hakobu up --sandbox`, then `hakobu up` for real.",
@@ -61,10 +63,4 @@ def root(
         raise typer.Exit(0)
 
 
-def main() -> None:
-    from hakobu.cli.boundary import run
-
-    run(app)
-
-
-__all__ = ["__version__", "app", "main"]
+__all__ = ["__version__", "app"]
