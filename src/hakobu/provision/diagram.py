@@ -34,6 +34,7 @@ from hakobu.provision.blueprint.document import ref
 from hakobu.provision.blueprint.network import subnet_address
 from hakobu.provision.blueprint.security import MYSQL_PORT
 from hakobu.provision.edge_diagram import with_edge
+from hakobu.provision.processes_diagram import with_processes
 
 Kind = Literal[
     "user", "gateway", "compute", "database", "standby", "managed",
@@ -143,6 +144,7 @@ def architecture(env: Environment) -> Diagram:
         ),
         edges=_edges(env, resources, parts),
     )
+    drawn = with_processes(env, drawn)  # [processes.NAME], [[schedules]], [storage]
     return with_edge(env, drawn, resources)  # [domain], [autoscaling], [alarms]
 
 
