@@ -4,12 +4,14 @@ scoped one, and every remaining "*" says in its Sid that AWS requires it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from parliament import analyze_policy_string
 
+from hakobu.core.config import load_project
 from hakobu.provision.iam_policies import KINDS, Scope, policy
-from tests.conftest import environment_of
+from tests.conftest import environment_of, make_rails_app, run_hakobu
 
 SCOPE = Scope("aws", "ap-northeast-1", "123456789012")
 RAILS = {"app": "rails-app", "framework": "rails"}
@@ -56,3 +58,34 @@ def test_only_operate_with_ci_reads_the_oidc_provider_and_the_deploy_role() -> N
         "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
         "arn:aws:iam::123456789012:role/rails-app-github-deploy",
     ]
+
+
+# --- the command, as a user runs it ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_iam_policy_prints_exactly_the_policy_as_json(tmp_path: Path, kind: str) -> None:
+    root = make_rails_app(tmp_path / "app")
+    # --account: the ARNs without an STS call (this test has no AWS at all).
+    result = run_hakobu("iam", "policy", kind, "--account", "123456789012", "--json", cwd=root)
+    assert result.code == 0, result.output
+    env = load_project(root / "hakobu.toml").environment(None)
+    assert json.loads(result.stdout) == policy(env, kind, SCOPE)
+
+
+@pytest.mark.parametrize(
+    ("args", "problem", "fix"),
+    [
+        (["admin"], "'admin' is not a kind of hakobu user", "use one of deploy, operate"),
+        (["deploy", "--account", "12345"], "is not an AWS account id", "pass the 12 digits"),
+    ],
+)
+def test_iam_policy_bad_input_exits_2_with_the_fix(
+    tmp_path: Path, args: list[str], problem: str, fix: str
+) -> None:
+    root = make_rails_app(tmp_path / "app")
+    result = run_hakobu("iam", "policy", *args, cwd=root)
+    assert result.code == 2, result.output
+    assert problem in result.stderr and fix in result.stderr, result.stderr
+    assert result.stderr.count("Error:") == 1 and "Traceback" not in result.output
+    assert result.stdout == ""
