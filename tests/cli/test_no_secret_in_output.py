@@ -83,7 +83,7 @@ CASES = [
 
 def command_exists(args: tuple[str, ...]) -> bool:
     """Whether `hakobu ARGS...` names a command."""
-    from hakobu.cli import app
+    from hakobu.cli.commands import app
 
     command = typer.main.get_command(app)
     for word in args:

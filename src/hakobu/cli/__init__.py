@@ -3,14 +3,14 @@
 Nothing is imported here at package import: `hakobu --version` (the first thing a bug
 report asks for, and what scripts call to check the install) answers from here without
 typer, rich or any command module; anything else imports every command
-(cli/commands.py) and runs it inside the error boundary (cli/boundary.py). `app` is
-still importable from here, for tests that drive the typer app.
+(cli/commands.py) and runs it inside the error boundary (cli/boundary.py). The typer
+app with every command registered is `hakobu.cli.commands.app` (`hakobu.cli.app` is the
+module that defines it, with only the commands imported so far).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 # The root options `--version` can come with; any other argument goes through typer.
 _VERSION_OPTIONS = {"--version", "--verbose", "-v", "--traceback"}
@@ -30,12 +30,4 @@ def main() -> None:
     run(app)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "app":
-        from hakobu.cli.commands import app
-
-        return app
-    raise AttributeError(f"module 'hakobu.cli' has no attribute {name!r}")
-
-
-__all__ = ["app", "main"]
+__all__ = ["main"]
