@@ -27,7 +27,6 @@ from hakobu.operate.secrets import (
     AppSecrets,
     master_password_request,
     revision_tags,
-    roll_out,
     secrets_revision_request,
     secrets_with,
     secrets_without,
@@ -37,7 +36,13 @@ from hakobu.operate.secrets import (
 )
 from hakobu.provision.blueprint import render
 from hakobu.provision.pipeline import RESTORED_FILE, Provisioner
-from hakobu.ship.deploy import SANDBOX_ROLLOUT_NOTE, TAG_AT, TAG_BY, TAG_IMAGE, Deployer
+from hakobu.ship.deploy import (
+    SANDBOX_ROLLOUT_NOTE,
+    TAG_AT,
+    TAG_BY,
+    TAG_IMAGE,
+    RolloutFollower,
+)
 from tests.conftest import environment_of
 from tests.support.stubbed_aws import (
     ACCOUNT,
@@ -264,8 +269,8 @@ def aws() -> StubbedAws:
 
 
 def secrets_of(aws: StubbedAws) -> AppSecrets:
-    deployer = Deployer(rails_env(), aws, Recorder(), sleep=lambda _: None)  # type: ignore[arg-type]
-    return AppSecrets(deployer)
+    follower = RolloutFollower(rails_env(), aws, Recorder())  # type: ignore[arg-type]
+    return AppSecrets(follower, sleep=lambda _: None)
 
 
 def expect_current(aws: StubbedAws, described: dict[str, Any] = DESCRIBED) -> None:
@@ -330,7 +335,7 @@ def test_set_creates_the_secret_then_registers_a_revision_reading_it(aws: Stubbe
     editor = secrets_of(aws)
     assert editor.set("STRIPE_KEY", VALUE, editor.current()) == NEW
     aws.verify()
-    assert VALUE not in "\n".join(editor.deployer.events.lines)  # type: ignore[attr-defined]
+    assert VALUE not in "\n".join(editor.events.lines)  # type: ignore[attr-defined]
 
 
 def test_an_unchanged_value_already_injected_rolls_nothing_out(aws: StubbedAws) -> None:
@@ -533,7 +538,7 @@ def test_rotation_stores_pending_then_changes_rds_then_promotes(aws: StubbedAws)
         "UpdateSecretVersionStage",  # ...before tasks are given it (AWSCURRENT)
         "UpdateSecretVersionStage",
     ]
-    assert "N3wPassw0rd" not in "\n".join(editor.deployer.events.lines)  # type: ignore[attr-defined]
+    assert "N3wPassw0rd" not in "\n".join(editor.events.lines)  # type: ignore[attr-defined]
 
 
 def test_a_refused_rds_change_leaves_the_current_password_alone(aws: StubbedAws) -> None:
@@ -577,7 +582,7 @@ def test_roll_out_in_the_sandbox_updates_the_service_and_says_it_is_not_followed
     aws.stub("ecs").add_response(
         "update_service", primary, {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": NEW}
     )
-    result = roll_out(secrets_of(aws).deployer, NEW)
+    result = secrets_of(aws).roll_out(NEW)
     aws.verify()
     assert (result.rollout, result.notes) == (None, [SANDBOX_ROLLOUT_NOTE])
 

@@ -14,12 +14,11 @@ import pytest
 
 from hakobu.ship import deploy
 from hakobu.ship.alarm_rollback import alarm_rollback_reason
-from hakobu.ship.deploy import Deployer, DeployError, Release
+from hakobu.ship.deploy import DeployError, RolloutFollower
 from hakobu.ship.rollout import RolloutResult
 from tests.conftest import environment_of
 from tests.support.stubbed_aws import (
     CLUSTER,
-    IMAGE,
     NEW,
     NOW,
     SERVICE,
@@ -104,10 +103,9 @@ def test_deploy_fails_with_the_alarm_in_words(
     env = environment_of(
         {"app": "rails-app", "framework": "rails", "alarms": {"email": []}}, root=tmp_path
     )
-    release = Release(image=IMAGE, tag="0123456789ab", commit=None)
-    deployer = Deployer(env, aws, events, lambda: release)  # type: ignore[arg-type]
+    follower = RolloutFollower(env, aws, events)  # type: ignore[arg-type]
     with pytest.raises(DeployError) as caught:
-        deployer.follow(aws.client("ecs"), NEW)
+        follower.follow(aws.client("ecs"), NEW)
     aws.verify()
     assert "the deployment alarm fired during the rollout" in caught.value.problem
     assert f"rails-app-app-5xx: {REASON}" in caught.value.problem
@@ -122,8 +120,7 @@ def test_without_alarms_the_deploy_asks_cloudwatch_nothing(
     monkeypatch.setattr(deploy, "follow_rollout", lambda *args, **kwargs: failed)
     aws, events = StubbedAws(), Recorder()  # a call to any stub would fail: none queued
     env = environment_of({"app": "rails-app", "framework": "rails"}, root=tmp_path)
-    release = Release(image=IMAGE, tag="0123456789ab", commit=None)
-    deployer = Deployer(env, aws, events, lambda: release)  # type: ignore[arg-type]
+    follower = RolloutFollower(env, aws, events)  # type: ignore[arg-type]
     with pytest.raises(DeployError) as caught:
-        deployer.follow(aws.client("ecs"), NEW)
+        follower.follow(aws.client("ecs"), NEW)
     assert generic in caught.value.problem

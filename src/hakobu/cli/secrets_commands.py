@@ -43,9 +43,10 @@ def _secrets(ctx: CommandContext, timeout: int | None = None) -> AppSecrets:
     from hakobu.cli.rollout_view import ConsoleEvents
     from hakobu.operate.secrets import AppSecrets
     from hakobu.ship import commands
+    from hakobu.ship.deploy import RolloutFollower
 
     env = commands.with_timeout(ctx.env, timeout)
-    return AppSecrets(commands.deployer(env, ctx.target, ConsoleEvents(ctx.err)))
+    return AppSecrets(RolloutFollower(env, ctx.target, ConsoleEvents(ctx.err)))
 
 
 def _read_value(name: str) -> str:
@@ -66,10 +67,9 @@ def _read_value(name: str) -> str:
 
 def _roll_out(ctx: CommandContext, secrets: AppSecrets, arn: str) -> DeployResult:
     from hakobu.cli.rollout_view import showing_failure
-    from hakobu.operate import secrets as app_secrets
 
     with showing_failure(ctx, "rollout"):
-        return app_secrets.roll_out(secrets.deployer, arn)
+        return secrets.roll_out(arn)
 
 
 def _conclude(ctx: CommandContext, secrets: AppSecrets, result: DeployResult) -> None:

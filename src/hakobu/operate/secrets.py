@@ -38,8 +38,10 @@ from hakobu.core.names import Names
 from hakobu.ship.deploy import (
     TAG_AT,
     TAG_BY,
-    Deployer,
+    DeployEvents,
     DeployResult,
+    RolloutFollower,
+    deployer_identity,
 )
 
 MASK = "••••"
@@ -208,21 +210,27 @@ class SecretEntry:
 
 @dataclass
 class AppSecrets:
-    """Secrets changes for one environment; rollouts go through the deploy machinery."""
+    """Secrets changes for one environment; a change rolls out as a deploy's does, through
+    `follower` (which also prints each step)."""
 
-    deployer: Deployer
+    follower: RolloutFollower
+    sleep: Callable[[float], None] = time.sleep  # between RDS polls; tests pass a no-op
     clock: Callable[[], float] = time.monotonic
 
     @property
     def env(self) -> Environment:
-        return self.deployer.env
+        return self.follower.env
 
     @property
     def names(self) -> Names:
-        return self.deployer.names
+        return self.follower.names
+
+    @property
+    def events(self) -> DeployEvents:
+        return self.follower.events
 
     def _client(self, service: str) -> Any:
-        return self.deployer.target.client(service)
+        return self.follower.target.client(service)
 
     def secret_name(self, variable: str) -> str:
         return secrets_ops.app_secret_name(self.names.prefix, variable)
@@ -274,7 +282,7 @@ class AppSecrets:
             f"{variable} for {self.names.service}, set with `hakobu secrets set`",
             {TAG_APP_SECRET: variable},
         )
-        self.deployer.events.step(
+        self.events.step(
             "Stored" if changed else "Unchanged", f"{variable} in Secrets Manager ({secret})"
         )
         if not changed and current.reference(variable) == arn:
@@ -308,6 +316,11 @@ class AppSecrets:
         when = secrets_ops.schedule_deletion(self._client("secretsmanager"), secret)
         return when if isinstance(when, datetime) else None
 
+    def roll_out(self, arn: str) -> DeployResult:
+        """Point the service at `arn` and follow the rollout as a deploy does (the circuit
+        breaker rolls a failing one back); in the sandbox, say it cannot be followed."""
+        return self.follower.roll_out(arn)
+
     def redeploy(self, current: Current, change: str) -> str:
         """A revision identical to the running one (new tasks read the secrets afresh)."""
         return self._register(current, current.secrets, change)
@@ -316,14 +329,14 @@ class AppSecrets:
         tags = revision_tags(
             current.tags,
             change,
-            self.deployer.deployer_identity(),  # who: the same identity a deploy records
+            deployer_identity(self.follower.target),  # who: as a deploy records it
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
         request = secrets_revision_request(
             current.task_definition, self.names.container, secrets, tags
         )
         arn = ecs_ops.register_revision(self._client("ecs"), request)
-        self.deployer.events.step("Registered", f"task definition {_revision(arn)} ({change})")
+        self.events.step("Registered", f"task definition {_revision(arn)} ({change})")
         return arn
 
     # --- listing -------------------------------------------------------------------------
@@ -391,7 +404,7 @@ class AppSecrets:
         self._check_database_available(rds)
         password = secrets_ops.random_password(secrets)
         version = secrets_ops.put_pending(secrets, secret, password)
-        self.deployer.events.step("Stored", f"a new password in {secret} as AWSPENDING")
+        self.events.step("Stored", f"a new password in {secret} as AWSPENDING")
         try:
             rds_ops.modify(rds, master_password_request(self.names.db_instance, password))
         except ClientError as exc:
@@ -401,10 +414,10 @@ class AppSecrets:
                 f"({error_code(exc) or '?'}); nothing was changed",
                 "check the instance with `hakobu status` and run the command again",
             ) from None
-        self.deployer.events.step("Database", f"{self.names.db_instance} is applying it")
+        self.events.step("Database", f"{self.names.db_instance} is applying it")
         self._wait_for_password(rds)
         secrets_ops.promote_pending(secrets, secret, version)
-        self.deployer.events.step("Promoted", f"the new password to AWSCURRENT in {secret}")
+        self.events.step("Promoted", f"the new password to AWSCURRENT in {secret}")
 
     def _describe_db(self, rds: Any) -> dict[str, Any]:
         found = rds_ops.db_instance(rds, self.names.db_instance)
@@ -426,9 +439,7 @@ class AppSecrets:
 
     def _wait_for_password(self, rds: Any) -> None:
         """Until RDS has applied the password: tasks started earlier would be refused."""
-        waiter = Waiter(
-            DB_WAIT_SECONDS, DB_POLL_SECONDS, sleep=self.deployer.sleep, clock=self.clock
-        )
+        waiter = Waiter(DB_WAIT_SECONDS, DB_POLL_SECONDS, sleep=self.sleep, clock=self.clock)
         seen: list[dict[str, Any]] = []
 
         def applied() -> dict[str, Any] | None:
@@ -447,12 +458,6 @@ class AppSecrets:
                 "run `hakobu secrets rotate-db` again once the instance is available: "
                 "it sets a fresh password in both",
             )
-
-
-def roll_out(deployer: Deployer, arn: str) -> DeployResult:
-    """Point the service at `arn` and follow the rollout as a deploy does (the circuit
-    breaker rolls a failing one back); in the sandbox, say it cannot be followed."""
-    return deployer.roll_out(arn)  # the deploy's own roll-out, judgement and logs
 
 
 def _revision(arn: str) -> str:

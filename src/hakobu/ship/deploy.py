@@ -101,6 +101,10 @@ class Deployer:
     def names(self) -> Names:
         return Names.of(self.env)
 
+    @property
+    def follower(self) -> RolloutFollower:
+        return RolloutFollower(self.env, self.target, self.events)
+
     def run(self) -> DeployResult:
         ecs = self.target.client("ecs")
         service = ecs_ops.service_description(ecs, self.names.cluster, self.names.service)
@@ -118,7 +122,7 @@ class Deployer:
         if not self.target.runs_tasks:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
-            result.rollout = self.follow_all(ecs, arns)
+            result.rollout = self.follower.follow_all(ecs, arns)
         self._promote_schedules(ecs, arn, release.image, result)
         return result
 
@@ -126,7 +130,7 @@ class Deployer:
         current = ecs_ops.task_definition(ecs, service["taskDefinition"])
         tags = {
             TAG_IMAGE: release.tag,
-            TAG_BY: self.deployer_identity(),
+            TAG_BY: deployer_identity(self.target),
             TAG_AT: datetime.now(UTC).isoformat(timespec="seconds"),
         }
         if release.commit:
@@ -141,12 +145,6 @@ class Deployer:
         arn = ecs_ops.register_revision(ecs, request)
         self.events.step("Registered", f"task definition {_revision(arn)} runs {release.image}")
         return arn
-
-    def deployer_identity(self) -> str:
-        try:
-            return str(caller_identity(self.target.client("sts"))["Arn"])
-        except Exception:  # who deployed is informative, never a reason to fail a deploy
-            return getpass.getuser()
 
     def _release_task(
         self, ecs: Any, service: dict[str, Any], arn: str, result: DeployResult
@@ -197,25 +195,8 @@ class Deployer:
         image = processes.image_of(definition, self.names.container)
         # Every process goes back to that release's image together.
         arns = {WEB: arn} | processes.rollback_arns(ecs, self.env, image, tags)
-        result = self._move(ecs, arns, "Rolling back")
+        result = self.follower.move(ecs, arns, "Rolling back")
         self._promote_schedules(ecs, arn, image, result)
-        return result
-
-    def roll_out(self, arn: str) -> DeployResult:
-        """Point the web service at a revision registered elsewhere (`hakobu secrets`
-        changes one), followed like a deploy."""
-        return self._move(self.target.client("ecs"), {WEB: arn}, "Rolling out")
-
-    def _move(self, ecs: Any, arns: dict[str, str], title: str) -> DeployResult:
-        """Point each process at its revision and follow the rollouts (the circuit breaker
-        rolls a failing one back); in the sandbox, say they cannot be followed."""
-        processes.update_services(ecs, self.env, arns, self.events.step, title)
-        release = Release(image="", tag=_revision(arns[WEB]), commit=None)
-        result = DeployResult(task_definition_arn=arns[WEB], release=release)
-        if not self.target.runs_tasks:
-            result.notes.append(SANDBOX_ROLLOUT_NOTE)
-        else:
-            result.rollout = self.follow_all(ecs, arns)
         return result
 
     def _register_workers(self, ecs: Any, arn: str, image: str) -> dict[str, str]:
@@ -238,6 +219,38 @@ class Deployer:
         if promoted:
             count = len(self.env.settings.schedules)
             self.events.step("Schedules", f"{count} schedule(s) now run {_revision(promoted)}")
+
+
+@dataclass
+class RolloutFollower:
+    """Points services at revisions and follows their rollouts as ECS reports them (the
+    circuit breaker rolls a failing one back): what a deploy, a rollback and a `hakobu
+    secrets` change share. `events` prints each step and rollout update."""
+
+    env: Environment
+    target: Target
+    events: DeployEvents
+
+    @property
+    def names(self) -> Names:
+        return Names.of(self.env)
+
+    def roll_out(self, arn: str) -> DeployResult:
+        """Point the web service at a revision registered elsewhere (`hakobu secrets`
+        changes one), followed like a deploy."""
+        return self.move(self.target.client("ecs"), {WEB: arn}, "Rolling out")
+
+    def move(self, ecs: Any, arns: dict[str, str], title: str) -> DeployResult:
+        """Point each process at its revision and follow the rollouts (the circuit breaker
+        rolls a failing one back); in the sandbox, say they cannot be followed."""
+        processes.update_services(ecs, self.env, arns, self.events.step, title)
+        release = Release(image="", tag=_revision(arns[WEB]), commit=None)
+        result = DeployResult(task_definition_arn=arns[WEB], release=release)
+        if not self.target.runs_tasks:
+            result.notes.append(SANDBOX_ROLLOUT_NOTE)
+        else:
+            result.rollout = self.follow_all(ecs, arns)
+        return result
 
     def follow_all(self, ecs: Any, arns: dict[str, str]) -> RolloutResult:
         """Every process's rollout; a DeployError naming each that ECS rolled back."""
@@ -300,6 +313,14 @@ class Deployer:
         cloudwatch = self.target.client("cloudwatch")
         names = self.names
         return alarm_rollback_reason(ecs, cloudwatch, names.cluster, names.service, since)
+
+
+def deployer_identity(target: Target) -> str:
+    """Who is deploying, as a revision's tags record it: the caller's ARN, else the user."""
+    try:
+        return str(caller_identity(target.client("sts"))["Arn"])
+    except Exception:  # who deployed is informative, never a reason to fail a deploy
+        return getpass.getuser()
 
 
 def _revision(arn: str) -> str:
