@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import workers
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
@@ -49,6 +50,9 @@ class Arns:
 
     names: Names
     scope: Scope
+    # [processes.NAME] beside web and [[schedules]]: their services and families too.
+    workers: tuple[str, ...] = ()
+    schedules: tuple[str, ...] = ()
 
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
         where = self.scope.region if region else ""
@@ -69,6 +73,30 @@ class Arns:
     @property
     def task_definitions(self) -> str:
         return self._arn("ecs", f"task-definition/{self.names.task_family}:*")
+
+    @property
+    def services(self) -> list[str]:
+        """web's service and each worker's."""
+        cluster = self.names.cluster
+        workers = [
+            self._arn("ecs", f"service/{cluster}/{self.names.process(w)}") for w in self.workers
+        ]
+        return [self.service, *workers]
+
+    @property
+    def families(self) -> list[str]:
+        """web's task-definition family, each worker's and the schedules' (deploy and
+        rollback register revisions in all of them; `schedules run` runs the last)."""
+        own = [self.names.process(w) for w in self.workers]
+        own += [self.names.schedule_family] if self.schedules else []
+        return [self.task_definitions, *(self._arn("ecs", f"task-definition/{f}:*") for f in own)]
+
+    @property
+    def schedule_arns(self) -> list[str]:
+        return [
+            self._arn("scheduler", f"schedule/default/{self.names.schedule(n)}")
+            for n in self.schedules
+        ]
 
     @property
     def tasks(self) -> str:
@@ -108,6 +136,11 @@ class Arns:
         managed = [names.db_password_secret, names.master_key_secret]
         managed.append(names.django_secret_key_secret)
         return [*(self.secret(name) for name in managed), self.secret(f"{names.prefix}-app-", "*")]
+
+
+def _one_or_all(resources: list[str]) -> str | list[str]:
+    """One ARN as a string (the policy of an app without workers stays as it was)."""
+    return resources[0] if len(resources) == 1 else resources
 
 
 def _allow(
@@ -170,7 +203,7 @@ def _load_balancer_reads() -> Statement:
 def _register_revisions(arns: Arns) -> Statement:
     # Deregister: a deploy whose release command fails withdraws the revision it registered.
     actions = ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"]
-    return _allow("RegisterRevisionsOfFamily", actions, arns.task_definitions)
+    return _allow("RegisterRevisionsOfFamily", actions, _one_or_all(arns.families))
 
 
 def _find_log_group() -> Statement:
@@ -191,7 +224,7 @@ def _run_tasks(arns: Arns) -> Statement:
     return _allow(
         "RunOneOffTasksInCluster",
         ["ecs:RunTask"],
-        arns.task_definitions,
+        _one_or_all(arns.families),
         {"ArnEquals": {"ecs:cluster": arns.cluster}},
     )
 
@@ -217,11 +250,13 @@ def deploy_statements(arns: Arns) -> list[Statement]:
         _allow(
             "TagNewRevisions",
             ["ecs:TagResource"],
-            arns.task_definitions,
+            _one_or_all(arns.families),
             {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
         ),
         _allow(
-            "DescribeAndUpdateService", ["ecs:DescribeServices", "ecs:UpdateService"], arns.service
+            "DescribeAndUpdateService",
+            ["ecs:DescribeServices", "ecs:UpdateService"],
+            _one_or_all(arns.services),
         ),
         _run_tasks(arns),
         _allow("FollowOneOffTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
@@ -259,7 +294,9 @@ def operate_statements(arns: Arns) -> list[Statement]:
             {"ArnEquals": {"ecs:cluster": arns.cluster}},
         ),
         _allow(
-            "DescribeAndScaleService", ["ecs:DescribeServices", "ecs:UpdateService"], arns.service
+            "DescribeAndScaleService",
+            ["ecs:DescribeServices", "ecs:UpdateService"],
+            _one_or_all(arns.services),
         ),
         _allow("DescribeTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
         _allow("ExecIntoTasks", ["ecs:ExecuteCommand"], [arns.cluster, arns.tasks]),
@@ -523,7 +560,7 @@ def provision_statements(arns: Arns) -> list[Statement]:
         _allow(
             "ClusterServiceTaskDefinitions",
             ECS_WRITES,
-            [arns.cluster, arns.service, arns.task_definitions],
+            [arns.cluster, *arns.services, *arns.families],
         ),
         # Task definitions are read and retired by ARN without resource-level support.
         _allow(
@@ -578,8 +615,16 @@ BUILDERS: dict[Kind, Callable[[Arns], list[Statement]]] = {
 
 def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
     """The policy document a `kind` user of `env` needs, its ARNs in `scope`."""
-    arns = Arns(Names.of(env), scope)
+    settings = env.settings
+    arns = Arns(
+        Names.of(env),
+        scope,
+        workers=tuple(workers(env)),
+        schedules=tuple(s.name for s in settings.schedules),
+    )
     statements = BUILDERS[kind](arns)
+    if kind == "operate" and arns.schedules:  # `hakobu schedules` reads each schedule
+        statements.append(_allow("ReadSchedules", ["scheduler:GetSchedule"], arns.schedule_arns))
     if kind == "operate" and env.settings.ci is not None:
         statements += ci_reads(arns)  # doctor's CI checks; nothing of it without [ci]
     return document(statements)
