@@ -108,19 +108,21 @@ def _first(params: dict[str, Any], key: str) -> str | None:
 
 def _ecs(operation: str, params: dict[str, Any]) -> str | None:
     cluster = _name(params.get("cluster", "default"))
-    if operation in (
-        "RegisterTaskDefinition",
-        "DeregisterTaskDefinition",
-        "ListTaskDefinitions",
-        "DescribeTaskDefinition",
-    ):
-        return "*"
-    if operation == "RunTask":
+    if operation in ("ListTaskDefinitions", "DescribeTaskDefinition"):
+        return "*"  # no resource-level permission: the policy grants these on "*"
+    if operation == "RegisterTaskDefinition":
+        # Authorized on the family's revisions, as `hakobu iam policy` grants it.
+        return f"task-definition/{params.get('family', '*')}:*"
+    if operation in ("RunTask", "DeregisterTaskDefinition"):
         revision = str(params.get("taskDefinition", ""))
         return revision if revision.startswith("arn:") else f"task-definition/{revision}"
     if operation in ("DescribeServices", "UpdateService"):
         service = _first(params, "services") or _first(params, "service")
         return f"service/{cluster}/{_name(service or '*')}"
+    if operation == "ListTasks":
+        # AWS authorizes ListTasks on the cluster's container instances (Fargate has none
+        # to name), which is what `hakobu iam policy` grants, with an ecs:cluster condition.
+        return f"container-instance/{cluster}/*"
     if operation in ("DescribeTasks", "StopTask", "ExecuteCommand"):
         task = _first(params, "tasks") or _first(params, "task")
         return f"task/{cluster}/{_name(task or '*')}"
