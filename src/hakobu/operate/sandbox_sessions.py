@@ -42,15 +42,19 @@ ENGINE_INSTALL = (
 
 
 def pick_container(
-    report: RuntimeReport, names: Names, running_arns: list[str], task: str | None
+    report: RuntimeReport,
+    names: Names,
+    running_arns: list[str],
+    task: str | None,
+    service: str | None = None,
 ) -> SandboxContainer | None:
     """The app container to open a session in: that of `task` (an id or ARN, any task the
-    runtime runs, one-off ones too), else of the service's first RUNNING task in ECS's
-    order; None if it runs in no container."""
+    runtime runs, one-off ones too), else of the service's (web's, or `service`) first
+    RUNNING task in ECS's order; None if it runs in no container."""
     running = [c for c in report.containers if c.name == names.container and c.status == "RUNNING"]
     if task:
         return next((c for c in running if task in (c.task_id, c.task_arn)), None)
-    by_arn = {c.task_arn: c for c in running if c.service == names.service}
+    by_arn = {c.task_arn: c for c in running if c.service == (service or names.service)}
     return next((by_arn[arn] for arn in running_arns if arn in by_arn), None)
 
 
@@ -95,7 +99,7 @@ def session_container(
     service = service or names.service
     ecs = aws.client("ecs")
     arns = [] if task else ecs_ops.running_task_arns(ecs, names.cluster, service)
-    chosen = pick_container(report, names, arns, task)
+    chosen = pick_container(report, names, arns, task, service)
     if chosen is None:
         raise _no_container(ecs, names, task, service)
     return engine, chosen
