@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,7 +65,11 @@ def install() -> None:
         # ECS CreateService: moto drops deploymentConfiguration (with the deployment
         # alarms), availabilityZoneRebalancing, enableExecuteCommand and
         # healthCheckGracePeriodSeconds.
-        _patches.wrap(EC2ContainerServiceResponse, "create_service", _create_service)
+        _patches.wrap(
+            EC2ContainerServiceResponse,
+            "create_service",
+            keeping_service_params(_KEPT_SERVICE_PARAMS),
+        )
         # EC2 DescribeSecurityGroupRules: moto returns no Description for a rule that
         # references another group (it keeps it with the group pair), so every
         # aws_vpc_security_group_*_rule with a referenced group plans an update each run.
@@ -242,16 +246,22 @@ def _keep_prefix_list_description(
 # --- ECS ------------------------------------------------------------------------------------
 
 
-def _create_service(original: Callable[..., Any], handler: Any) -> Any:
-    result = original(handler)
-    service = handler.ecs_backend._get_service(
-        handler._get_param("cluster", "default"), handler._get_param("serviceName")
-    )
-    for param, attribute in _KEPT_SERVICE_PARAMS.items():
-        value = handler._get_param(param)
-        if value is not None:
-            setattr(service, attribute, value)
-    return result
+def keeping_service_params(kept: Mapping[str, str]) -> Callable[..., Any]:
+    """A CreateService wrapper that stores the request's `kept` parameters ({parameter:
+    attribute of moto's service}) that moto drops, so DescribeServices returns them."""
+
+    def create_service(original: Callable[..., Any], handler: Any) -> Any:
+        result = original(handler)
+        service = handler.ecs_backend._get_service(
+            handler._get_param("cluster", "default"), handler._get_param("serviceName")
+        )
+        for param, attribute in kept.items():
+            value = handler._get_param(param)
+            if value is not None:
+                setattr(service, attribute, value)
+        return result
+
+    return create_service
 
 
 def _json(body: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2 import models as elbv2_models
 from moto.rds import models as rds_models
 
+from hakobu.sandbox.moto_gaps import keeping_service_params
 from hakobu.sandbox.patching import Patches
 from hakobu.sandbox.runtime.bridge.ecs_services import start_deployment
 from hakobu.sandbox.runtime.bridge.ecs_tasks import freeze
@@ -33,7 +34,8 @@ def install(db_port: Callable[[str], int] | None = None) -> None:
         _db_port = db_port
         if _patches:
             return
-        _patches.wrap(EC2ContainerServiceResponse, "create_service", _create_service)
+        create_service = keeping_service_params(_KEPT_SERVICE_PARAMS)
+        _patches.wrap(EC2ContainerServiceResponse, "create_service", create_service)
         backend = ecs_models.EC2ContainerServiceBackend
         _patches.wrap(backend, "update_service", _update_service)
         _patches.wrap(backend, "run_task", _run_task)
@@ -62,19 +64,6 @@ _KEPT_SERVICE_PARAMS = {
     "enableExecuteCommand": "enable_execute_command",
     "capacityProviderStrategy": "capacity_provider_strategy",
 }
-
-
-def _create_service(original: Callable[..., Any], handler: Any) -> Any:
-    result = original(handler)
-    backend = handler.ecs_backend
-    service = backend._get_service(
-        handler._get_param("cluster", "default"), handler._get_param("serviceName")
-    )
-    for param, attribute in _KEPT_SERVICE_PARAMS.items():
-        value = handler._get_param(param)
-        if value is not None:
-            setattr(service, attribute, value)
-    return result
 
 
 def _update_service(original: Callable[..., Any], backend: Any, props: dict[str, Any]) -> Any:
