@@ -460,3 +460,35 @@ def test_docs_example_is_the_current_default_diagram(tmp_path: Path) -> None:
     texts = {(t.text or "").strip() for t in root.iter("{http://www.w3.org/2000/svg}text")}
     labels = {line for d in parse_mermaid(committed).nodes.values() for line in d.lines}
     assert labels <= texts, f"docs/architecture.svg is stale: regenerate it ({REGENERATE})"
+
+
+def test_aurora_is_drawn_as_the_guides_cluster_with_the_ha_reader() -> None:
+    env = _env(profile="ha", database={"engine": "aurora-mysql", "engine_version": "8.0"})
+    resources = render(env)["resource"]
+    chart = _chart(env)
+    writer, reader = (
+        resources["aws_rds_cluster_instance"][name]["identifier"] for name in ("db_1", "db_2")
+    )
+    assert chart.nodes["DB"].lines == [
+        "Aurora MySQL 8.0 cluster",
+        resources["aws_rds_cluster"]["main"]["cluster_identifier"],
+        f"writer {writer}",
+        "db.serverless, Serverless v2 0-2 ACUs",
+    ]
+    assert chart.nodes["DBStandby"].lines == ["Aurora MySQL reader", reader, "failover target"]
+    # Where Terraform puts them: the writer in the first zone, the reader in the second.
+    assert chart.nodes["DB"].parents == ("VPC", "PrivateAZ1")
+    assert chart.nodes["DBStandby"].parents == ("VPC", "PrivateAZ2")
+    assert chart.edge("DB", "DBStandby") == ("shared cluster volume", True)
+    assert chart.edge("ECS1", "DB") == ("MySQL 3306/TCP", True)
+
+
+def test_postgresql_is_named_and_reached_on_5432() -> None:
+    chart = _chart(_env(database={"engine": "postgres"}))
+    assert chart.nodes["DB"].lines[0] == "RDS PostgreSQL 18"
+    assert chart.edge("ECS1", "DB") == ("PostgreSQL 5432/TCP", True)
+    single = _chart(_env(database={"engine": "aurora-postgresql", "min_capacity": 0.5}))
+    assert single.nodes["DB"].lines[0] == "Aurora PostgreSQL 17 cluster"
+    assert single.nodes["DB"].lines[-1] == "db.serverless, Serverless v2 0.5-2 ACUs"
+    assert "DBStandby" not in single.nodes
+    assert single.edge("ECS1", "DB") == ("PostgreSQL 5432/TCP", True)

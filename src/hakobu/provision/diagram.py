@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from hakobu.core.config import Environment
+from hakobu.core.engines import SERVERLESS_CLASS
+from hakobu.core.engines import engine as engine_facts
 from hakobu.core.errors import HakobuError, PreflightError
 from hakobu.core.managed_secrets import uses_django_key, uses_master_key
 from hakobu.core.names import Names
 from hakobu.provision.blueprint import render
 from hakobu.provision.blueprint.document import ref
 from hakobu.provision.blueprint.network import subnet_address
-from hakobu.provision.blueprint.security import MYSQL_PORT
 from hakobu.provision.edge_diagram import with_edge
 from hakobu.provision.processes_diagram import with_processes
 
@@ -54,7 +55,8 @@ FILLS: dict[Kind, str] = {
     "public": "#ffe0e0",
     "private": "#e0f0ff",
 }
-ENGINES = {"mysql": "MySQL"}
+# What the tasks' arrow to the database says: the protocol, whatever the engine.
+PROTOCOLS = {"mysql": "MySQL", "postgres": "PostgreSQL"}
 DOT_TIMEOUT_SECONDS = 60
 
 
@@ -263,13 +265,19 @@ def _task_lines(env: Environment, tasks: int) -> tuple[str, ...]:
 def _database_zones(env: Environment) -> tuple[int, ...]:
     # RDS picks the zone; a single instance is drawn where the guide draws it, in the
     # second zone, and a Multi-AZ pair as the primary in the first, the standby in the second.
+    # Aurora's writer is placed in the first zone (its reader in the second) by hakobu.
+    if engine_facts(env.settings.database.engine).aurora:
+        return (0, 1) if env.settings.database.multi_az else (0,)
     return (0, 1) if env.settings.database.multi_az else (1,)
 
 
 def _databases(env: Environment, rows: dict[str, int]) -> dict[int, Node]:
     settings = env.settings.database
     names = Names.of(env)
-    engine = f"RDS {ENGINES.get(settings.engine, settings.engine)} {settings.engine_version}"
+    facts = engine_facts(settings.engine)
+    if facts.aurora:
+        return _aurora(env, rows["database"])
+    engine = f"RDS {facts.label} {settings.engine_version}"
     details = (names.db_instance, f"{settings.instance_class}, {settings.allocated_storage} GB gp3")
     rank = rows["database"]
     if not settings.multi_az:
@@ -279,6 +287,28 @@ def _databases(env: Environment, rows: dict[str, int]) -> dict[int, Node]:
         0: Node("DB", (f"{engine} primary", *details), "database", "cylinder", rank),
         1: Node("DBStandby", standby, "standby", "cylinder", rank),
     }
+
+
+def _aurora(env: Environment, rank: int) -> dict[int, Node]:
+    """The guide's diagram draws an Aurora cluster: its writer, and with `ha` a reader in
+    the other zone on the same cluster volume (the failover target)."""
+    settings = env.settings.database
+    names = Names.of(env)
+    facts = engine_facts(settings.engine)
+    size = settings.instance_class
+    if settings.instance_class == SERVERLESS_CLASS:
+        size += f", Serverless v2 {settings.min_capacity:g}-{settings.max_capacity:g} ACUs"
+    writer = (
+        f"{facts.label} {settings.engine_version} cluster",
+        names.db_cluster,
+        f"writer {names.db_cluster_instance(1)}",
+        size,
+    )
+    nodes = {0: Node("DB", writer, "database", "cylinder", rank)}
+    if settings.multi_az:
+        reader = (f"{facts.label} reader", names.db_cluster_instance(2), "failover target")
+        nodes[1] = Node("DBStandby", reader, "standby", "cylinder", rank)
+    return nodes
 
 
 def _load_balancer(env: Environment, resources: dict[str, Any], rank: int) -> Node:
@@ -321,15 +351,17 @@ def _edges(env: Environment, resources: dict[str, Any], parts: _Parts) -> tuple[
         edges.append(Edge("ALB", task.id, f"{names.target_group} :{port}"))
         edges.append(_way_out(env, index, task, parts))
     edges += [Edge(nat.id, "IGW") for nat in parts.nats.values()]
+    facts = engine_facts(env.settings.database.engine)
     for task in parts.tasks.values():
         edges += [
-            Edge(task.id, "DB", f"MySQL {MYSQL_PORT}/TCP", dashed=True),
+            Edge(task.id, "DB", f"{PROTOCOLS[facts.family]} {facts.port}/TCP", dashed=True),
             Edge(task.id, "ECR", "image pull", dashed=True),
             Edge(task.id, "Secrets", "secrets at start", dashed=True),
             Edge(task.id, "Logs", "logs", dashed=True),
         ]
     if env.settings.database.multi_az:
-        edges.append(Edge("DB", "DBStandby", "replication", dashed=True))
+        copy = "shared cluster volume" if facts.aurora else "replication"
+        edges.append(Edge("DB", "DBStandby", copy, dashed=True))
     return tuple(edges)
 
 
