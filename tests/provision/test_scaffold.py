@@ -98,3 +98,22 @@ def test_init_with_a_profile_takes_effect(tmp_path: Path, hakobu: HakobuRunner) 
         settings.service.public_ip,
         settings.service.platform,
     ) == (0, True, "linux/arm64")
+
+
+def test_init_says_how_a_rails_app_sits_behind_tls(tmp_path: Path, hakobu: HakobuRunner) -> None:
+    """With [domain] the ALB terminates TLS: the lines production.rb needs, the health
+    check path exempt from the redirect (the ALB checks over plain HTTP)."""
+    root = tmp_path / "shop"
+    (root / "config").mkdir(parents=True)
+    (root / "config" / "application.rb").write_text("module Shop\n  class Application\n")
+    (root / "config" / "master.key").write_text("k" * 32)
+    assert hakobu("init", cwd=root).code == 0
+    lines = (root / "hakobu.toml").read_text().splitlines()
+    start = lines.index("# config/environments/production.rb write")
+    assert lines[start + 1 : start + 5] == [
+        '#   config.assume_ssl = ENV["RAILS_ASSUME_SSL"] == "1"',
+        '#   config.force_ssl = ENV["RAILS_ASSUME_SSL"] == "1"',
+        "#   config.ssl_options = { redirect: { exclude: ->(request) {",
+        '#     request.path == "/up" } } }  # the ALB checks over HTTP',
+    ]
+    assert any("DJANGO_HTTPS=1 and DJANGO_CSRF_TRUSTED_ORIGINS" in line for line in lines)
