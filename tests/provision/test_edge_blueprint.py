@@ -253,7 +253,9 @@ def test_aurora_has_no_storage_alarm_and_cluster_dimensions() -> None:
 @pytest.mark.parametrize("cdn", [False, True], ids=["alb", "cloudfront"])
 def test_waf_guards_the_entry_point(cdn: bool) -> None:
     document = doc(domain={**DOMAIN, "cdn": cdn, "waf": True})
-    acl = resources(document, "aws_wafv2_web_acl")["main"]
+    # Its own address per scope: turning cdn on destroys the regional ACL, not orphans it.
+    [(name, acl)] = resources(document, "aws_wafv2_web_acl").items()
+    assert name == ("cdn" if cdn else "main")
     assert [r["name"] for r in acl["rule"]] == [
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
@@ -265,7 +267,7 @@ def test_waf_guards_the_entry_point(cdn: bool) -> None:
         assert (acl["scope"], acl["provider"]) == ("CLOUDFRONT", "aws.us_east_1")
         assert not association
         distribution = resources(document, "aws_cloudfront_distribution")["main"]
-        assert distribution["web_acl_id"] == "${aws_wafv2_web_acl.main.arn}"
+        assert distribution["web_acl_id"] == "${aws_wafv2_web_acl.cdn.arn}"
     else:
         assert acl["scope"] == "REGIONAL" and "provider" not in acl
         assert association["load_balancer"]["resource_arn"] == "${aws_lb.main.arn}"

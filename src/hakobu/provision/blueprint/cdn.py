@@ -107,7 +107,7 @@ def _distribution(env: Environment) -> dict[str, Any]:
             {"path_pattern": static, **_behavior(CACHING_OPTIMIZED, None, ["GET", "HEAD"])}
         ]
     if settings.waf:
-        body["web_acl_id"] = ref("aws_wafv2_web_acl.main", "arn")
+        body["web_acl_id"] = ref("aws_wafv2_web_acl.cdn", "arn")  # blueprint.waf
     return body
 
 

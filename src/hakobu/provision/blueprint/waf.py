@@ -45,7 +45,11 @@ def waf(env: Environment) -> Fragment:
     }
     if uses_cdn(env):
         body["provider"] = US_EAST_1  # attached by the distribution's web_acl_id
-    part.resource("aws_wafv2_web_acl", "main", body)
+    # The CloudFront ACL ("cdn", the distribution's web_acl_id) has its own address: "main"
+    # moved to the us-east-1 provider when `cdn` is turned on was looked for there, not
+    # found, and created anew, leaving the regional ACL behind, unmanaged and billed
+    # (found by the sandbox integration run, tests/integration/edge_stack.py).
+    part.resource("aws_wafv2_web_acl", "cdn" if uses_cdn(env) else "main", body)
     if not uses_cdn(env):
         part.resource(
             "aws_wafv2_web_acl_association",
