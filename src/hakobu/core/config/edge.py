@@ -133,8 +133,8 @@ class AlarmsSettings(_Section):
     """An SNS topic with e-mail subscriptions and alarms on the stack's health."""
 
     email: list[str] = []
-    # 5xx answered by the load balancer itself (no healthy task, timeouts), in % of
-    # requests over 5 minutes: more than 1 in 20 is an outage for someone.
+    # 5xx answered by the load balancer itself (no healthy task, timeouts), in % of a
+    # minute's requests, in 2 of 3 minutes: more than 1 in 20 is an outage for someone.
     alb_5xx_percent: int = Field(5, ge=1, le=100)
     # 5xx answered by the app, in % of requests: the alarm that rolls back a deploy.
     target_5xx_percent: int = Field(5, ge=1, le=100)
