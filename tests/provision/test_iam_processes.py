@@ -52,6 +52,9 @@ def test_operate_scales_every_worker_and_reads_the_schedules() -> None:
     assert reads["Resource"] == [
         "arn:aws:scheduler:ap-northeast-1:123456789012:schedule/default/rails-app-nightly"
     ]
+    role = _statement(document, "ReadSchedulerRole")  # doctor's scheduler role check
+    assert role["Action"] == ["iam:GetRole", "iam:GetRolePolicy"]
+    assert role["Resource"] == "arn:aws:iam::123456789012:role/rails-app-scheduler-role"
 
 
 def test_an_app_without_workers_keeps_its_policy() -> None:

@@ -38,3 +38,16 @@ def role(iam: Any, name: str) -> dict[str, Any] | None:
 
 def tags_of(described: dict[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in described.get("Tags", [])}
+
+
+def role_policy(iam: Any, role_name: str, policy_name: str) -> dict[str, Any] | None:
+    """The role's inline policy `policy_name`, parsed; None when the role or policy is gone."""
+    try:
+        document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return None
+        raise
+    if isinstance(document, str):  # URL-encoded JSON, as for trust policies
+        return dict(json.loads(urllib.parse.unquote(document)))
+    return dict(document)

@@ -623,8 +623,15 @@ def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
         schedules=tuple(s.name for s in settings.schedules),
     )
     statements = BUILDERS[kind](arns)
-    if kind == "operate" and arns.schedules:  # `hakobu schedules` reads each schedule
+    if kind == "operate" and arns.schedules:  # `hakobu schedules` and doctor read them
         statements.append(_allow("ReadSchedules", ["scheduler:GetSchedule"], arns.schedule_arns))
+        statements.append(
+            _allow(
+                "ReadSchedulerRole",
+                ["iam:GetRole", "iam:GetRolePolicy"],
+                arns.role(arns.names.scheduler_role),
+            )
+        )
     if kind == "operate" and env.settings.ci is not None:
         statements += ci_reads(arns)  # doctor's CI checks; nothing of it without [ci]
     return document(statements)

@@ -23,6 +23,7 @@ from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.local import check_builder, check_db_client, check_engine, check_plugin
 from hakobu.operate.doctor.network import check_routes
 from hakobu.operate.doctor.port import check_port
+from hakobu.operate.doctor.processes import process_checks
 from hakobu.operate.doctor.registry import check_image
 from hakobu.operate.doctor.results import (
     ACCOUNT,
@@ -82,4 +83,5 @@ def default_checks(env: Environment) -> list[Check]:
         Check("engine version", DATABASE, check_engine_version, AWS_GATE),
         Check("service image", REGISTRY, check_image, AWS_GATE),
         *(Check(name, SERVICE, run, AWS_GATE) for name, run in edge_checks(env)),
+        *(Check(name, SERVICE, run, AWS_GATE) for name, run in process_checks(env)),
     ]
