@@ -111,7 +111,8 @@ def help_screen(command: Any, ctx: typer.Context) -> list[RenderableType]:
     from rich.padding import Padding
     from rich.text import Text
 
-    usage = Text.assemble(("Usage: ", "yellow"), (command.get_usage(ctx)[len("Usage: ") :], "bold"))
+    line = command.get_usage(ctx).removeprefix("Usage: ")
+    usage = Text.assemble(("Usage: ", "yellow"), (line, "bold"))
     parts: list[RenderableType] = [Padding(usage, 1)]
     if command.help:
         parts.append(Padding(_description(command.help), (0, 1, 1, 1)))
