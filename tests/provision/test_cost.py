@@ -33,6 +33,7 @@ from hakobu.provision.cost import (
     GUIDE_TOTAL,
     HOURS_PER_MONTH,
     NAT,
+    RDS,
     CostEstimate,
     estimate,
     guide_comparison,
@@ -568,3 +569,43 @@ def test_cli_refresh_updates_the_users_prices_and_says_what_changed(
     assert "not found (the previous price stays)" in result.output
     assert "$47.45" in result.output  # 730 h x $0.065, in the estimate that follows
     assert no_user_prices.is_file()
+
+
+# --- Other engines (issue 13) -----------------------------------------------------------
+
+
+def test_aurora_serverless_is_acu_hours_storage_and_io(prices: PriceTable) -> None:
+    """US East, the region with shipped Aurora prices: 0.5 ACU x 2 instances (ha) x 730 h
+    at $0.12, 10 GB at $0.10, 10 million I/O requests at $0.20; no RDS instance line."""
+    env = _env(
+        region="us-east-1",
+        profile="ha",
+        database={"engine": "aurora-mysql", "min_capacity": 0, "max_capacity": 2},
+    )
+    result = estimate(env, prices)
+    acu = _line(result, "Aurora Serverless v2 ACU-hours")
+    assert (acu.quantity, acu.unit_price) == (2 * 0.5 * HOURS_PER_MONTH, 0.12)
+    assert acu.monthly == pytest.approx(87.6)
+    assert acu.source == "https://aws.amazon.com/rds/aurora/pricing/" and acu.taken == "2026-12-03"
+    assert "2 instance(s) (writer + reader)" in acu.assumption
+    assert "pauses itself and bills no ACU-hours" in acu.assumption
+    assert _line(result, "Aurora storage").monthly == pytest.approx(1.0)
+    assert _line(result, "Aurora I/O").monthly == pytest.approx(2.0)
+    assert not [line for line in result.lines if line.name.startswith("RDS ")]
+    assert acu.group == RDS and result.group_total(RDS) == pytest.approx(90.6)
+
+
+def test_aurora_where_hakobu_knows_no_aurora_price_says_so(prices: PriceTable) -> None:
+    result = estimate(_env(database={"engine": "aurora-postgresql", "min_capacity": 1}), prices)
+    acu = _line(result, "Aurora Serverless v2 ACU-hours")
+    assert acu.quantity == 1 * HOURS_PER_MONTH  # the minimum is above the assumed 0.5
+    assert not acu.known
+    assert "no price for rds.aurora.serverless_v2.acu_hour in ap-northeast-1" in acu.assumption
+    assert "Aurora Serverless v2 ACU-hours" in result.unknown
+
+
+def test_rds_postgresql_is_named_and_has_no_mysql_surcharge(prices: PriceTable) -> None:
+    result = estimate(_env(database={"engine": "postgres"}), prices)
+    hours = _line(result, "RDS instance hours")
+    assert hours.assumption.startswith("db.t4g.micro, PostgreSQL 18, Single-AZ")
+    assert not [line for line in result.lines if "Extended Support" in line.name]

@@ -18,7 +18,9 @@ from typing import Any
 
 from hakobu.core.config import PROFILES, Environment, with_profile
 from hakobu.core.config.processes import workers
+from hakobu.core.engines import engine as engine_facts
 from hakobu.core.errors import ConfigError
+from hakobu.provision.aurora_cost import aurora_lines
 from hakobu.provision.edge_cost import EDGE_GROUPS, edge_lines, scaling_note
 from hakobu.provision.prices import PriceTable, fargate_key, rds_instance_key
 
@@ -294,19 +296,22 @@ def _nat(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostL
 
 def _rds(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
     db = env.settings.database
+    if engine_facts(db.engine).aurora:
+        return aurora_lines(env, prices, RDS)
     copies = 2 if db.multi_az else 1
     layout = "Multi-AZ: primary + standby" if db.multi_az else "Single-AZ"
     lines = [
         _line(prices, env.region, (RDS, "RDS instance hours"),
               rds_instance_key(db.instance_class), (copies * HOURS_PER_MONTH, "instance-hours"),
-              f"{db.instance_class}, MySQL {db.engine_version}, {layout}: "
+              f"{db.instance_class}, {engine_facts(db.engine).label} {db.engine_version}, "
+              f"{layout}: "
               f"{copies} x {HOURS_PER_MONTH} h"),
         _line(prices, env.region, (RDS, "RDS gp3 storage"), "rds.gp3.gb_month",
               (copies * db.allocated_storage, "GB-months"),
               f"{db.allocated_storage} GB gp3" + (" x 2 (the standby has its own)" if copies == 2
                                                  else "")),
     ]  # fmt: skip
-    if db.engine_version == "8.0":
+    if db.engine == "mysql" and db.engine_version == "8.0":
         lines.append(_extended_support(env, prices, copies))
     return lines
 
@@ -401,7 +406,7 @@ def _notes(env: Environment, usage: Assumptions) -> list[str]:
             "notice when it needs the capacity back, so keep spot_base >= 1 for an app that "
             "must stay up."
         )
-    if env.settings.database.engine_version == "8.0":
+    if env.settings.database.engine == "mysql" and env.settings.database.engine_version == "8.0":
         notes.append(
             "MySQL 8.0 bills RDS Extended Support since 2026-08-01 (year 1-2 rate; it doubles "
             'from 2028-08-01). database.engine_version = "8.4" removes the line.'

@@ -182,6 +182,12 @@ def price_queries(instance_classes: Iterable[str]) -> list[PriceQuery]:
         PriceQuery("rds.gp3.gb_month", "AmazonRDS", "RDS:GP3-Storage", "GB-month", single_az),
         PriceQuery("rds.extended_support.vcpu_hour", "AmazonRDS",
                    "ExtendedSupport:Yr1-Yr2:MySQL8.0", "vCPU-hour"),
+        # Aurora Standard (provision/aurora_cost.py): the same price for MySQL and PostgreSQL.
+        # Not its I/O: the Price List prices one request, the table a million of them.
+        PriceQuery("rds.aurora.serverless_v2.acu_hour", "AmazonRDS",
+                   "Aurora:ServerlessV2Usage", "ACU-hour"),
+        PriceQuery("rds.aurora.storage.gb_month", "AmazonRDS", "Aurora:StorageUsage",
+                   "GB-month"),
         PriceQuery("secrets.secret_month", "AWSSecretsManager", "AWSSecretsManager-Secrets",
                    "secret-month"),
         PriceQuery("logs.ingest_gb", "AmazonCloudWatch", "DataProcessing-Bytes", "GB ingested"),
