@@ -35,12 +35,28 @@ def db_cluster(rds: Any, identifier: str) -> dict[str, Any] | None:
     return dict(found[0]) if found else None
 
 
-def stop(rds: Any, identifier: str) -> None:
-    rds.stop_db_instance(DBInstanceIdentifier=identifier)
+def status(rds: Any, identifier: str, cluster: bool = False) -> str | None:
+    """The instance's `DBInstanceStatus`, or the Aurora cluster's `Status`; None if it
+    does not exist."""
+    found = db_cluster(rds, identifier) if cluster else db_instance(rds, identifier)
+    if found is None:
+        return None
+    return str(found.get("Status" if cluster else "DBInstanceStatus", "unknown"))
 
 
-def start(rds: Any, identifier: str) -> None:
-    rds.start_db_instance(DBInstanceIdentifier=identifier)
+def stop(rds: Any, identifier: str, cluster: bool = False) -> None:
+    """Stop the instance, or the Aurora cluster with all its instances."""
+    if cluster:
+        rds.stop_db_cluster(DBClusterIdentifier=identifier)
+    else:
+        rds.stop_db_instance(DBInstanceIdentifier=identifier)
+
+
+def start(rds: Any, identifier: str, cluster: bool = False) -> None:
+    if cluster:
+        rds.start_db_cluster(DBClusterIdentifier=identifier)
+    else:
+        rds.start_db_instance(DBInstanceIdentifier=identifier)
 
 
 def modify(rds: Any, request: dict[str, Any]) -> None:

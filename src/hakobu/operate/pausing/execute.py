@@ -15,7 +15,14 @@ from hakobu.aws.polling import Waiter
 from hakobu.core.config import Environment
 from hakobu.core.names import Names
 from hakobu.operate.edge_pausing import suspend_autoscaling
-from hakobu.operate.pausing.plan import AVAILABLE, DatabaseAction, PausePlan, ResumePlan
+from hakobu.operate.pausing.plan import (
+    AVAILABLE,
+    DatabaseAction,
+    PausePlan,
+    ResumePlan,
+    database_label,
+    is_cluster,
+)
 from hakobu.operate.pausing.record import remove_record, save_record
 from hakobu.operate.pausing.wait import (
     Health,
@@ -36,23 +43,35 @@ def scale_to_zero(ecs: Any, env: Environment, processes: Iterable[str] = ()) -> 
         ecs_ops.send_service_update(ecs, update_request(names.cluster, service, 0))
 
 
-def stop_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
-                  on_status: StatusHandler | None = None) -> None:  # fmt: skip
+def stop_database(
+    rds: Any,
+    identifier: str,
+    action: DatabaseAction,
+    waiter: Waiter,
+    on_status: StatusHandler | None = None,
+    cluster: bool = False,
+) -> None:
     if action == "wait-then-stop":
-        wait_for_database(rds, identifier, AVAILABLE, waiter, on_status)
+        wait_for_database(rds, identifier, AVAILABLE, waiter, on_status, cluster)
     if action in ("stop", "wait-then-stop"):
-        rds_ops.stop(rds, identifier)
+        rds_ops.stop(rds, identifier, cluster)
 
 
-def start_database(rds: Any, identifier: str, action: DatabaseAction, waiter: Waiter,
-                   on_status: StatusHandler | None = None) -> None:  # fmt: skip
+def start_database(
+    rds: Any,
+    identifier: str,
+    action: DatabaseAction,
+    waiter: Waiter,
+    on_status: StatusHandler | None = None,
+    cluster: bool = False,
+) -> None:
     if action == "none":
         return
     if action == "wait-stopped-then-start":
-        wait_for_database(rds, identifier, "stopped", waiter, on_status)
+        wait_for_database(rds, identifier, "stopped", waiter, on_status, cluster)
     if action in ("start", "wait-stopped-then-start"):
-        rds_ops.start(rds, identifier)
-    wait_for_database(rds, identifier, AVAILABLE, waiter, on_status)
+        rds_ops.start(rds, identifier, cluster)
+    wait_for_database(rds, identifier, AVAILABLE, waiter, on_status, cluster)
 
 
 # --- running a plan -------------------------------------------------------------------
@@ -102,11 +121,14 @@ def execute_pause(
         progress.step("Removing the NAT Gateway(s) and the ALB (Terraform)")
         reshape(True)
     if plan.database != "none":
-        progress.step(f"Stopping the DB instance {names.db_instance}")
+        cluster = is_cluster(env)
+        progress.step(f"Stopping {database_label(env)}")
         rds = aws.client("rds")
-        stop_database(rds, names.db_instance, plan.database, waiter(), progress.database)
+        stop_database(rds, names.db_instance, plan.database, waiter(), progress.database,
+                      cluster)  # fmt: skip
         if follow:
-            wait_for_database(rds, names.db_instance, "stopped", waiter(), progress.database)
+            wait_for_database(rds, names.db_instance, "stopped", waiter(), progress.database,
+                              cluster)  # fmt: skip
 
 
 def execute_resume(
@@ -124,9 +146,9 @@ def execute_resume(
     names = Names.of(env)
     ecs = aws.client("ecs")
     if plan.database != "none":
-        progress.step(f"Starting the DB instance {names.db_instance}")
+        progress.step(f"Starting {database_label(env)}")
         start_database(aws.client("rds"), names.db_instance, plan.database, waiter(),
-                       progress.database)  # fmt: skip
+                       progress.database, is_cluster(env))  # fmt: skip
     if plan.apply_normal_shape:
         progress.step("Re-creating the NAT Gateway(s) and the ALB (Terraform)")
         reshape(False)

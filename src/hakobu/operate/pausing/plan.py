@@ -15,6 +15,7 @@ from hakobu.aws import rds as rds_ops
 from hakobu.aws.ecs import service_description
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import workers
+from hakobu.core.engines import engine
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.operate.pausing.record import PauseRecord
@@ -66,7 +67,7 @@ def gather_facts(ecs: Any, rds: Any, env: Environment) -> Facts:
     return Facts(
         desired_count=int(service.get("desiredCount", 0)),
         task_definition=str(service.get("taskDefinition", "")),
-        database_status=database_status(rds, names.db_instance),
+        database_status=database_status(rds, names.db_instance, is_cluster(env)),
         processes=_worker_counts(ecs, env),
     )
 
@@ -85,10 +86,26 @@ def _worker_counts(ecs: Any, env: Environment) -> dict[str, int]:
     return counts
 
 
-def database_status(rds: Any, identifier: str) -> str | None:
-    """The DB instance's status; None if it does not exist."""
-    found = rds_ops.db_instance(rds, identifier)
-    return str(found.get("DBInstanceStatus", "unknown")) if found is not None else None
+def database_status(rds: Any, identifier: str, cluster: bool = False) -> str | None:
+    """The DB instance's status (an Aurora cluster's with `cluster`); None if it does not
+    exist. Stopping and starting a cluster take the same statuses as an instance."""
+    return rds_ops.status(rds, identifier, cluster)
+
+
+def is_cluster(env: Environment) -> bool:
+    """An Aurora cluster: pause and resume stop and start it, all its instances at once."""
+    return engine(env.settings.database.engine).aurora
+
+
+def database_label(env: Environment) -> str:
+    kind = "Aurora cluster" if is_cluster(env) else "DB instance"
+    return f"the {kind} {Names.of(env).db_instance}"
+
+
+def pauses_itself(env: Environment) -> bool:
+    """Serverless v2 with min 0 ACUs: idle, it pauses itself (no ACU-hours) without us."""
+    settings = env.settings.database
+    return is_cluster(env) and settings.min_capacity == 0
 
 
 # --- planning a pause -----------------------------------------------------------------
@@ -124,7 +141,12 @@ class PausePlan:
         if self.database == "wait-then-stop":
             steps.append(f"wait until {names.db_instance} is available, then stop it")
         elif self.database == "stop":
-            steps.append(f"stop the DB instance {names.db_instance} (its storage is kept)")
+            steps.append(f"stop {database_label(env)} (its storage is kept)")
+        if self.database != "none" and pauses_itself(env):
+            steps.append(
+                f"(min_capacity = 0: even running, {names.db_instance} pauses itself when "
+                "idle and bills no ACU-hours; stopping it also keeps tasks from waking it)"
+            )
         return steps
 
 
@@ -199,7 +221,7 @@ class ResumePlan:
         names = Names.of(env)
         steps = []
         if self.database != "none":
-            steps.append(f"start the DB instance {names.db_instance}, wait until it is available")
+            steps.append(f"start {database_label(env)}, wait until it is available")
         if self.apply_normal_shape:
             steps.append("re-create the NAT Gateway(s) and the ALB through Terraform")
         revision = revision_of(self.record.task_definition)

@@ -33,10 +33,10 @@ class Saving:
 
 
 # Lines of `cost.estimate` a pause stops, by name (Fargate: the whole group, Spot included).
-SHALLOW_LINES = ("RDS instance hours",)
+SHALLOW_LINES = ("RDS instance hours", "Aurora Serverless v2 ACU-hours", "Aurora instance hours")
 DEEP_LINES = ("NAT Gateway hours", "ALB hours", "ALB LCUs")
 IPV4_LINE = "Public IPv4 addresses"
-KEPT_LINES = ("RDS gp3 storage",)
+KEPT_LINES = ("RDS gp3 storage", "Aurora storage")
 
 
 def pause_saving(env: Environment, prices: PriceTable, deep: bool, desired_count: int) -> Saving:

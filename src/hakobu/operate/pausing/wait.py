@@ -51,13 +51,19 @@ def wait_until_no_tasks(
 
 
 def wait_for_database(
-    rds: Any, identifier: str, wanted: str, waiter: Waiter, on_status: StatusHandler | None = None
+    rds: Any,
+    identifier: str,
+    wanted: str,
+    waiter: Waiter,
+    on_status: StatusHandler | None = None,
+    cluster: bool = False,
 ) -> str:
-    """Poll until the DB instance is `wanted`; `HakobuError` after the waiter's timeout."""
+    """Poll until the DB instance (or Aurora cluster) is `wanted`; `HakobuError` after the
+    waiter's timeout."""
     seen: list[str] = []
 
     def reached() -> str | None:
-        status = database_status(rds, identifier) or "missing"
+        status = database_status(rds, identifier, cluster) or "missing"
         seen.append(status)
         if on_status is not None:
             on_status(status, waiter.elapsed)
