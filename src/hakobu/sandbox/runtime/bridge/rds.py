@@ -42,35 +42,42 @@ def db_clusters() -> list[Database]:
 
 
 def _instance_view(account: str, region: str, db: Any) -> Database:
-    return Database(
-        kind="instance",
-        account=account,
-        region=region,
-        identifier=db.db_instance_identifier,
-        engine=db.engine,
-        status=db.status,
-        database=db.db_name,
-        username=db.master_username,
-        port=int(db.port),
-        address=db.address,
-        password=_rds_password(db),
-    )
+    return _view(account, region, db, "instance", db.db_instance_identifier, db.db_name, db.address)
 
 
 def _cluster_view(account: str, region: str, cluster: Any) -> Database:
+    aliases = (cluster.reader_endpoint, *(m.address for m in cluster._members))
+    return _view(
+        account, region, cluster, "cluster", cluster.db_cluster_identifier,
+        cluster.database_name, cluster.endpoint, aliases,
+    )  # fmt: skip
+
+
+def _view(
+    account: str,
+    region: str,
+    resource: Any,
+    kind: str,
+    identifier: str,
+    database: str | None,
+    address: str,
+    aliases: tuple[str, ...] = (),
+) -> Database:
+    """What an instance and a cluster share; moto names their identifier, database name
+    and endpoint differently."""
     return Database(
-        kind="cluster",
+        kind=kind,
         account=account,
         region=region,
-        identifier=cluster.db_cluster_identifier,
-        engine=cluster.engine,
-        status=cluster.status,
-        database=cluster.database_name,
-        username=cluster.master_username,
-        port=int(cluster.port),
-        address=cluster.endpoint,
-        password=_rds_password(cluster),
-        aliases=(cluster.reader_endpoint, *(m.address for m in cluster._members)),
+        identifier=identifier,
+        engine=resource.engine,
+        status=resource.status,
+        database=database,
+        username=resource.master_username,
+        port=int(resource.port),
+        address=address,
+        password=_rds_password(resource),
+        aliases=aliases,
     )
 
 
