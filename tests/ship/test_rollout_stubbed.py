@@ -160,8 +160,11 @@ def event(id: str, seconds: int, message: str) -> dict[str, Any]:
     return {"id": id, "createdAt": T0 + timedelta(seconds=seconds), "message": message}
 
 
-def described(deployments: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
-    """A describe_services response; `events` oldest first (AWS lists them newest first)."""
+def described(
+    deployments: list[dict[str, Any]], events: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    """A describe_services response; `events` oldest first (AWS lists them newest first);
+    `fields` replace top-level keys of the service."""
     primary = next(d for d in deployments if d["status"] == "PRIMARY")
     return service_response(
         deployments,
@@ -185,6 +188,7 @@ def described(deployments: list[dict[str, Any]], events: list[dict[str, Any]]) -
         schedulingStrategy="REPLICA",
         deploymentController={"type": "ECS"},
         enableExecuteCommand=True,
+        **fields,
     )
 
 
@@ -904,8 +908,9 @@ def test_missing_and_deleted_services_say_run_hakobu_up(ecs) -> None:
         {"services": [], "failures": [{"arn": SERVICE_ARN, "reason": "MISSING"}]},
         DESCRIBE,
     )
-    inactive = described([deployment(OLD_ID, "PRIMARY", OLD_TD, "COMPLETED")], [])
-    inactive["services"][0]["status"] = "INACTIVE"
+    inactive = described(
+        [deployment(OLD_ID, "PRIMARY", OLD_TD, "COMPLETED")], [], status="INACTIVE"
+    )
     stub.add_response("describe_services", inactive, DESCRIBE)
     stub.add_client_error(
         "describe_services",
