@@ -40,12 +40,18 @@ MISSING = [name for name in REQUIREMENTS if importlib.util.find_spec(name) is No
 
 @pytest.fixture(autouse=True)
 def _requirements_installed() -> None:
+    require_requirements()
+
+
+def require_requirements() -> None:
+    """Skip without the example's requirements; in CI a missing install step fails instead
+    of hiding behind a skip. Called by module-scoped fixtures too: they are set up before
+    the autouse fixture above, so a skip of theirs would otherwise win."""
     if MISSING:
         message = (
             f"{', '.join(MISSING)} not installed: "
             "pip install -r examples/django-app/requirements.txt"
         )
-        # In CI a missing install step must fail, not hide behind a skip.
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -116,8 +122,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    if MISSING:
-        pytest.skip("requirements not installed")
+    require_requirements()
     root = tmp_path_factory.mktemp("django-app")
     env = clean_environment(
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
