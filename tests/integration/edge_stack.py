@@ -1,9 +1,11 @@
 """The production-edge stack of the sandbox integration run: a Rails app with [domain] in a
-Route 53 zone created in its own emulator, [autoscaling] and [alarms].
+Route 53 zone created in its own emulator (WAF on the ALB), [autoscaling] and [alarms];
+then `cdn = true` is turned on and applied: CloudFront in front, WAF on the distribution.
 
 `tests/integration/test_profiles_sandbox.py` brings it up and destroys it beside the
 profile stacks, all at once (each apply is mostly the provider's own waiting); the checks
-here run between the two, through boto3 and the hakobu commands a user would run.
+here run between the two, through boto3 and the hakobu commands a user would run. The
+emulator answers CloudFront and ACM as AWS does thanks to `hakobu.sandbox.edge_gaps`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ SECTIONS = f"""
 [domain]
 name = "{NAME}"
 zone = "{ZONE}"
+waf = true
 
 [autoscaling]
 min = 1
@@ -33,6 +36,9 @@ max = 3
 email = ["{EMAIL}"]
 """
 REGION = "ap-northeast-1"
+# A record of the user's own in their zone: hakobu must leave it as it found it.
+OWN_RECORD = {"Name": f"{ZONE}.", "Type": "MX", "TTL": 300,
+              "ResourceRecords": [{"Value": "10 mail.example.com."}]}  # fmt: skip
 
 
 def edge_app(root: Path) -> Path:
@@ -41,14 +47,19 @@ def edge_app(root: Path) -> Path:
     with (root / "hakobu.toml").open("a", encoding="utf-8") as config:
         config.write(SECTIONS)
     sandbox.start(root)
-    client(root, "route53").create_hosted_zone(Name=ZONE, CallerReference="edge-app-test")
+    route53 = client(root, "route53")
+    zone = route53.create_hosted_zone(Name=ZONE, CallerReference="edge-app-test")
+    route53.change_resource_record_sets(
+        HostedZoneId=zone["HostedZone"]["Id"],
+        ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": OWN_RECORD}]},
+    )
     return root
 
 
-def client(root: Path, service: str) -> Any:
+def client(root: Path, service: str, region: str = REGION) -> Any:
     server = sandbox.running(root)
     assert server is not None, "the edge app's emulator is not running"
-    return sandbox.client(server, REGION, service)
+    return sandbox.client(server, region, service)
 
 
 def zone_id(root: Path) -> str:
@@ -64,12 +75,19 @@ def records(root: Path) -> list[dict[str, Any]]:
 
 
 def check_edge_stack(root: Path) -> None:
-    """Everything [domain], [autoscaling] and [alarms] promise, as AWS reports it."""
+    """Everything [domain], [autoscaling] and [alarms] promise, as AWS reports it; then the
+    same with `cdn = true` applied on top, as a user turns it on later."""
     certificate = _check_https(root)
     _check_records(root, certificate)
+    _check_waf(root, "REGIONAL")
     _check_scaling(root)
     _check_alarms(root)
     _check_commands(root)
+    _check_second_plan_is_empty(root)
+    _check_pause_suspends_scaling(root)
+    _turn_on_the_cdn(root)
+    _check_cdn(root)
+    _check_waf(root, "CLOUDFRONT")
     _check_second_plan_is_empty(root)
 
 
@@ -81,7 +99,13 @@ def check_edge_gone(root: Path) -> None:
     scaling = client(root, "application-autoscaling")
     assert not scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
     assert not client(root, "sns").list_topics()["Topics"]
-    assert sorted(r["Type"] for r in records(root)) == ["NS", "SOA"]
+    assert not client(root, "acm", "us-east-1").list_certificates()["CertificateSummaryList"]
+    distributions = client(root, "cloudfront", "us-east-1").list_distributions()
+    assert not distributions["DistributionList"].get("Items")
+    for scope, region in (("REGIONAL", REGION), ("CLOUDFRONT", "us-east-1")):
+        assert not client(root, "wafv2", region).list_web_acls(Scope=scope)["WebACLs"]
+    left = [r for r in records(root) if r["Type"] not in ("NS", "SOA")]
+    assert left == [OWN_RECORD]
 
 
 def _check_https(root: Path) -> dict[str, Any]:
@@ -121,6 +145,33 @@ def _check_records(root: Path, certificate: dict[str, Any]) -> None:
     validation = certificate["DomainValidationOptions"][0]["ResourceRecord"]
     cname = found[(validation["Name"], "CNAME")]
     assert [r["Value"] for r in cname["ResourceRecords"]] == [validation["Value"]]
+    assert found[(f"{ZONE}.", "MX")] == OWN_RECORD
+
+
+def _check_waf(root: Path, scope: str) -> None:
+    """The managed rules and the rate limit, on the ALB (REGIONAL) or the distribution."""
+    region = "us-east-1" if scope == "CLOUDFRONT" else REGION
+    waf = client(root, "wafv2", region)
+    [summary] = waf.list_web_acls(Scope=scope)["WebACLs"]
+    acl = waf.get_web_acl(Name=summary["Name"], Scope=scope, Id=summary["Id"])["WebACL"]
+    assert acl["Name"] == f"{APP}-waf"
+    rules = sorted(acl["Rules"], key=lambda rule: rule["Priority"])
+    assert [r["Name"] for r in rules] == [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "rate-limit-per-ip",
+    ]
+    limit = rules[2]["Statement"]["RateBasedStatement"]
+    assert (limit["Limit"], limit["AggregateKeyType"]) == (2000, "IP")
+    if scope == "REGIONAL":
+        balancer = client(root, "elbv2").describe_load_balancers(Names=[f"{APP}-alb"])
+        arn = balancer["LoadBalancers"][0]["LoadBalancerArn"]
+        guarding = waf.get_web_acl_for_resource(ResourceArn=arn)["WebACL"]
+        assert guarding["ARN"] == summary["ARN"]
+    else:
+        distribution = _distribution(root)
+        assert distribution["DistributionConfig"]["WebACLId"] == summary["ARN"]
+        assert not client(root, "wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
 
 
 def _check_scaling(root: Path) -> None:
@@ -195,6 +246,81 @@ def _json(root: Path, *args: str, code: int | None = 0) -> dict[str, Any]:
     assert code is None or result.code == code, result.output
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
+
+
+def _check_pause_suspends_scaling(root: Path) -> None:
+    """A paused service has 0 tasks, below the minimum: scaling is suspended until resume."""
+    paused = run_hakobu("pause", "--sandbox", "--yes", cwd=root, timeout=300)
+    assert paused.code == 0, paused.output
+    scaling = _json(root, "status")["autoscaling"]
+    assert (scaling["min"], scaling["max"], scaling["suspended"]) == (1, 3, True)
+    resumed = run_hakobu("resume", "--sandbox", "--yes", cwd=root, timeout=300)
+    assert resumed.code == 0, resumed.output
+    status = _json(root, "status")
+    assert (status["autoscaling"]["min"], status["autoscaling"]["max"]) == (1, 3)
+    assert status["autoscaling"]["suspended"] is False
+    assert status["service"]["desired_count"] == 2  # as `hakobu scale 2` left it
+
+
+def _turn_on_the_cdn(root: Path) -> None:
+    config = root / "hakobu.toml"
+    config.write_text(config.read_text().replace("waf = true\n", "waf = true\ncdn = true\n", 1))
+    applied = run_hakobu("up", "--sandbox", "--yes", cwd=root, timeout=600)
+    assert applied.code == 0, applied.output
+
+
+def _distribution(root: Path) -> dict[str, Any]:
+    cloudfront = client(root, "cloudfront", "us-east-1")
+    [item] = cloudfront.list_distributions()["DistributionList"]["Items"]
+    found: dict[str, Any] = cloudfront.get_distribution(Id=item["Id"])["Distribution"]
+    return found
+
+
+def _check_cdn(root: Path) -> None:
+    """CloudFront for the name (its certificate in us-east-1) in front of the ALB, which
+    answers only CloudFront, as `origin.<name>`."""
+    distribution = _distribution(root)
+    config = distribution["DistributionConfig"]
+    assert config["Aliases"]["Items"] == [NAME]
+    assert config["PriceClass"] == "PriceClass_200"  # Japan's edge locations included
+    [origin] = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"origin.{NAME}"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    east = client(root, "acm", "us-east-1")
+    [summary] = east.list_certificates()["CertificateSummaryList"]
+    assert summary["DomainName"] == NAME
+    assert config["ViewerCertificate"]["ACMCertificateArn"] == summary["CertificateArn"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    described = east.describe_certificate(CertificateArn=summary["CertificateArn"])
+    assert described["Certificate"]["Status"] == "ISSUED"
+    [static] = config["CacheBehaviors"]["Items"]
+    assert static["PathPattern"] == "/assets/*"
+    assert static["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"  # CachingOptimized
+    assert config["DefaultCacheBehavior"]["CachePolicyId"] == (
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    )
+    found = {(r["Name"], r["Type"]): r for r in records(root)}
+    for kind in ("A", "AAAA"):
+        target = found[(f"{NAME}.", kind)]["AliasTarget"]["DNSName"].rstrip(".")
+        assert target == distribution["DomainName"]
+    balancer = client(root, "elbv2").describe_load_balancers(Names=[f"{APP}-alb"])
+    alb = balancer["LoadBalancers"][0]
+    origin_alias = found[(f"origin.{NAME}.", "A")]["AliasTarget"]["DNSName"]
+    assert origin_alias.rstrip(".").lower() == alb["DNSName"].lower()
+    # The ALB admits 443 from CloudFront's origin-facing prefix list only, nothing else.
+    rules = client(root, "ec2").describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": alb["SecurityGroups"]}]
+    )["SecurityGroupRules"]
+    ingress = [r for r in rules if not r["IsEgress"]]
+    assert [(r["FromPort"], r.get("CidrIpv4"), r["PrefixListId"][:3]) for r in ingress] == [
+        (443, None, "pl-")
+    ]
+    # What a user asks: both certificates issued, the records written by hakobu.
+    domain = _json(root, "domain", "status")["domain"]
+    assert [(c["used_by"], c["status"]) for c in domain["certificates"]] == [
+        ("load balancer", "ISSUED"),
+        ("CloudFront (us-east-1)", "ISSUED"),
+    ]
 
 
 def _check_second_plan_is_empty(root: Path) -> None:

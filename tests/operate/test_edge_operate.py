@@ -1,11 +1,12 @@
 """What `domain status`, `doctor` and `status` read about the production edge, where the
 emulator cannot show it. botocore Stubber, each test says why:
 
-- moto marks every DNS-validated certificate ISSUED 60 s after it is requested and never
-  keeps one PENDING_VALIDATION waiting for its record;
+- with `dns = "external"` no zone of the emulator holds the name, so the sandbox marks the
+  certificate ISSUED after 60 s (`hakobu.sandbox.edge_gaps`): a certificate kept
+  PENDING_VALIDATION while the records to add are listed (with the CloudFront distribution's
+  name among them) is stubbed; in a zone, the applied CDN is read back in
+  tests/integration/edge_stack.py;
 - moto confirms e-mail subscriptions at once (AWS waits for the click);
-- moto cannot create a CloudFront distribution that plans clean (see
-  tests/integration/test_cdn_plan_sandbox.py), so reading one back is stubbed;
 - moto's Application Auto Scaling never scales on a metric, so it records no activity
   with a CloudWatch cause.
 """
