@@ -2,11 +2,10 @@
 through `hakobu up` and `destroy --sandbox`, each app with its own emulator, all at once
 (each apply is ~100 s of the provider's own waiting).
 
-These stacks test the control plane: their emulators run no containers
-(HAKOBU_CONTAINER_ENGINE=none, which the emulator inherits from the first command), and
-deploys there are not followed. The processes stack is the exception: its runtime runs its
-web, worker and scheduled task as real containers (tests/integration/processes_stack.py).
-The runtime's own behaviour is tested on the shared stack and in tests/sandbox/runtime."""
+These stacks test the control plane: their deploys use images recorded in ECR that nothing
+could run, so their emulators run no containers (HAKOBU_CONTAINER_ENGINE=none, which the
+emulator inherits from the first command), and deploys there are not followed. The runtime's
+own behaviour is tested on the shared stack and in tests/sandbox/runtime."""
 
 from __future__ import annotations
 
@@ -22,7 +21,9 @@ import pytest
 from hakobu.provision.scaffold import write_config
 from hakobu.sandbox import emulator as sandbox
 from tests.conftest import make_rails_app
+from tests.integration.ci_stack import check_ci_gone, check_ci_stack, ci_app
 from tests.integration.edge_stack import check_edge_gone, check_edge_stack, edge_app
+from tests.integration.least_privilege import check_least_privilege
 from tests.integration.processes_stack import (
     check_processes_gone,
     check_processes_stack,
@@ -31,8 +32,6 @@ from tests.integration.processes_stack import (
 
 pytestmark = pytest.mark.integration
 PROFILES = ("guide", "lean", "ha")
-# Stacks whose emulator keeps the container engine (its runtime runs their containers).
-REAL_CONTAINERS = {"procs"}
 
 
 def _app(root: Path, profile: str) -> Path:
@@ -47,7 +46,7 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
         name: subprocess.Popen(
             [sys.executable, "-m", "hakobu", *args],
             cwd=root,
-            env=os.environ if name in REAL_CONTAINERS else _no_engine(),
+            env={**os.environ, "HAKOBU_CONTAINER_ENGINE": "none"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -61,16 +60,14 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
     return results
 
 
-def _no_engine() -> dict[str, str]:
-    return {**os.environ, "HAKOBU_CONTAINER_ENGINE": "none"}
-
-
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     base = tmp_path_factory.mktemp("profiles")
     roots = {profile: _app(base / profile, profile) for profile in PROFILES}
     roots["edge"] = edge_app(base / "edge")  # domain, auto scaling and alarms
     roots["procs"] = processes_app(base / "procs")  # a worker, a schedule, the bucket
+    ci_app(roots["lean"], existing=False)  # `hakobu ci github`; up creates the provider
+    ci_app(roots["guide"], existing=True)  # the account's own provider, made by hand
     try:
         yield roots
     finally:
@@ -132,6 +129,9 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
 
     check_edge_stack(stacks["edge"])
     check_processes_stack(stacks["procs"])  # deploy, releases, rollback, schedules
+    check_ci_stack(stacks["lean"], existing=False)
+    check_ci_stack(stacks["guide"], existing=True)
+    check_least_privilege(stacks["lean"])  # deploy and operate users under IAM enforcement
 
     downs = {
         name: result
@@ -150,3 +150,5 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
         )["Vpcs"]
     check_edge_gone(stacks["edge"])
     check_processes_gone(stacks["procs"])
+    check_ci_gone(stacks["lean"], existing=False)
+    check_ci_gone(stacks["guide"], existing=True)
