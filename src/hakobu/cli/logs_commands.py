@@ -125,7 +125,7 @@ def logs(
         root = logtail.process_stream_root(ctx.env, process)
         query = logtail.build_query(Names.of(ctx.env), start, pattern, task, root)
         aws = ctx.target
-        if aws.sandbox:
+        if aws.sandbox and not aws.runs_tasks:  # else the runtime's containers wrote them
             note(SANDBOX_NOTE)
         if follow:
             live = logtail.live_tail_client(aws)
