@@ -2,10 +2,11 @@
 through `hakobu up` and `destroy --sandbox`, each app with its own emulator, all at once
 (each apply is ~100 s of the provider's own waiting).
 
-These stacks test the control plane: their deploys use images recorded in ECR that nothing
-could run, so their emulators run no containers (HAKOBU_CONTAINER_ENGINE=none, which the
-emulator inherits from the first command), and deploys there are not followed. The runtime's
-own behaviour is tested on the shared stack and in tests/sandbox/runtime."""
+These stacks test the control plane: their emulators run no containers
+(HAKOBU_CONTAINER_ENGINE=none, which the emulator inherits from the first command), and
+deploys there are not followed. The processes stack is the exception: its runtime runs its
+web, worker and scheduled task as real containers (tests/integration/processes_stack.py).
+The runtime's own behaviour is tested on the shared stack and in tests/sandbox/runtime."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from tests.integration.processes_stack import (
 
 pytestmark = pytest.mark.integration
 PROFILES = ("guide", "lean", "ha")
+# Stacks whose emulator keeps the container engine (its runtime runs their containers).
+REAL_CONTAINERS = {"procs"}
 
 
 def _app(root: Path, profile: str) -> Path:
@@ -46,7 +49,7 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
         name: subprocess.Popen(
             [sys.executable, "-m", "hakobu", *args],
             cwd=root,
-            env={**os.environ, "HAKOBU_CONTAINER_ENGINE": "none"},
+            env=os.environ if name in REAL_CONTAINERS else _no_engine(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -58,6 +61,10 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
         output, _ = process.communicate(timeout=900)
         results[name] = subprocess.CompletedProcess(process.args, process.returncode, output)
     return results
+
+
+def _no_engine() -> dict[str, str]:
+    return {**os.environ, "HAKOBU_CONTAINER_ENGINE": "none"}
 
 
 @pytest.fixture(scope="module")
