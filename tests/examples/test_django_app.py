@@ -196,24 +196,22 @@ def _mysql_env(port: int, **extra: str) -> dict[str, str]:
 def test_up_answers_503_when_mysql_refuses_connections(site: Site) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
-        started = time.monotonic()
         [up] = site.get({"path": "/up"}, **_mysql_env(closed.getsockname()[1]))
     assert (up.status, up.body) == (503, "database unreachable (OperationalError)\n")
-    assert time.monotonic() - started < 10
 
 
 def test_up_answers_503_when_mysql_never_answers(site: Site) -> None:
     with socket.socket() as silent:
         # The kernel completes the TCP handshake for the backlog; nothing ever speaks.
+        # Without the read timeout the request would wait for ever, and manage()'s own
+        # limit would fail the test: no wall-clock assertion needed (they flake under load).
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        started = time.monotonic()
         [up] = site.get(
             {"path": "/up"},
             **_mysql_env(silent.getsockname()[1], DATABASE_READ_TIMEOUT="1"),
         )
     assert (up.status, up.body) == (503, "database unreachable (OperationalError)\n")
-    assert time.monotonic() - started < 10
 
 
 def test_settings_refuse_to_start_without_a_secret_key_unless_debugging() -> None:
