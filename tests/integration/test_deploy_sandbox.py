@@ -162,16 +162,28 @@ def test_a_later_plan_does_not_revert_the_deploy(
 
 
 def test_rollback_goes_to_the_previous_revision_and_back(
-    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+    sandbox_stack: SandboxStack, deployed: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    # The revision before `deployed` is up's :bootstrap placeholder when this module runs
+    # alone on a fresh stack, and a placeholder cannot start: a second real version gives
+    # rollback a previous revision that runs, whatever ran on the stack before.
+    engine = engine_or_unavailable(tmp_path_factory.mktemp("engine"))
+    local = http_image(engine, tmp_path_factory.mktemp("image"), up_body=f"{UP_BODY}, v2")
+    uri, _ = record_in_ecr(sandbox_stack.client("ecr"), engine, local, APP, "v2")
     ecs = sandbox_stack.client("ecs")
-    deployed_arn = _service(ecs)["taskDefinition"]
+    first_arn = _service(ecs)["taskDefinition"]
+    second = run_hakobu("deploy", "--sandbox", "--image", f"{uri}:v2", cwd=sandbox_stack.root)
+    assert second.code == 0, second.output
+    second_arn = _service(ecs)["taskDefinition"]
+    assert second_arn != first_arn
+
     back = run_hakobu("rollback", "--sandbox", cwd=sandbox_stack.root)
     assert back.code == 0, back.output
-    assert _service(ecs)["taskDefinition"] == deployed["before"]
-    revision = int(deployed_arn.rsplit(":", 1)[1])
+    assert _service(ecs)["taskDefinition"] == first_arn
+    assert served_body(sandbox_stack.root, "/up", UP_BODY) == UP_BODY  # v1 serves again
+    revision = int(second_arn.rsplit(":", 1)[1])
     forward = run_hakobu("rollback", "--sandbox", "--to", str(revision), cwd=sandbox_stack.root)
     assert forward.code == 0, forward.output
-    assert _service(ecs)["taskDefinition"] == deployed_arn
+    assert _service(ecs)["taskDefinition"] == second_arn
     again = run_hakobu("rollback", "--sandbox", "--to", str(revision), cwd=sandbox_stack.root)
     assert again.code == 1 and "already running" in again.stderr
