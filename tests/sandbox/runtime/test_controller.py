@@ -38,6 +38,7 @@ from tests.support.ecs_stack import (
     register_revision,
 )
 from tests.support.images import engine_or_unavailable, http_image, wait_until
+from tests.support.needs import missing
 
 WAIT_S = 120.0
 _names = (f"rt{n}" for n in itertools.count())
@@ -549,7 +550,7 @@ def test_db_instance_is_a_real_server(aws: Aws, runtime: Runtime, images: dict) 
     from hakobu.sandbox.runtime.database import find_server
 
     if find_server("mysql") is None:
-        pytest.skip("no mariadbd (run .ci/install-runtime-deps)")
+        missing("mariadbd", "run .ci/install-runtime-deps")
     rds = aws.client("rds")
     name = f"{next(_names)}-db"
     rds.create_db_instance(

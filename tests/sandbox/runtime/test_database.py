@@ -33,6 +33,7 @@ from tests.support.images import (
     unavailable,
     wait_until,
 )
+from tests.support.needs import missing
 
 # Quotes and a backslash: the statements must escape them, the server must accept them.
 PASSWORD = "Pa5s'wo\\rd-" + uuid.uuid4().hex[:8]
@@ -92,7 +93,10 @@ def query(db: LocalDatabase, running: RunningDatabase, sql: str, password: str =
           user: str = "app") -> list[tuple[str, ...]]:  # fmt: skip
     """Rows as strings, over TCP to 127.0.0.1 with a password, as the app would connect."""
     if db.family == "mysql":
-        pymysql = pytest.importorskip("pymysql")
+        try:
+            import pymysql
+        except ImportError:
+            missing("PyMySQL", "run .ci/install-test-deps")
         connection = pymysql.connect(
             host=running.host, port=running.port, user=user, password=password,
             database=db.spec.database, connect_timeout=10, autocommit=True,
