@@ -114,6 +114,7 @@ def check_processes_stack(root: Path) -> None:
     _check_scale_and_status(root)
     _check_pause_and_resume_cover_the_worker(root)
     _check_schedules(root)
+    _check_destroy_keeps_the_uploads(root)
 
 
 def _check_provisioned(root: Path) -> None:
@@ -305,6 +306,28 @@ def _schedules_json(root: Path) -> str:
     result = run_hakobu("schedules", "--json", "--sandbox", cwd=root)
     assert result.code == 0, result.output
     return json.dumps(json.loads(result.stdout)["schedules"])
+
+
+def _check_destroy_keeps_the_uploads(root: Path) -> None:
+    """An upload (two versions of it) stops `destroy` after its plan, before anything is
+    asked or deleted; the stack's final destroy in test_profiles_sandbox passes
+    --delete-data, and check_processes_gone then sees the bucket gone."""
+    s3 = client(root, "s3")
+    bucket = f"{APP}-123456789012-{REGION}"
+    for body in (b"first avatar", b"second avatar"):
+        s3.put_object(Bucket=bucket, Key="uploads/avatar.png", Body=body)
+    refused = run_hakobu("destroy", "production", "--sandbox", "--yes", cwd=root)
+    said = " ".join(refused.stderr.split())
+    assert refused.code == 1, refused.output
+    assert f"the storage bucket {bucket} still holds uploads: nothing was destroyed" in said
+    assert "hakobu destroy production --sandbox --delete-data" in said
+    assert "Traceback" not in refused.output
+    [service] = client(root, "ecs").describe_services(
+        cluster=f"{APP}-cluster", services=[f"{APP}-service"]
+    )["services"]
+    assert service["status"] == "ACTIVE"
+    kept = s3.get_object(Bucket=bucket, Key="uploads/avatar.png")["Body"].read()
+    assert kept == b"second avatar"
 
 
 def check_processes_gone(root: Path) -> None:

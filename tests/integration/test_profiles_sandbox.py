@@ -148,6 +148,7 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
             "production",
             "--sandbox",
             "--yes",
+            "--delete-data",  # the procs stack's bucket holds an upload by now
         ).items()
     }
     for name, result in downs.items():

@@ -148,6 +148,15 @@ def destroy(
             "(they cannot be restored; the names are free for a new `hakobu up` right away).",
         ),
     ] = False,
+    delete_data: Annotated[
+        bool,
+        typer.Option(
+            "--delete-data",
+            help="Also delete every object (and every version) in its storage bucket. "
+            "Without it, a bucket that still holds uploads stops the destroy before anything "
+            "is deleted.",
+        ),
+    ] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Delete every resource of an environment. Asks you to type its name first."""
@@ -157,7 +166,7 @@ def destroy(
 
     ctx = CommandContext(config, env_name, sandbox)
     provisioner = _provisioner(ctx)
-    presenter = DestroyPresenter(ctx, force_delete)
+    presenter = DestroyPresenter(ctx, force_delete, delete_data)
     try:
         done = teardown.destroy(
             provisioner,
@@ -165,12 +174,18 @@ def destroy(
             ask=not yes,
             force_delete=force_delete,
             again=_again(ctx, f"destroy {ctx.env.name}"),
+            delete_data=delete_data,
         )
     except Declined:
         ctx.give_up("Names differ: nothing was destroyed.")
     if not done.outcome.applied:
         ctx.out.print("Nothing to destroy.")
         return
+    if done.emptied_bucket:
+        ctx.out.print(
+            f"Deleted {done.deleted_objects} object version(s) from {done.emptied_bucket} "
+            "(--delete-data)."
+        )
     if done.deleted_secrets:
         ctx.out.print(f"Deleted without recovery: {', '.join(done.deleted_secrets)}.")
     ctx.out.print(f"Destroyed {done.outcome.summary.destroy} resources of `{ctx.env.name}`.")

@@ -217,9 +217,10 @@ class TerminalPresenter:
 class DestroyPresenter(TerminalPresenter):
     """`hakobu destroy`: says what is lost for good and asks for the environment's name."""
 
-    def __init__(self, ctx: CommandContext, force_delete: bool) -> None:
+    def __init__(self, ctx: CommandContext, force_delete: bool, delete_data: bool = False) -> None:
         super().__init__(ctx)
         self.force_delete = force_delete
+        self.delete_data = delete_data
 
     def planned(self, summary: PlanSummary, saved: bool) -> None:
         super().planned(summary, saved)
@@ -239,9 +240,16 @@ class DestroyPresenter(TerminalPresenter):
             if self.force_delete
             else "Its secrets stay recoverable for 7 days: a new `hakobu up` restores them."
         )
+        uploads = ""
+        if env.settings.storage.bucket:
+            uploads = (
+                " Every object in its storage bucket is deleted too (--delete-data)."
+                if self.delete_data
+                else " Its storage bucket is deleted only if it holds no uploads."
+            )
         self.ctx.out.print(
             f"[bold red]This deletes the database, the images and the logs of "
-            f"`{escape(env.name)}`.[/] {kept} {secrets}",
+            f"`{escape(env.name)}`.[/] {kept} {secrets}{uploads}",
             markup=True,
         )
 

@@ -85,11 +85,15 @@ def converge(
     again: str,
     destroy: bool = False,
     reuse_saved_plan: bool = True,
+    check: Callable[[PlanSummary], None] | None = None,
+    before_apply: Callable[[], None] | None = None,
 ) -> Outcome:
     """Bring the environment to what hakobu.toml renders (or, with `destroy`, to nothing).
 
     `ask`: confirm before applying a fresh plan (a plan saved by `hakobu plan` was
-    reviewed already). `again`: the command that continues after a Ctrl-C.
+    reviewed already). `again`: the command that continues after a Ctrl-C. `check` may
+    refuse the plan (a `HakobuError`) before anything is asked or applied;
+    `before_apply` runs once the plan is confirmed, just before Terraform applies it.
     """
     with presenter.working(f"Preparing Terraform in {provisioner.workdir} ..."):
         provisioner.prepare()
@@ -101,11 +105,19 @@ def converge(
     presenter.planned(summary, saved)
     if summary.empty:
         return Outcome(summary, applied=False, outputs={} if destroy else provisioner.outputs())
+    if check is not None:
+        try:
+            check(summary)
+        except HakobuError:
+            provisioner.terraform.plan_file.unlink(missing_ok=True)
+            raise
     # A plan that loses the database's data is confirmed even with --yes or a saved plan.
     losing = not destroy and bool(replaced_databases(summary))
     if (losing or (ask and not saved)) and not presenter.confirm(summary):
         provisioner.terraform.plan_file.unlink(missing_ok=True)
         raise Declined()
+    if before_apply is not None:
+        before_apply()
     with presenter.applying(summary) as on_event:
         outputs = _apply(provisioner, on_event, summary, again, destroy)
     return Outcome(summary, applied=True, outputs=outputs)

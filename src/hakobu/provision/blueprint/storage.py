@@ -29,11 +29,13 @@ OBJECT_ACTIONS = [
 
 
 def bucket_name(env: Environment) -> str:
+    """The bucket's name as rendered: the account is known only at apply time."""
+    return bucket_name_in(env, ref(SECRET_ARN_PARTS, "account"))
+
+
+def bucket_name_in(env: Environment, account: str) -> str:
     """The bucket's name: the configured one, or `{prefix}-{account}-{region}` (global)."""
-    configured = env.settings.storage.name
-    if configured:
-        return configured
-    return f"{env.prefix}-{ref(SECRET_ARN_PARTS, 'account')}-{env.region}"
+    return env.settings.storage.name or f"{env.prefix}-{account}-{env.region}"
 
 
 def storage_environment(env: Environment) -> dict[str, str]:
