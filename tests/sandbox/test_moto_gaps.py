@@ -195,3 +195,36 @@ def test_a_rule_from_a_prefix_list_keeps_its_description(endpoint: str) -> None:
     assert [(r["PrefixListId"], r["Description"]) for r in ingress] == [
         (prefix_list, "From CloudFront")
     ]
+
+
+def _policy(*statements: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_a_tls_only_bucket_takes_uploads_through_the_sandbox(endpoint: str) -> None:
+    """The storage bucket's policy denies requests without TLS; the sandbox's endpoint
+    stands in for S3's HTTPS one, so the app's object calls pass as they do on AWS, while a
+    statement that denies outright still denies."""
+    s3 = _client(endpoint, "s3")
+    bucket = "uploads-tls-only"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    arn = f"arn:aws:s3:::{bucket}"
+    tls_only = {
+        "Sid": "DenyPlainHttp",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(tls_only))
+    s3.put_object(Bucket=bucket, Key="avatar.png", Body=b"png")
+    assert s3.get_object(Bucket=bucket, Key="avatar.png")["Body"].read() == b"png"
+
+    no_reads = {**tls_only, "Sid": "NoReads", "Action": "s3:GetObject"}
+    del no_reads["Condition"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(tls_only, no_reads))
+    with pytest.raises(ClientError, match=r"403|AccessDenied|Forbidden"):
+        s3.get_object(Bucket=bucket, Key="avatar.png")

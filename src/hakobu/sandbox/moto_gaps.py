@@ -40,6 +40,7 @@ def install() -> None:
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
     from moto.ec2.models.security_groups import SecurityGroupRule
     from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.s3.models import FakeBucket
 
     with _lock:
         if _patches:
@@ -77,12 +78,51 @@ def install() -> None:
         # ... and none for a rule from a prefix list (CloudFront's origin-facing one, for
         # [domain] cdn): moto keeps only the list's id, so that rule planned an update too.
         _patches.wrap(SecurityGroupRule, "__init__", _keep_prefix_list_description)
+        # S3 object calls against a bucket policy: moto judges a condition it has no value
+        # for as met, so the storage bucket's "deny unless aws:SecureTransport" statement
+        # refused every PutObject/GetObject/DeleteObject (HTTP 403), the app's included.
+        _patches.wrap(FakeBucket, "get_permission", _bucket_permission_over_tls)
 
 
 def uninstall() -> None:
     """Undo `install()` (for tests that run moto in their own process)."""
     with _lock:
         _patches.undo()
+
+
+# --- S3: bucket policies -------------------------------------------------------------------
+
+
+def _bucket_permission_over_tls(
+    original: Callable[..., Any], bucket: Any, action: str, resource: str
+) -> Any:
+    """The bucket policy's verdict for a request made over TLS. The sandbox's endpoint is
+    plain HTTP on loopback standing in for S3's HTTPS one, which every AWS SDK uses, so a
+    statement that applies only without TLS (`Bool aws:SecureTransport = false`) does not
+    apply; moto (which evaluates StringEquals conditions only) judges the rest."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    if bucket.policy is None:
+        return original(bucket, action, resource)
+    policy = json.loads(bucket.policy)
+    statements = policy["Statement"]
+    if isinstance(statements, dict):
+        statements = [statements]
+    applying = [statement for statement in statements if not _only_without_tls(statement)]
+    if not applying:
+        return PermissionResult.NEUTRAL
+    verdict = IAMPolicy(json.dumps({**policy, "Statement": applying}))
+    return verdict.is_action_permitted(action, resource)
+
+
+def _only_without_tls(statement: Mapping[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    values = condition.get("Bool", {}) if set(condition) == {"Bool"} else {}
+    return set(values) == {"aws:SecureTransport"} and (
+        str(values["aws:SecureTransport"]).lower() == "false"
+    )
 
 
 # --- Application Auto Scaling: tags --------------------------------------------------------
