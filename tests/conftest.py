@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,6 +16,12 @@ import pytest
 from hakobu.core.config import Environment, parse_project
 from hakobu.provision.scaffold import write_config
 from hakobu.sandbox import emulator as sandbox
+
+# A suite started in the background of a non-interactive shell (`.ci/run &`, nohup) inherits
+# SIGINT ignored, and so would every hakobu child that a test interrupts with a real SIGINT
+# (the Ctrl-C tests, the tunnel a db shell stops): give them the default back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 MASTER_KEY = "5f0e6c1d2b3a49588776655443322110"
 

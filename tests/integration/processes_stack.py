@@ -236,10 +236,11 @@ def _check_scale_and_status(root: Path) -> None:
     config = (root / "hakobu.toml").read_text()
     assert "processes.worker.desired_count = 2" in config
     ecs = client(root, "ecs")
-    running = wait_until(
-        lambda: (t := _running_tasks(ecs, WORKER)) and len(t) == 2 and t, "two worker tasks"
+    # list_tasks(desiredStatus=RUNNING) includes a task still PENDING: wait for both to run.
+    wait_until(
+        lambda: len([t for t in _running_tasks(ecs, WORKER) if t["lastStatus"] == "RUNNING"]) == 2,
+        "two running worker tasks",
     )
-    assert {t["lastStatus"] for t in running} == {"RUNNING"}
     assert wait_until(
         lambda: _status(root)["processes"][0]["running_count"] == 2, "status: 2 running"
     )
