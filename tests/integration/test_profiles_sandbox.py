@@ -35,6 +35,8 @@ pytestmark = pytest.mark.integration
 PROFILES = ("guide", "lean", "ha")
 # Stacks whose emulator keeps the container engine (its runtime runs their containers).
 REAL_CONTAINERS = {"procs"}
+# --delete-data: the procs stack's bucket holds an upload by then.
+DESTROY = ("destroy", "production", "--sandbox", "--yes", "--delete-data")
 
 
 def _app(root: Path, profile: str) -> Path:
@@ -142,16 +144,16 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
 
     downs = {
         name: result
-        for name, result in _all(
-            {name: root for name, root in stacks.items()},
-            "destroy",
-            "production",
-            "--sandbox",
-            "--yes",
-            "--delete-data",  # the procs stack's bucket holds an upload by now
-        ).items()
+        for name, result in _all({name: root for name, root in stacks.items()}, *DESTROY).items()
     }
     for name, result in downs.items():
+        if result.returncode != 0 and "ListenerNotFound" in result.stdout:
+            # Seen once in CI (2026-12-03), on the edge stack after the CDN apply: the
+            # emulator no longer had the port-80 listener the state named, and the provider
+            # reported ListenerNotFound instead of taking it as deleted (cause not found
+            # yet). Running destroy again is what hakobu's Fix line tells a user to do; it
+            # must then finish.
+            result = _all({name: stacks[name]}, *DESTROY)[name]
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
         assert not _client(stacks[name], "ec2").describe_vpcs(
             Filters=[{"Name": "tag:Name", "Values": [f"{name}-app-vpc"]}]
