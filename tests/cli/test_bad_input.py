@@ -34,7 +34,7 @@ from tests.conftest import Run, make_rails_app
 
 APP = "shop"
 VALID = f'app = "{APP}"\n'
-DUMMY_KEY_ID = "AKIDHAKOBUTESTDUMMY"
+DUMMY_KEY_ID = "hakobu-test-dummy-key-id"
 DUMMY_SECRET = "hakobu-test-dummy-secret"
 
 # Variables of the outer shell that could send calls elsewhere or feed hakobu settings.

@@ -128,7 +128,7 @@ def _dead_aws_env(tmp_path: Path) -> dict[str, str]:
     # Any AWS call would go to a closed loopback port and fail with another message.
     return {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_ACCESS_KEY_ID": "AKIDLOGSTEST",
+        "AWS_ACCESS_KEY_ID": "hakobu-test-logs-key-id",
         "AWS_SECRET_ACCESS_KEY": "dummy",
         "HOME": str(tmp_path),
     }

@@ -326,7 +326,7 @@ def test_scaling_an_unknown_process_calls_nothing_and_writes_nothing(app_dir: Pa
 def test_cli_refuses_an_unknown_process_before_any_call(app_dir: Path, tmp_path: Path) -> None:
     dead_aws = {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "AWS_ACCESS_KEY_ID": "AKIDSCALETEST",
+        "AWS_ACCESS_KEY_ID": "hakobu-test-scale-key-id",
         "AWS_SECRET_ACCESS_KEY": "dummy",
         "HOME": str(tmp_path),
     }
