@@ -101,14 +101,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (each group runs in one worker, in order): every module on the shared stack in one
     group (they build on each other's deploys, and the stack is applied once), any other
     module as its own (its module-scoped emulator, stack or images are made once)."""
-    items.sort(key=_stack_order)
     on_shared_stack = {
         _module(item) for item in items if "sandbox_stack" in getattr(item, "fixturenames", ())
     }
+    groups = {
+        item.nodeid: "shared-sandbox-stack" if _module(item) in on_shared_stack else _module(item)
+        for item in items
+    }
+    items.sort(key=lambda item: (_group_order(groups[item.nodeid]), _stack_order(item)))
     for item in items:
-        module = _module(item)
-        group = "shared-sandbox-stack" if module in on_shared_stack else module
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+
+
+# The longest groups, longest first (minutes in CI, stop 17): xdist hands groups out in the
+# order the items come (pytest_configure turns its own reorder by test count off), so the
+# long ones start at once on separate workers instead of one of them starting 20 minutes in.
+_LONGEST_GROUPS = (
+    "tests/integration/test_profiles_sandbox.py",  # five stacks, one test
+    "shared-sandbox-stack",
+    "tests/integration/test_engines_sandbox.py",
+    "tests/integration/test_sandbox_isolation.py",
+    "tests/integration/test_example_app_sandbox.py",
+)
+
+
+def _group_order(group: str) -> int:
+    if group in _LONGEST_GROUPS:
+        return _LONGEST_GROUPS.index(group)
+    return len(_LONGEST_GROUPS) + (0 if group.startswith("tests/integration/") else 1)
 
 
 def _module(item: pytest.Item) -> str:
@@ -122,6 +142,10 @@ def _stack_order(item: pytest.Item) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's loadgroup scheduler reorders groups by test count unless told not to;
+    # _LONGEST_GROUPS' order is the one that keeps CI short.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
     config.addinivalue_line("markers", "destroys_stack: runs after every other test")
     config.addinivalue_line(
         "markers", "fresh_stack: runs first, on the shared stack as `hakobu up` left it"
