@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -513,6 +514,41 @@ def test_db_tunnel_refuses_a_port_in_use(
     assert f"port {port} on 127.0.0.1 is already in use" in flat(err)
 
 
+@dataclass(frozen=True)
+class Shell:
+    """The engine's client `db shell` runs, as a fake, and what it should meet."""
+
+    client: str
+    script: str
+    exit_code: int
+    password: str
+    db_port: int = 3306
+
+
+def _shell_session(
+    shell: Shell, fakes: Fakes, aws: SessionAws, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """What both `db shell` tests stub: the plugin (listening on the local port) and the
+    client on PATH, the running task, the instance, its password, and the SSM session
+    opened and then terminated. Returns the local port."""
+    fakes.install("session-manager-plugin", FAKE_PLUGIN)
+    fakes.install(shell.client, shell.script)
+    monkeypatch.setenv("FAKE_PLUGIN_LISTEN", "1")
+    monkeypatch.setenv("FAKE_MYSQL_EXIT", str(shell.exit_code))  # both fakes read this one
+    port = _port()
+    _running_task(aws)
+    _database(aws, shell.db_port)
+    aws.stub("secretsmanager").add_response(
+        "get_secret_value",
+        {"Name": "rails-app-db-password", "SecretString": shell.password},
+        {"SecretId": "rails-app-db-password"},
+    )
+    _start_session(aws, port, remote_port=shell.db_port)
+    session = {"SessionId": SSM_SESSION["SessionId"]}
+    aws.stub("ssm").add_response("terminate_session", session, session)
+    return port
+
+
 def test_db_shell_gives_mysql_the_password_in_a_private_file_only(
     rails_app: Path, fakes: Fakes, aws: SessionAws, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -520,24 +556,8 @@ def test_db_shell_gives_mysql_the_password_in_a_private_file_only(
     port), mysql connects through it with --defaults-extra-file first, the file is 0600 in
     a 0700 directory, the password is in no argv, the file is gone afterwards, the tunnel
     was stopped with SIGINT and its SSM session terminated; mysql's exit code is hakobu's."""
-    fakes.install("session-manager-plugin", FAKE_PLUGIN)
-    fakes.install("mysql", FAKE_MYSQL)
-    monkeypatch.setenv("FAKE_PLUGIN_LISTEN", "1")
-    monkeypatch.setenv("FAKE_MYSQL_EXIT", "5")
-    port = _port()
-    _running_task(aws)
-    _database(aws)
-    aws.stub("secretsmanager").add_response(
-        "get_secret_value",
-        {"Name": "rails-app-db-password", "SecretString": PASSWORD},
-        {"SecretId": "rails-app-db-password"},
-    )
-    _start_session(aws, port)
-    aws.stub("ssm").add_response(
-        "terminate_session",
-        {"SessionId": SSM_SESSION["SessionId"]},
-        {"SessionId": SSM_SESSION["SessionId"]},
-    )
+    shell = Shell("mysql", FAKE_MYSQL, exit_code=5, password=PASSWORD)
+    port = _shell_session(shell, fakes, aws, monkeypatch)
     code, out, err = hakobu(
         "db", "shell", "--port", str(port), root=rails_app, monkeypatch=monkeypatch, capsys=capsys
     )
@@ -587,25 +607,9 @@ def test_db_shell_gives_psql_the_password_in_a_pgpass_file_only(
     password through PGPASSFILE (a 0600 file in a 0700 directory, gone afterwards), not
     from a PGPASSWORD the user's shell happens to have; psql's exit code is hakobu's."""
     _on_postgresql(rails_app)
-    fakes.install("session-manager-plugin", FAKE_PLUGIN)
-    fakes.install("psql", FAKE_PSQL)
-    monkeypatch.setenv("FAKE_PLUGIN_LISTEN", "1")
-    monkeypatch.setenv("FAKE_MYSQL_EXIT", "4")
     monkeypatch.setenv("PGPASSWORD", "a-stale-password-of-the-users")
-    port = _port()
-    _running_task(aws)
-    _database(aws, 5432)
-    aws.stub("secretsmanager").add_response(
-        "get_secret_value",
-        {"Name": "rails-app-db-password", "SecretString": "pa:ss\\word"},
-        {"SecretId": "rails-app-db-password"},
-    )
-    _start_session(aws, port, remote_port=5432)
-    aws.stub("ssm").add_response(
-        "terminate_session",
-        {"SessionId": SSM_SESSION["SessionId"]},
-        {"SessionId": SSM_SESSION["SessionId"]},
-    )
+    shell = Shell("psql", FAKE_PSQL, exit_code=4, password="pa:ss\\word", db_port=5432)
+    port = _shell_session(shell, fakes, aws, monkeypatch)
     code, out, err = hakobu(
         "db", "shell", "-p", str(port), root=rails_app, monkeypatch=monkeypatch, capsys=capsys
     )
