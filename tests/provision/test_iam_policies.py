@@ -17,9 +17,21 @@ SCOPE = Scope("aws", "ap-northeast-1", "123456789012")
 RAILS = {"app": "rails-app", "framework": "rails"}
 # With [ci], operate also reads the GitHub OIDC provider and the deploy role (doctor).
 WITH_CI = {**RAILS, "ci": {"github": "my-org/my-app"}}
+# A worker, a schedule and the storage bucket: provision also creates their resources.
+WITH_PROCESSES = {
+    **RAILS,
+    "processes": {"worker": {"command": ["bin/jobs"], "spot": True}},
+    "schedules": [{"name": "nightly", "cron": "0 3 * * *", "command": ["bin/x"]}],
+    "storage": {"bucket": True},
+}
+APPS = pytest.mark.parametrize(
+    "raw", [RAILS, WITH_CI, WITH_PROCESSES], ids=["without-ci", "with-ci", "with-processes"]
+)
+# S3 bucket ARNs hold no account: the storage bucket's own name is this environment's.
+STORAGE_BUCKET = "arn:aws:s3:::rails-app-123456789012-ap-northeast-1"
 
 
-@pytest.mark.parametrize("raw", [RAILS, WITH_CI], ids=["without-ci", "with-ci"])
+@APPS
 @pytest.mark.parametrize("kind", KINDS)
 def test_parliament_finds_no_needless_wildcard_or_bad_arn(kind: str, raw: dict) -> None:
     env = environment_of(raw)
@@ -30,7 +42,7 @@ def test_parliament_finds_no_needless_wildcard_or_bad_arn(kind: str, raw: dict) 
     ]
 
 
-@pytest.mark.parametrize("raw", [RAILS, WITH_CI], ids=["without-ci", "with-ci"])
+@APPS
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_star_resource_says_aws_requires_it(kind: str, raw: dict) -> None:
     env = environment_of(raw)
@@ -40,7 +52,8 @@ def test_each_star_resource_says_aws_requires_it(kind: str, raw: dict) -> None:
         else:
             resources = statement["Resource"]
             for resource in [resources] if isinstance(resources, str) else resources:
-                assert ":123456789012:" in resource or ":aws:ssm:" in resource, resource
+                own = resource in (STORAGE_BUCKET, f"{STORAGE_BUCKET}/*")
+                assert own or ":123456789012:" in resource or ":aws:ssm:" in resource, resource
 
 
 def test_only_operate_with_ci_reads_the_oidc_provider_and_the_deploy_role() -> None:

@@ -53,6 +53,8 @@ class Arns:
     # [processes.NAME] beside web and [[schedules]]: their services and families too.
     workers: tuple[str, ...] = ()
     schedules: tuple[str, ...] = ()
+    # [storage] bucket = true: the bucket's name (the default one holds the account id).
+    bucket: str | None = None
 
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
         where = self.scope.region if region else ""
@@ -97,6 +99,16 @@ class Arns:
             self._arn("scheduler", f"schedule/default/{self.names.schedule(n)}")
             for n in self.schedules
         ]
+
+    @property
+    def schedules_dlq(self) -> str:
+        return self._arn("sqs", self.names.schedules_dlq)
+
+    @property
+    def storage_bucket(self) -> str:
+        assert self.bucket is not None, "only an app with [storage] bucket = true has one"
+        # S3 bucket ARNs carry neither region nor account: bucket names are global.
+        return f"arn:{self.scope.partition}:s3:::{self.bucket}"
 
     @property
     def tasks(self) -> str:
@@ -603,6 +615,105 @@ def provision_statements(arns: Arns) -> list[Statement]:
         ),
         _allow("LogGroup", LOG_GROUP_WRITES, [arns.log_group, arns.log_streams]),
         _find_log_group(),
+        *(schedule_provisioning(arns) if arns.schedules else []),
+        *(storage_provisioning(arns) if arns.bucket else []),
+    ]
+
+
+# The rendered schedules part (blueprint/schedules.py): aws_scheduler_schedule per
+# schedule, the aws_sqs_queue of failed runs and the aws_iam_role Scheduler assumes. Its
+# task-definition family is among `Arns.families` (ClusterServiceTaskDefinitions).
+SCHEDULE_WRITES = [
+    "scheduler:CreateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:UpdateSchedule",
+]
+# CreateQueue with the provider's default tags needs TagQueue; the provider reads the
+# queue back by URL, attributes and tags.
+DEAD_LETTER_QUEUE_WRITES = [
+    "sqs:CreateQueue",
+    "sqs:DeleteQueue",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ListQueueTags",
+    "sqs:SetQueueAttributes",
+    "sqs:TagQueue",
+    "sqs:UntagQueue",
+]
+SCHEDULER = "scheduler.amazonaws.com"
+
+
+def schedule_provisioning(arns: Arns) -> list[Statement]:
+    """The schedules, their dead-letter queue and the role Scheduler runs tasks with."""
+    role = arns.role(arns.names.scheduler_role)
+    return [
+        _allow("Schedules", SCHEDULE_WRITES, _one_or_all(arns.schedule_arns)),
+        _allow("SchedulesDeadLetterQueue", DEAD_LETTER_QUEUE_WRITES, arns.schedules_dlq),
+        _allow("SchedulerRole", [a for a in IAM_ROLE_WRITES if a != "iam:PassRole"], role),
+        # A schedule names its role: CreateSchedule/UpdateSchedule pass it to Scheduler only.
+        _allow(
+            "PassSchedulerRoleToScheduler",
+            ["iam:PassRole"],
+            role,
+            {"StringEquals": {"iam:PassedToService": SCHEDULER}},
+        ),
+    ]
+
+
+# The rendered storage part (blueprint/storage.py): aws_s3_bucket with its public access
+# block, ownership controls, encryption, versioning, lifecycle and policy resources. A
+# delete of each of those sub-resources is authorized by its Put action (S3 has no
+# separate Delete* action for them, except the bucket policy's).
+STORAGE_BUCKET_WRITES = [
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketLocation",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:ListBucket",  # HeadBucket: the provider's existence check
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketTagging",  # the provider's default tags
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+]
+# aws_s3_bucket reads every bucket setting back on each refresh, also those hakobu never
+# sets (CORS, website, logging, ...): reads only, no write of them is granted.
+STORAGE_BUCKET_REFRESH_READS = [
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketWebsite",
+    "s3:GetReplicationConfiguration",
+]
+# `destroy`: ListObjectVersions tells whether uploads are left; `--delete-data` deletes
+# every version and delete marker (DeleteObjects is authorized per object by these two).
+STORAGE_EMPTYING = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+
+
+def storage_provisioning(arns: Arns) -> list[Statement]:
+    """The storage bucket and its settings, and emptying it on `destroy --delete-data`.
+    Not s3:GetObject or s3:PutObject: provisioning never reads or writes an upload."""
+    bucket = arns.storage_bucket
+    return [
+        _allow(
+            "StorageBucket",
+            [*STORAGE_BUCKET_WRITES, *STORAGE_BUCKET_REFRESH_READS, "s3:ListBucketVersions"],
+            bucket,
+        ),
+        _allow("EmptyStorageBucketOnDeleteData", STORAGE_EMPTYING, f"{bucket}/*"),
     ]
 
 
@@ -615,12 +726,15 @@ BUILDERS: dict[Kind, Callable[[Arns], list[Statement]]] = {
 
 def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
     """The policy document a `kind` user of `env` needs, its ARNs in `scope`."""
+    from hakobu.provision.blueprint.storage import bucket_name_in
+
     settings = env.settings
     arns = Arns(
         Names.of(env),
         scope,
         workers=tuple(workers(env)),
         schedules=tuple(s.name for s in settings.schedules),
+        bucket=bucket_name_in(env, scope.account) if settings.storage.bucket else None,
     )
     statements = BUILDERS[kind](arns)
     if kind == "operate" and arns.schedules:  # `hakobu schedules` and doctor read them
