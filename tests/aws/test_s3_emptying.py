@@ -8,32 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from hakobu.aws.s3 import empty_bucket, holds_objects
-
-REGION = "ap-northeast-1"
+from tests.support.moto_server import REGION, moto_server
 
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[Any]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield boto3.client(
-            "s3",
-            region_name=REGION,
-            endpoint_url=f"http://{host}:{port}",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(proxies={}, retries={"max_attempts": 1}),
-        )
-    finally:
-        server.stop()
+    with moto_server() as aws:
+        yield aws.client("s3")
 
 
 def _versioned_bucket(s3: Any, name: str) -> str:

@@ -15,7 +15,8 @@ from rich.console import Console
 from hakobu.cli.status_screen import screen
 from hakobu.operate.status import DatabaseMember, gather_status
 from tests.conftest import environment_of, make_rails_app
-from tests.support.ecs_stack import Aws, create_service, make_stack, moto_server
+from tests.support.ecs_stack import create_service, make_stack
+from tests.support.moto_server import Aws, moto_server
 
 
 class Emulated(Aws):

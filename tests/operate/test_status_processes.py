@@ -10,48 +10,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-from moto.server import ThreadedMotoServer
 from rich.console import Console
 
 from hakobu.cli.status_screen import screen
 from hakobu.operate.status import gather_status
 from tests.conftest import environment_of
+from tests.support.moto_server import Aws, moto_server
 
-REGION = "ap-northeast-1"
 CLUSTER = "rails-app-cluster"
 
 
-class Source:
+class Source(Aws):
     """The moto server as hakobu's ClientSource (a Target without the rest)."""
 
     sandbox, runs_tasks = False, False
 
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=REGION,
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(proxies={}, retries={"max_attempts": 1}),
-        )
-
 
 @pytest.fixture(scope="module")
 def source() -> Iterator[Source]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield Source(f"http://{host}:{port}")
-    finally:
-        server.stop()
+    with moto_server() as aws:
+        yield Source(aws.endpoint)
 
 
 def _service(ecs: Any, name: str, family: str, count: int) -> None:

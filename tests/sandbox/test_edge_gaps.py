@@ -7,39 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from hakobu.sandbox import edge_gaps
+from tests.support.moto_server import Aws, moto_server
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    edge_gaps.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        edge_gaps.uninstall()
-
-
-def _client(endpoint: str, service: str, region: str = "ap-northeast-1") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(proxies={}, retries={"max_attempts": 1}),
-    )
+def aws() -> Iterator[Aws]:
+    with moto_server(edge_gaps) as server:
+        yield server
 
 
 def _behaviour(**extra: Any) -> dict[str, Any]:
@@ -51,8 +30,8 @@ def _behaviour(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _distribution(endpoint: str, reference: str, certificate: dict[str, Any]) -> dict[str, Any]:
-    cloudfront = _client(endpoint, "cloudfront", "us-east-1")
+def _distribution(aws: Aws, reference: str, certificate: dict[str, Any]) -> dict[str, Any]:
+    cloudfront = aws.client("cloudfront", region="us-east-1")
     created = cloudfront.create_distribution(
         DistributionConfig={
             "CallerReference": reference,
@@ -91,9 +70,9 @@ def _distribution(endpoint: str, reference: str, certificate: dict[str, Any]) ->
     return config
 
 
-def test_a_behaviour_with_a_cache_policy_has_no_forwarded_values(endpoint: str) -> None:
+def test_a_behaviour_with_a_cache_policy_has_no_forwarded_values(aws: Aws) -> None:
     config = _distribution(
-        endpoint, "cache-policy", {"ACMCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}
+        aws, "cache-policy", {"ACMCertificateArn": "arn:aws:acm:us-east-1:1:certificate/x"}
     )
     assert "ForwardedValues" not in config["DefaultCacheBehavior"]
     static, legacy = config["CacheBehaviors"]["Items"]
@@ -103,22 +82,22 @@ def test_a_behaviour_with_a_cache_policy_has_no_forwarded_values(endpoint: str) 
     assert legacy["ForwardedValues"]["Cookies"]["Forward"] == "all"
 
 
-def test_an_acm_certificate_is_not_the_default_certificate(endpoint: str) -> None:
+def test_an_acm_certificate_is_not_the_default_certificate(aws: Aws) -> None:
     arn = "arn:aws:acm:us-east-1:123456789012:certificate/0d1e2f"
     own = _distribution(
-        endpoint,
+        aws,
         "own-certificate",
         {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only",
          "MinimumProtocolVersion": "TLSv1.2_2021"},
     )["ViewerCertificate"]  # fmt: skip
     assert own["CloudFrontDefaultCertificate"] is False
     assert (own["ACMCertificateArn"], own["SSLSupportMethod"]) == (arn, "sni-only")
-    default = _distribution(endpoint, "default-certificate", {})["ViewerCertificate"]
+    default = _distribution(aws, "default-certificate", {})["ViewerCertificate"]
     assert default["CloudFrontDefaultCertificate"] is True
 
 
-def _certificate(endpoint: str, name: str) -> tuple[Any, str, dict[str, str]]:
-    acm = _client(endpoint, "acm")
+def _certificate(aws: Aws, name: str) -> tuple[Any, str, dict[str, str]]:
+    acm = aws.client("acm")
     arn = acm.request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
     described = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     record: dict[str, str] = described["DomainValidationOptions"][0]["ResourceRecord"]
@@ -129,11 +108,11 @@ def _status(acm: Any, arn: str) -> str:
     return str(acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"])
 
 
-def test_a_certificate_in_a_zone_waits_for_its_record_then_is_issued(endpoint: str) -> None:
-    route53 = _client(endpoint, "route53")
+def test_a_certificate_in_a_zone_waits_for_its_record_then_is_issued(aws: Aws) -> None:
+    route53 = aws.client("route53")
     zone = route53.create_hosted_zone(Name="example.com", CallerReference="edge-gaps")
     zone_id = zone["HostedZone"]["Id"]
-    acm, arn, record = _certificate(endpoint, "app.example.com")
+    acm, arn, record = _certificate(aws, "app.example.com")
     # No record yet: pending, however often it is asked (moto alone issued it after 60 s).
     assert [_status(acm, arn) for _ in range(3)] == ["PENDING_VALIDATION"] * 3
     route53.change_resource_record_sets(
@@ -148,13 +127,13 @@ def test_a_certificate_in_a_zone_waits_for_its_record_then_is_issued(endpoint: s
     assert described["DomainValidationOptions"][0]["ValidationStatus"] == "SUCCESS"
 
 
-def test_a_name_no_zone_holds_keeps_the_emulators_timer(endpoint: str) -> None:
+def test_a_name_no_zone_holds_keeps_the_emulators_timer(aws: Aws) -> None:
     """dns = "external": the record is at another DNS provider the emulator cannot see."""
-    acm, arn, _ = _certificate(endpoint, "shop.example.org")
+    acm, arn, _ = _certificate(aws, "shop.example.org")
     assert _status(acm, arn) == "PENDING_VALIDATION"
 
 
-def test_install_twice_patches_once(endpoint: str) -> None:
+def test_install_twice_patches_once(aws: Aws) -> None:
     from moto.acm.models import CertBundle
 
     check = CertBundle.check

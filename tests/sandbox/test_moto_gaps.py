@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from hakobu.sandbox import moto_gaps
+from tests.support.moto_server import Aws, moto_server
 
 REGION = "ap-northeast-1"
 RESOURCE = "service/web-cluster/web-service"
@@ -19,35 +18,15 @@ DIMENSION = "ecs:service:DesiredCount"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    moto_gaps.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        moto_gaps.uninstall()
-
-
-def _client(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(proxies={}, retries={"max_attempts": 1}),
-    )
+def aws() -> Iterator[Aws]:
+    with moto_server(moto_gaps) as server:
+        yield server
 
 
 @pytest.fixture
-def service(endpoint: str) -> Iterator[Any]:
+def service(aws: Aws) -> Iterator[Any]:
     """An ECS service with 1 task wanted, as hakobu's blueprint creates it."""
-    ecs = _client(endpoint, "ecs")
+    ecs = aws.client("ecs")
     ecs.create_cluster(clusterName="web-cluster")
     ecs.register_task_definition(
         family="web", containerDefinitions=[{"name": "web", "image": "x", "memory": 512}]
@@ -72,8 +51,8 @@ def service(endpoint: str) -> Iterator[Any]:
     ecs.delete_cluster(cluster="web-cluster")
 
 
-def _register(endpoint: str, low: int, high: int, **extra: Any) -> str:
-    arn: str = _client(endpoint, "application-autoscaling").register_scalable_target(
+def _register(aws: Aws, low: int, high: int, **extra: Any) -> str:
+    arn: str = aws.client("application-autoscaling").register_scalable_target(
         ServiceNamespace="ecs",
         ResourceId=RESOURCE,
         ScalableDimension=DIMENSION,
@@ -84,9 +63,9 @@ def _register(endpoint: str, low: int, high: int, **extra: Any) -> str:
     return arn
 
 
-def test_scalable_target_tags_round_trip(endpoint: str, service: Any) -> None:
-    scaling = _client(endpoint, "application-autoscaling")
-    arn = _register(endpoint, 1, 4, Tags={"App": "web", "ManagedBy": "hakobu"})
+def test_scalable_target_tags_round_trip(aws: Aws, service: Any) -> None:
+    scaling = aws.client("application-autoscaling")
+    arn = _register(aws, 1, 4, Tags={"App": "web", "ManagedBy": "hakobu"})
     assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {
         "App": "web",
         "ManagedBy": "hakobu",
@@ -105,9 +84,9 @@ def test_scalable_target_tags_round_trip(endpoint: str, service: Any) -> None:
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_a_new_minimum_moves_the_service_and_is_an_activity(endpoint: str, service: Any) -> None:
-    scaling = _client(endpoint, "application-autoscaling")
-    _register(endpoint, 2, 4)
+def test_a_new_minimum_moves_the_service_and_is_an_activity(aws: Aws, service: Any) -> None:
+    scaling = aws.client("application-autoscaling")
+    _register(aws, 2, 4)
     described = service.describe_services(cluster="web-cluster", services=["web-service"])
     assert described["services"][0]["desiredCount"] == 2
     activities = scaling.describe_scaling_activities(
@@ -117,7 +96,7 @@ def test_a_new_minimum_moves_the_service_and_is_an_activity(endpoint: str, servi
     assert activities[0]["Cause"] == "minimum capacity was set to 2"
     assert activities[0]["StatusCode"] == "Successful"
     # Inside the range nothing moves and nothing new is recorded.
-    _register(endpoint, 1, 4)
+    _register(aws, 1, 4)
     again = scaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=RESOURCE)
     assert len(again["ScalingActivities"]) == 1
     scaling.deregister_scalable_target(
@@ -125,7 +104,7 @@ def test_a_new_minimum_moves_the_service_and_is_an_activity(endpoint: str, servi
     )
 
 
-def test_create_service_keeps_what_the_provider_sent(endpoint: str, service: Any) -> None:
+def test_create_service_keeps_what_the_provider_sent(aws: Aws, service: Any) -> None:
     described = service.describe_services(cluster="web-cluster", services=["web-service"])
     got = described["services"][0]
     assert got["availabilityZoneRebalancing"] == "DISABLED"
@@ -136,7 +115,7 @@ def test_create_service_keeps_what_the_provider_sent(endpoint: str, service: Any
     assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
 
 
-def test_install_twice_patches_once(endpoint: str) -> None:
+def test_install_twice_patches_once(aws: Aws) -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse
 
     moto_gaps.install()
@@ -145,8 +124,8 @@ def test_install_twice_patches_once(endpoint: str) -> None:
     assert EC2ContainerServiceResponse.create_service is first
 
 
-def test_a_rule_naming_a_group_keeps_its_description(endpoint: str) -> None:
-    ec2 = _client(endpoint, "ec2")
+def test_a_rule_naming_a_group_keeps_its_description(aws: Aws) -> None:
+    ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     alb, tasks = (
         ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
@@ -170,9 +149,9 @@ def test_a_rule_naming_a_group_keeps_its_description(endpoint: str) -> None:
     ]
 
 
-def test_a_rule_from_a_prefix_list_keeps_its_description(endpoint: str) -> None:
+def test_a_rule_from_a_prefix_list_keeps_its_description(aws: Aws) -> None:
     """The ALB's 443 from CloudFront's origin-facing prefix list ([domain] cdn = true)."""
-    ec2 = _client(endpoint, "ec2")
+    ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     alb = ec2.create_security_group(GroupName="alb-cdn", Description="alb", VpcId=vpc)["GroupId"]
     prefix_list = ec2.describe_managed_prefix_lists(
@@ -203,11 +182,11 @@ def _policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
-def test_a_tls_only_bucket_takes_uploads_through_the_sandbox(endpoint: str) -> None:
+def test_a_tls_only_bucket_takes_uploads_through_the_sandbox(aws: Aws) -> None:
     """The storage bucket's policy denies requests without TLS; the sandbox's endpoint
     stands in for S3's HTTPS one, so the app's object calls pass as they do on AWS, while a
     statement that denies outright still denies."""
-    s3 = _client(endpoint, "s3")
+    s3 = aws.client("s3")
     bucket = "uploads-tls-only"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     arn = f"arn:aws:s3:::{bucket}"

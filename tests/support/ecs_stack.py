@@ -17,44 +17,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from moto.server import ThreadedMotoServer
-
 from hakobu.sandbox.runtime import bridge
+from tests.support.moto_server import REGION, Aws
+from tests.support.moto_server import moto_server as plain_moto_server
 
-REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
 DB_PASSWORD = "s3cret-Pa55word"  # a test value, never a real secret
 
 
-@dataclass
-class Aws:
-    endpoint: str
-
-    def client(self, service: str, config: Config | None = None) -> Any:
-        base = Config(proxies={}, retries={"max_attempts": 1})
-        return boto3.client(
-            service,
-            region_name=REGION,
-            endpoint_url=self.endpoint,
-            aws_access_key_id="hakobu-sandbox",
-            aws_secret_access_key="hakobu-sandbox-secret",
-            config=base if config is None else base.merge(config),
-        )
-
-
 @contextmanager
 def moto_server() -> Iterator[Aws]:
-    """moto's threaded server on a free loopback port, in this process."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    port = server.get_host_and_port()[1]
-    try:
-        yield Aws(f"http://127.0.0.1:{port}")
-    finally:
-        bridge.uninstall()
-        server.stop()
+    """moto's threaded server (tests.support.moto_server), and the runtime's bridge undone
+    before it stops: the runtime's tests install it."""
+    with plain_moto_server() as aws:
+        try:
+            yield aws
+        finally:
+            bridge.uninstall()
 
 
 @dataclass

@@ -18,7 +18,8 @@ from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import CheckResult
 from hakobu.operate.doctor.runner import run_checks
 from tests.conftest import environment_of, make_rails_app
-from tests.support.ecs_stack import Aws, create_service, make_stack, moto_server
+from tests.support.ecs_stack import create_service, make_stack
+from tests.support.moto_server import Aws, moto_server
 
 CLUSTER = "shop-db"
 
