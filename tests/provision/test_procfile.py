@@ -30,16 +30,15 @@ def test_procfile_lines_become_processes_beside_web(tmp_path: Path) -> None:
         "clock-work": ["sh", "-c", "bin/clock --every $INTERVAL"],
     }
     assert all((p.cpu, p.memory, p.desired_count) == (256, 512, 1) for p in processes.values())
-    [found, storage] = init_notes(detected.procfile, "rails")
+    [found] = init_notes(detected.procfile)
     assert found.startswith("Procfile: [processes.worker], [processes.clock-work];")
     assert 'release: set deploy.release_command = "bin/rails db:migrate"' in found
     assert "service: skipped" in found
-    assert 'bucket: <%= ENV["STORAGE_BUCKET"] %>' in storage
 
 
 def test_without_a_procfile_init_writes_no_process(tmp_path: Path) -> None:
     make_rails_app(tmp_path, app="shop")
     path, detected = write_config(tmp_path, "shop", force=True)
     assert load_project(path).environment(None).settings.processes == {}
-    assert init_notes(detected.procfile, "rails") == []
+    assert init_notes(detected.procfile) == []
     assert "# [processes.worker]" in path.read_text()

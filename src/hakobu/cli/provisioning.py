@@ -43,13 +43,15 @@ def init(
     container), and keep .hakobu/ out of git."""
     from hakobu.provision.procfile import init_notes
     from hakobu.provision.scaffold import write_config
+    from hakobu.provision.storage_hint import storage_notes
 
     ctx = CommandContext(DEFAULT_CONFIG)
     path, detected = write_config(directory, app_name, force, profile_name(profile))
     ctx.out.print(f"Wrote {path} for a {detected.framework} app ({detected.reason}).")
     ctx.out.print(f"service.port = {detected.port}: {detected.port_source}.")
     ctx.out.print(f'database.engine = "{detected.database_engine}": {detected.engine_source}.')
-    for note in init_notes(detected.procfile, detected.framework):
+    notes = init_notes(detected.procfile)
+    for note in notes + storage_notes(detected.storage_source, detected.framework):
         ctx.out.print(note, markup=False)
     ctx.out.print(
         "Next: review it, then `hakobu plan --sandbox` or `hakobu up --sandbox` to try "

@@ -75,30 +75,9 @@ def processes_toml(procfile: Procfile) -> str:
     return "\n".join(sections)
 
 
-STORAGE_HINT = {
-    "rails": (
-        "Active Storage on the [storage] bucket: in config/storage.yml\n"
-        "  amazon:\n    service: S3\n"
-        '    bucket: <%= ENV["STORAGE_BUCKET"] %>\n'
-        '    region: <%= ENV["STORAGE_REGION"] %>\n'
-        "and config.active_storage.service = :amazon (credentials come from the task role)."
-    ),
-    "django": (
-        "django-storages on the [storage] bucket: in settings.py\n"
-        '  STORAGES = {"default": {"BACKEND": "storages.backends.s3.S3Storage"}, ...}\n'
-        '  AWS_STORAGE_BUCKET_NAME = os.environ.get("STORAGE_BUCKET")\n'
-        '  AWS_S3_REGION_NAME = os.environ.get("STORAGE_REGION")\n'
-        "(credentials come from the task role)."
-    ),
-}
-
-
-def init_notes(procfile: Procfile | None, framework: str) -> list[str]:
-    """What `hakobu init` says about the Procfile and the storage settings it suggests."""
+def init_notes(procfile: Procfile | None) -> list[str]:
+    """What `hakobu init` says about the Procfile (storage: `provision.storage_hint`)."""
     if procfile is None:
         return []
     found = ", ".join(f"[processes.{e.name}]" for e in procfile.processes) or "no other process"
-    notes = [f"Procfile: {'; '.join([found, *procfile.notes])}."]
-    if framework in STORAGE_HINT:
-        notes.append("With [storage] bucket = true, " + STORAGE_HINT[framework])
-    return notes
+    return [f"Procfile: {'; '.join([found, *procfile.notes])}."]

@@ -28,6 +28,8 @@ class Detected:
     engine_source: str = ""
     # The Procfile's processes beside web, when there is a Procfile.
     procfile: Procfile | None = None
+    # The file that says the app stores files (Active Storage, django-storages), if any.
+    storage_source: str | None = None
 
 
 def detect(root: Path) -> Detected:
@@ -285,7 +287,14 @@ def write_config(
             f"{name!r} cannot name AWS resources",
             "pass --app with 2-21 lowercase letters, digits and hyphens",
         )
-    detected = replace(detect(root), procfile=read_procfile(root))
+    from hakobu.provision.storage_hint import storage_source
+
+    detected = detect(root)
+    detected = replace(
+        detected,
+        procfile=read_procfile(root),
+        storage_source=storage_source(root, detected.framework),
+    )
     path.write_text(render_config(name, detected, profile), encoding="utf-8")
     _ignore_work_dir(root)
     return path, detected
