@@ -43,10 +43,10 @@ from urllib.parse import urlsplit
 
 from hakobu.aws import ecr as ecr_ops
 from hakobu.core.errors import HakobuError, PreflightError, aws_error
+from hakobu.core.probe import probe_output
 
 BUILDERS = ("docker", "podman", "buildah")
 VFS_VARIABLE = "HAKOBU_BUILDAH_VFS"
-PROBE_TIMEOUT_S = 15.0  # `docker info` can hang while Docker Desktop is still starting
 ERROR_TAIL_LINES = 20
 # The Docker/OCI tag grammar: what a registry accepts after the colon.
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -189,28 +189,13 @@ def _probe(name: str, vfs: bool) -> Builder | None:
         return None
     if name != "docker":
         return Builder(name, path, vfs=vfs)
-    if "podman" in (_output([path, "--version"]) or "").lower():
+    if "podman" in (probe_output([path, "--version"]) or "").lower():
         # podman-docker's `docker` shim: podman flags (digest file, auth file) work.
         return Builder("podman", path, vfs=vfs)
     # A docker CLI without a daemon (Docker Desktop not started) cannot build: skip it.
-    if _output([path, "info", "--format", "{{.ServerVersion}}"]) is None:
+    if probe_output([path, "info", "--format", "{{.ServerVersion}}"]) is None:
         return None
-    return Builder("docker", path, buildx=_output([path, "buildx", "version"]) is not None)
-
-
-def _output(argv: list[str]) -> str | None:
-    """stdout of a quick probe, or None if it failed or hung."""
-    try:
-        result = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_S,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
+    return Builder("docker", path, buildx=probe_output([path, "buildx", "version"]) is not None)
 
 
 # --- commands as data --------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 
 from hakobu.core.engines import engine
 from hakobu.core.errors import HakobuError
+from hakobu.core.probe import probe
 from hakobu.operate.db_clients import require_client
 from hakobu.operate.doctor.facts import Facts
 from hakobu.operate.doctor.results import Finding, ok, problem, warning
@@ -18,7 +18,6 @@ from hakobu.ship.image import find_builder
 
 # Write-only arguments (the DB password never in state) need Terraform / OpenTofu 1.11.
 MIN_ENGINE = (1, 11)
-PROBE_TIMEOUT_S = 15.0
 
 
 def check_engine(facts: Facts) -> Finding:
@@ -49,16 +48,8 @@ def engine_version(path: str) -> tuple[int, ...] | None:
     """`terraform version` (or tofu's) as numbers; None if it failed or said nothing."""
     # CHECKPOINT_DISABLE: `terraform version` otherwise asks HashiCorp for a newer release.
     environ = {**os.environ, "CHECKPOINT_DISABLE": "1"}
-    try:
-        answer = subprocess.run(
-            [path, "version"],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_S,
-            env=environ,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    answer = probe([path, "version"], environ)
+    if answer is None:
         return None
     found = re.search(r"v(\d+)\.(\d+)\.(\d+)", answer.stdout)
     return tuple(int(part) for part in found.groups()) if found else None

@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 from hakobu.core.errors import HakobuError, PreflightError
+from hakobu.core.probe import probe_output
 
 ENGINES = ("podman", "docker")
 ENGINE_VARIABLE = "HAKOBU_CONTAINER_ENGINE"  # docker | podman | none
@@ -50,7 +51,6 @@ CONF_NAME = "containers.conf"
 # Root without CAP_SYS_RESOURCE cannot raise limits past its own hard ones; these fit.
 NOFILE_LIMIT = 20000
 NPROC_LIMIT = 32768
-PROBE_TIMEOUT_S = 15.0  # `docker info` can hang while Docker Desktop is still starting
 CALL_TIMEOUT_S = 120.0
 ERROR_TAIL_LINES = 10
 _NO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time: "never" in inspect output
@@ -363,26 +363,16 @@ def _probe(name: str, work_dir: Path) -> ContainerEngine | None:
     if path is None:
         return None
     vfs = os.environ.get(VFS_VARIABLE, "").lower() in ("1", "true", "yes")
-    if name == "docker" and "podman" not in (_output([path, "--version"], None) or "").lower():
+    if name == "docker" and "podman" not in (probe_output([path, "--version"]) or "").lower():
         # A docker CLI without a daemon (Docker Desktop not started) cannot run anything.
-        info = _output([path, "info", "--format", "{{.ServerVersion}}"], None)
+        info = probe_output([path, "info", "--format", "{{.ServerVersion}}"])
         return ContainerEngine("docker", path) if info is not None else None
     # podman, or the podman-docker shim, which takes podman's flags and config.
     engine = ContainerEngine("podman", path, write_containers_conf(work_dir), vfs)
-    ok = _output(
+    ok = probe_output(
         [*engine._base(), "info", "--format", "{{.Host.OCIRuntime.Name}}"], engine.environment()
     )
     return engine if ok is not None else None
-
-
-def _output(argv: list[str], env: dict[str, str] | None) -> str | None:
-    try:
-        result = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout if result.returncode == 0 else None
 
 
 def _env_file_text(environment: Mapping[str, str]) -> str:
