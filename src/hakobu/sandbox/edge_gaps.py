@@ -14,13 +14,11 @@ Installed by `sandbox/server.py` beside `moto_gaps`; tests in tests/sandbox/test
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from hakobu.sandbox.patching import Patches
 
-_lock = threading.Lock()
 _patches = Patches()
 PENDING, ISSUED = "PENDING_VALIDATION", "ISSUED"
 
@@ -30,7 +28,7 @@ def install() -> None:
     from moto.acm.models import CertBundle
     from moto.cloudfront.models import DefaultCacheBehaviour, ViewerCertificate
 
-    with _lock:
+    with _patches.lock:
         if _patches:
             return
         # CloudFront: a cache behaviour keeps ForwardedValues only if it sent them (it
@@ -45,8 +43,7 @@ def install() -> None:
 
 def uninstall() -> None:
     """Undo `install()` (for tests that run moto in their own process)."""
-    with _lock:
-        _patches.undo()
+    _patches.undo()
 
 
 # --- CloudFront -----------------------------------------------------------------------------

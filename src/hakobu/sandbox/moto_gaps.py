@@ -10,7 +10,6 @@ already does is left to moto.
 from __future__ import annotations
 
 import inspect
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -18,7 +17,6 @@ from typing import Any
 
 from hakobu.sandbox.patching import Patches
 
-_lock = threading.Lock()
 _patches = Patches()
 
 # ECS service settings CreateService accepts and moto 5.2 drops; DescribeServices must
@@ -42,7 +40,7 @@ def install() -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.s3.models import FakeBucket
 
-    with _lock:
+    with _patches.lock:
         if _patches:
             return
         response = ApplicationAutoScalingResponse
@@ -86,8 +84,7 @@ def install() -> None:
 
 def uninstall() -> None:
     """Undo `install()` (for tests that run moto in their own process)."""
-    with _lock:
-        _patches.undo()
+    _patches.undo()
 
 
 # --- S3: bucket policies -------------------------------------------------------------------

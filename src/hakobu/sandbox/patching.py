@@ -2,11 +2,13 @@
 
 Both `sandbox/moto_gaps.py` (answers moto lacks, for Terraform) and the runtime's
 `bridge/api_fixes.py` (ECS as the runtime runs it) patch moto in place; a `Patches` keeps
-what each changed so that `undo()` puts moto back, newest change first.
+what each changed so that `undo()` puts moto back, newest change first. Its `lock` makes
+an installer's "patch unless patched" one step against a concurrent `undo()`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,6 +20,8 @@ class Patches:
     def __init__(self) -> None:
         # (owner, attribute, original); None as original: the attribute was added.
         self._made: list[tuple[Any, str, Any]] = []
+        # Reentrant: an installer holds it while it patches, and undo() takes it too.
+        self.lock = threading.RLock()
 
     def __bool__(self) -> bool:
         return bool(self._made)
@@ -45,9 +49,10 @@ class Patches:
         setattr(owner, name, property(getter))
 
     def undo(self) -> None:
-        while self._made:
-            owner, name, original = self._made.pop()
-            if original is None:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
+        with self.lock:
+            while self._made:
+                owner, name, original = self._made.pop()
+                if original is None:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, original)
