@@ -511,6 +511,22 @@ def test_cli_json_is_a_versioned_envelope(project: Path, no_aws: None) -> None:
     assert [row["guide_usd"] for row in data["guide_comparison"]["rows"]] == [10, 25, 25, 35, 5]
 
 
+def test_cli_names_the_database_row_after_its_engine(tmp_path: Path, no_aws: None) -> None:
+    """PostgreSQL in Tokyo: the guide's table on the screen and in the JSON says RDS
+    PostgreSQL beside the guide's RDS MySQL row, and lists no other database group."""
+    path = tmp_path / "hakobu.toml"
+    path.write_text(CONFIG.format(region=TOKYO) + '\n[database]\nengine = "postgres"\n')
+    result = _invoke("--config", str(path))
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.output.splitlines() if "RDS MySQL, db.t3.micro" in line]
+    assert row.split()[:3] == ["RDS", "PostgreSQL", "~$25"]
+    for other in ("Aurora MySQL", "Aurora PostgreSQL"):
+        assert other not in result.output
+    data = json.loads(_invoke("--config", str(path), "--json").output)
+    assert {line["group"] for line in data["lines"] if "RDS" in line["name"]} == {"RDS PostgreSQL"}
+    assert data["guide_comparison"]["rows"][1]["group"] == "RDS PostgreSQL"
+
+
 def test_cli_marks_an_unpriced_region_incomplete(tmp_path: Path, no_aws: None) -> None:
     path = tmp_path / "hakobu.toml"
     path.write_text(CONFIG.format(region="eu-west-1"))
@@ -592,7 +608,7 @@ def test_aurora_serverless_is_acu_hours_storage_and_io(prices: PriceTable) -> No
     assert _line(result, "Aurora storage").monthly == pytest.approx(1.0)
     assert _line(result, "Aurora I/O").monthly == pytest.approx(2.0)
     assert not [line for line in result.lines if line.name.startswith("RDS ")]
-    assert acu.group == RDS and result.group_total(RDS) == pytest.approx(90.6)
+    assert acu.group == "Aurora MySQL" and result.group_total("Aurora MySQL") == pytest.approx(90.6)
 
 
 def test_aurora_where_hakobu_knows_no_aurora_price_says_so(prices: PriceTable) -> None:
@@ -602,6 +618,27 @@ def test_aurora_where_hakobu_knows_no_aurora_price_says_so(prices: PriceTable) -
     assert not acu.known
     assert "no price for rds.aurora.serverless_v2.acu_hour in ap-northeast-1" in acu.assumption
     assert "Aurora Serverless v2 ACU-hours" in result.unknown
+
+
+@pytest.mark.parametrize(
+    ("engine", "group"),
+    [
+        ("mysql", "RDS MySQL"),
+        ("postgres", "RDS PostgreSQL"),
+        ("aurora-mysql", "Aurora MySQL"),
+        ("aurora-postgresql", "Aurora PostgreSQL"),
+    ],
+)
+def test_the_database_lines_are_grouped_under_their_engine(engine: str, group: str) -> None:
+    """Every database line is in its engine's group; the guide's own row (RDS MySQL,
+    db.t3.micro) stands against that group, its words kept beside the figure."""
+    result = estimate(_env(database={"engine": engine}), shipped_prices())
+    database_lines = [line for line in result.lines if line.group in {RDS, group}]
+    assert database_lines and {line.group for line in database_lines} == {group}
+    rows = {row.group: (row, ours) for row, ours in guide_comparison(result)}
+    row, ours = rows[group]
+    assert row.usd == 25.0 and ours == result.group_total(group)
+    assert row.spec == ("db.t3.micro, 20GB" if group == RDS else "RDS MySQL, db.t3.micro, 20GB")
 
 
 def test_rds_postgresql_is_named_and_has_no_mysql_surcharge(prices: PriceTable) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from hakobu.core.config import PROFILES, Environment, with_profile
 from hakobu.core.config.processes import workers
+from hakobu.core.engines import ENGINES
 from hakobu.core.engines import engine as engine_facts
 from hakobu.core.errors import ConfigError
 from hakobu.provision.aurora_cost import aurora_lines
@@ -41,9 +42,18 @@ RDS_VCPUS = {
 # key or Django's SECRET_KEY.
 SECRETS_BY_FRAMEWORK = {"rails": 2, "django": 2, "container": 1}
 
-FARGATE, RDS, ALB, NAT = "ECS Fargate", "RDS MySQL", "ALB", "NAT Gateway"
+
+def database_group(engine: str) -> str:
+    """The group of the database's lines, named after its engine: "RDS MySQL" (the guide's
+    row), "RDS PostgreSQL", "Aurora MySQL", "Aurora PostgreSQL"."""
+    facts = engine_facts(engine)
+    return facts.label if facts.aurora else f"RDS {facts.label}"
+
+
+FARGATE, RDS, ALB, NAT = "ECS Fargate", database_group("mysql"), "ALB", "NAT Gateway"
 TRANSFER, IPV4, SECRETS, LOGS = "Data transfer", "Public IPv4", "Secrets Manager", "CloudWatch Logs"
-GROUPS = (FARGATE, RDS, ALB, NAT, TRANSFER, IPV4, SECRETS, LOGS, *EDGE_GROUPS)
+DATABASE_GROUPS = tuple(database_group(name) for name in ENGINES)
+GROUPS = (FARGATE, *DATABASE_GROUPS, ALB, NAT, TRANSFER, IPV4, SECRETS, LOGS, *EDGE_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -296,17 +306,18 @@ def _nat(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostL
 
 def _rds(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
     db = env.settings.database
+    group = database_group(db.engine)
     if engine_facts(db.engine).aurora:
-        return aurora_lines(env, prices, RDS)
+        return aurora_lines(env, prices, group)
     copies = 2 if db.multi_az else 1
     layout = "Multi-AZ: primary + standby" if db.multi_az else "Single-AZ"
     lines = [
-        _line(prices, env.region, (RDS, "RDS instance hours"),
+        _line(prices, env.region, (group, "RDS instance hours"),
               rds_instance_key(db.instance_class), (copies * HOURS_PER_MONTH, "instance-hours"),
               f"{db.instance_class}, {engine_facts(db.engine).label} {db.engine_version}, "
               f"{layout}: "
               f"{copies} x {HOURS_PER_MONTH} h"),
-        _line(prices, env.region, (RDS, "RDS gp3 storage"), "rds.gp3.gb_month",
+        _line(prices, env.region, (group, "RDS gp3 storage"), "rds.gp3.gb_month",
               (copies * db.allocated_storage, "GB-months"),
               f"{db.allocated_storage} GB gp3" + (" x 2 (the standby has its own)" if copies == 2
                                                  else "")),
@@ -472,5 +483,12 @@ def profile_totals(
 
 
 def guide_comparison(result: CostEstimate) -> list[tuple[GuideRow, float | None]]:
-    """Each row of the guide's table next to this estimate's lines of the same group."""
-    return [(row, result.group_total(row.group)) for row in GUIDE_TABLE]
+    """Each row of the guide's table next to this estimate's lines of the same group. The
+    guide's database row (RDS MySQL) stands against this estimate's database, whatever its
+    engine: the row then carries that engine's group, and the guide's own words in `spec`."""
+    ours = next((line.group for line in result.lines if line.group in DATABASE_GROUPS), RDS)
+    rows = [
+        GuideRow(ours, f"{RDS}, {row.spec}", row.usd) if row.group == RDS != ours else row
+        for row in GUIDE_TABLE
+    ]
+    return [(row, result.group_total(row.group)) for row in rows]
