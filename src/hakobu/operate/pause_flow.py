@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hakobu.aws.polling import Waiter
 from hakobu.core.config import Environment
@@ -26,6 +26,7 @@ from hakobu.ship.commands import app_url
 
 AWS_POLL_SECONDS = 10.0
 SANDBOX_POLL_SECONDS = 1.0
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from hakobu.operate.pausing.execute import Progress, Unfollowed
@@ -90,15 +91,7 @@ def pause(
         return PauseOutcome(env, path, previous, None)
     if not confirm(plan, previous):
         return PauseOutcome(env, path, previous, plan)
-    execute_pause(
-        env,
-        target,
-        plan,
-        path,
-        _reshape(env, target, steps),
-        steps.progress,
-        _waiter(env, steps, target),
-    )
+    _carry_out(execute_pause, env, target, plan, path, steps)
     return PauseOutcome(env, path, previous, plan, applied=True)
 
 
@@ -120,24 +113,26 @@ def resume(
     plan = plan_resume(env, record, facts)
     if not confirm(plan, record):
         return ResumeOutcome(env, record, plan)
-    health = execute_resume(
-        env,
-        target,
-        plan,
-        path,
-        _reshape(env, target, steps),
-        steps.progress,
-        _waiter(env, steps, target),
-    )
+    health = _carry_out(execute_resume, env, target, plan, path, steps)
     url = app_url(env, target) if isinstance(health, Health) else None
     return ResumeOutcome(env, record, plan, applied=True, health=health, url=url)
 
 
-def deep_extra_saving(env: Environment, desired_count: int, saving: float) -> float:
-    """How much more a month `pause --deep` would save than the pause just made."""
+def deep_extra_saving(env: Environment, record: PauseRecord, saving: float) -> float:
+    """How much more a month `pause --deep` would save than the pause `record` made."""
     from hakobu.provision.prices import load_prices
 
-    return pause_saving(env, load_prices(), True, desired_count).total - saving
+    deep = pause_saving(env, load_prices(), True, record.desired_count, record.processes)
+    return deep.total - saving
+
+
+def _carry_out(
+    execute: Callable[..., T], env: Environment, target: Target, plan: Any, path: Path, steps: Steps
+) -> T:
+    """`execute_pause` or `execute_resume` of `plan`, given what both take from `steps`: the
+    Terraform step and the waits."""
+    reshape, waiter = _reshape(env, target, steps), _waiter(env, steps, target)
+    return execute(env, target, plan, path, reshape, steps.progress, waiter)
 
 
 def _preflight(env: Environment, steps: Steps) -> None:
