@@ -257,48 +257,48 @@ def db_tunnel(
 def _describe_local(
     ctx: CommandContext, env: Environment, local: sandbox_sessions.LocalDatabase
 ) -> None:
-    from rich.markup import escape
-
-    from hakobu.core.engines import engine
-    from hakobu.operate.db_clients import tunnel_example
-
     db = local.database
-    family = engine(env.settings.database.engine).family
-    example = tunnel_example(family, db.port, db.user, db.name)
     state = "" if local.running else f" (not running now: `hakobu resume {env.name} --sandbox`)"
-    lines = [
-        f"The sandbox's database listens on {db.host}:{db.port}: no tunnel is needed{state}.",
-        f"  host:     {db.host}",
-        f"  port:     {db.port}",
-        f"  user:     {db.user}",
-        f"  database: {db.name}",
-        f"  password: `hakobu db password {env.name} --sandbox --reveal`",
-        f"  e.g.      {example}",
-        f"  (or simply `hakobu db shell {env.name} --sandbox`)",
-    ]
-    for line in lines:
-        ctx.out.print(escape(line), markup=True, soft_wrap=True)
+    headline = f"The sandbox's database listens on {db.host}:{db.port}: no tunnel is needed{state}."
+    _print_connection(ctx, env, headline, db.host, db.port, db.user, db.name, " --sandbox")
 
 
 def _describe_tunnel(ctx: CommandContext, env: Environment, plan: sessions.TunnelPlan) -> None:
+    db = plan.database
+    headline = (
+        f"Forwarding 127.0.0.1:{plan.local_port} to {db.host}:{db.port} through task "
+        f"{plan.task.task_id}. Ctrl-C closes it."
+    )
+    _print_connection(ctx, env, headline, "127.0.0.1", plan.local_port, db.user, db.name, "")
+
+
+def _print_connection(
+    ctx: CommandContext,
+    env: Environment,
+    headline: str,
+    host: str,
+    port: int,
+    user: str,
+    name: str,
+    flags: str,
+) -> None:
+    """`headline`, then what a client connects with and the example command for the
+    engine; `flags` (" --sandbox" or "") goes after the environment in hakobu commands."""
     from rich.markup import escape
 
     from hakobu.core.engines import engine
     from hakobu.operate.db_clients import tunnel_example
 
-    db = plan.database
     family = engine(env.settings.database.engine).family
-    example = tunnel_example(family, plan.local_port, db.user, db.name)
     lines = [
-        f"Forwarding 127.0.0.1:{plan.local_port} to {db.host}:{db.port} through task "
-        f"{plan.task.task_id}. Ctrl-C closes it.",
-        "  host:     127.0.0.1",
-        f"  port:     {plan.local_port}",
-        f"  user:     {db.user}",
-        f"  database: {db.name}",
-        f"  password: `hakobu db password {env.name} --reveal`",
-        f"  e.g.      {example}",
-        f"  (or simply `hakobu db shell {env.name}`)",
+        headline,
+        f"  host:     {host}",
+        f"  port:     {port}",
+        f"  user:     {user}",
+        f"  database: {name}",
+        f"  password: `hakobu db password {env.name}{flags} --reveal`",
+        f"  e.g.      {tunnel_example(family, port, user, name)}",
+        f"  (or simply `hakobu db shell {env.name}{flags}`)",
     ]
     for line in lines:
         ctx.out.print(escape(line), markup=True, soft_wrap=True)
