@@ -171,7 +171,7 @@ def _conclude_pause(ctx: CommandContext, outcome: PauseOutcome) -> None:
     ctx.out.print(f"[bold]Paused `{env.name}`{deep}.[/]", markup=True)
     _show_saving(ctx, plan.saving)
     if not plan.record.deep:
-        _deep_hint(ctx, env, plan.record.desired_count, plan.saving)
+        _deep_hint(ctx, env, plan.record, plan.saving)
     _auto_start_warning(ctx, env, plan.record)
     ctx.out.print(f"`hakobu resume {env.name}` brings it back. Paused state: {outcome.path}")
     ctx.banner()
@@ -209,10 +209,10 @@ def _show_saving(ctx: CommandContext, saving: Saving) -> None:
     )
 
 
-def _deep_hint(ctx: CommandContext, env: Environment, desired_count: int, saving: Saving) -> None:
+def _deep_hint(ctx: CommandContext, env: Environment, record: PauseRecord, saving: Saving) -> None:
     from hakobu.operate.pause_flow import deep_extra_saving
 
-    extra = deep_extra_saving(env, desired_count, saving.total)
+    extra = deep_extra_saving(env, record, saving.total)
     if extra > 0:
         ctx.out.print(
             f"The NAT Gateway(s) and the ALB keep billing: `hakobu pause {env.name} --deep` "

@@ -178,11 +178,12 @@ def plan_pause(
         emulator=emulator,
         processes=dict(facts.processes),
     )
-    saving = pause_saving(env, prices, record.deep or deep, record.desired_count)
+    # A worker created since the first pause is put back to what it ran then.
+    processes = {**facts.processes, **record.processes}
+    saving = pause_saving(env, prices, record.deep or deep, record.desired_count, processes)
     record = replace(
         record,
-        # A worker created since the first pause is put back to what it ran then.
-        processes={**facts.processes, **record.processes},
+        processes=processes,
         deep=record.deep or deep,
         database_stopped_at=now if action != "none" else record.database_stopped_at,
         monthly_saving=round(saving.total, 2),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB
 from hakobu.provision.cost import FARGATE, HOURS_PER_MONTH, CostLine, estimate, public_ipv4_count
 from hakobu.provision.prices import PriceTable
 
@@ -39,14 +41,25 @@ IPV4_LINE = "Public IPv4 addresses"
 KEPT_LINES = ("RDS gp3 storage", "Aurora storage")
 
 
-def pause_saving(env: Environment, prices: PriceTable, deep: bool, desired_count: int) -> Saving:
-    """The monthly saving of a pause of `env` whose service ran `desired_count` tasks.
+def pause_saving(
+    env: Environment,
+    prices: PriceTable,
+    deep: bool,
+    desired_count: int,
+    processes: Mapping[str, int] | None = None,
+) -> Saving:
+    """The monthly saving of a pause of `env` whose service ran `desired_count` tasks and
+    whose workers ran `processes` (each worker's count before the pause, as recorded).
+
+    Counts are what ran, not hakobu.toml's: a worker scaled by hand or by another tool
+    saves what it ran, and one not created yet (absent from `processes`) saves nothing.
+    Without `processes`, workers are counted at hakobu.toml's desired_count.
 
     Not counted as saved: usage that merely drops (NAT data processed, data transfer),
     MySQL 8.0 Extended Support (hakobu does not know whether AWS bills it while stopped),
     and anything that keeps billing: DB storage and backups, secrets, logs, images.
     """
-    running = _with_desired_count(env, desired_count)
+    running = _with_counts(env, desired_count, processes)
     lines = estimate(running, prices).lines
     saved = [
         SavingLine(line.name, line.monthly, line.assumption)
@@ -62,10 +75,20 @@ def pause_saving(env: Environment, prices: PriceTable, deep: bool, desired_count
     return Saving(tuple(saved), tuple(kept))
 
 
-def _with_desired_count(env: Environment, count: int) -> Environment:
-    service = env.settings.service.model_copy(update={"desired_count": count})
-    settings = env.settings.model_copy(update={"service": service})
-    return env.model_copy(update={"settings": settings})
+def _with_counts(env: Environment, count: int, processes: Mapping[str, int] | None) -> Environment:
+    """`env` as it ran: web at `count` tasks, each worker at its count in `processes`."""
+    settings = env.settings
+    update: dict[str, object] = {
+        "service": settings.service.model_copy(update={"desired_count": count})
+    }
+    if processes is not None:
+        update["processes"] = {
+            name: process
+            if name == WEB
+            else process.model_copy(update={"desired_count": processes.get(name, 0)})
+            for name, process in settings.processes.items()
+        }
+    return env.model_copy(update={"settings": settings.model_copy(update=update)})
 
 
 def _ipv4_saving(env: Environment, lines: tuple[CostLine, ...], deep: bool) -> list[SavingLine]:
