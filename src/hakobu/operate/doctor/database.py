@@ -134,9 +134,7 @@ def check_db_path(facts: Facts) -> Finding:
     db_cidrs = [subnets[s]["CidrBlock"] for s in facts._db_subnet_ids() if s in subnets]
     tasks_label = _groups_label(groups, task_groups)
     db_label = _groups_label(groups, db_group_ids)
-    admitting = [
-        g for g in db_group_ids if _allows(groups.get(g), "in", task_groups, task_cidrs, port)
-    ]
+    admitting = _allowing(groups, db_group_ids, "in", task_groups, task_cidrs, port)
     if not admitting:
         return problem(
             f"the DB's security group {db_label} has no inbound rule for {what} "
@@ -145,9 +143,7 @@ def check_db_path(facts: Facts) -> Finding:
             "next `hakobu up` fail with InvalidPermission.Duplicate: Terraform does not "
             "know it)",
         )
-    sending = [
-        g for g in task_groups if _allows(groups.get(g), "out", db_group_ids, db_cidrs, port)
-    ]
+    sending = _allowing(groups, task_groups, "out", db_group_ids, db_cidrs, port)
     if not sending:
         return problem(
             f"the tasks' security group {tasks_label} allows no outbound traffic to the "
@@ -158,6 +154,18 @@ def check_db_path(facts: Facts) -> Finding:
         f"{_groups_label(groups, admitting)} admits {what} from the tasks' "
         f"{tasks_label}, which may send to it"
     )
+
+
+def _allowing(
+    groups: Mapping[str, Any],
+    ids: list[str],
+    direction: str,
+    peers: list[str],
+    cidrs: list[str],
+    port: int,
+) -> list[str]:
+    """Those of the security groups `ids` whose rules let `port` through in `direction`."""
+    return [g for g in ids if _allows(groups.get(g), direction, peers, cidrs, port)]
 
 
 def _allows(
