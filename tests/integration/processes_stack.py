@@ -139,6 +139,7 @@ def _check_provisioned(root: Path) -> None:
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()), block
     _check_policies_name_the_real_arns(root, worker, schedule)
+    _check_provision_policy_names_the_real_arns(root, schedule, bucket)
 
 
 def _check_policies_name_the_real_arns(
@@ -165,6 +166,31 @@ def _check_policies_name_the_real_arns(
         operate, "RunOneOffTasksInCluster", family["taskDefinition"]["taskDefinitionArn"]
     )
     assert allowed(operate, "ReadSchedules", schedule["Arn"]), schedule["Arn"]
+
+
+def _allowed(document: dict[str, Any], sid: str, arn: str) -> bool:
+    [statement] = [s for s in document["Statement"] if s["Sid"] == sid]
+    resources = statement["Resource"]
+    patterns = [resources] if isinstance(resources, str) else resources
+    return any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns)
+
+
+def _check_provision_policy_names_the_real_arns(
+    root: Path, schedule: dict[str, Any], bucket: str
+) -> None:
+    """The provision policy's statements for schedules and storage name the schedule, its
+    dead-letter queue and role, and the bucket, as Terraform really created them."""
+    env = load_project(root / "hakobu.toml").environment(None)
+    provision = policy(env, "provision", Scope("aws", REGION, "123456789012"))
+    target = schedule["Target"]
+    assert _allowed(provision, "Schedules", schedule["Arn"]), schedule["Arn"]
+    queue = target["DeadLetterConfig"]["Arn"]
+    assert _allowed(provision, "SchedulesDeadLetterQueue", queue), queue
+    for sid in ("SchedulerRole", "PassSchedulerRoleToScheduler"):
+        assert _allowed(provision, sid, target["RoleArn"]), (sid, target["RoleArn"])
+    assert _allowed(provision, "StorageBucket", f"arn:aws:s3:::{bucket}"), bucket
+    upload = f"arn:aws:s3:::{bucket}/uploads/avatar.png"
+    assert _allowed(provision, "EmptyStorageBucketOnDeleteData", upload)
 
 
 def _check_deploy_moves_every_process(root: Path, first: str, second: str) -> None:
