@@ -641,6 +641,29 @@ def test_the_database_lines_are_grouped_under_their_engine(engine: str, group: s
     assert row.spec == ("db.t3.micro, 20GB" if group == RDS else "RDS MySQL, db.t3.micro, 20GB")
 
 
+def test_aurora_in_seoul_is_fully_priced_and_tokyo_lacks_only_the_acu_hour(
+    prices: PriceTable,
+) -> None:
+    """Seoul ships every Aurora price (ACU-hour $0.20 from the Price List of 2026-10-01;
+    storage $0.12 and I/O $0.24 from 2026-09-03); Tokyo ships storage and I/O, and its
+    ACU-hours stay unknown rather than guessed."""
+    database = {"engine": "aurora-mysql", "min_capacity": 0, "max_capacity": 2}
+    seoul = estimate(_env(region="ap-northeast-2", database=database), prices)
+    acu = _line(seoul, "Aurora Serverless v2 ACU-hours")
+    assert (acu.unit_price, acu.taken) == (0.2, "2026-10-01")
+    assert acu.monthly == pytest.approx(0.5 * HOURS_PER_MONTH * 0.2)
+    assert _line(seoul, "Aurora storage").monthly == pytest.approx(10 * 0.12)
+    assert _line(seoul, "Aurora I/O").monthly == pytest.approx(10 * 0.24)
+    assert seoul.group_total("Aurora MySQL") == pytest.approx(73.0 + 1.2 + 2.4)
+
+    tokyo = estimate(_env(database=database), prices)
+    assert _line(tokyo, "Aurora storage").unit_price == 0.12
+    assert _line(tokyo, "Aurora I/O").unit_price == 0.24
+    assert _line(tokyo, "Aurora storage").source == "https://aws.amazon.com/rds/aurora/pricing/"
+    unknown = [name for name in tokyo.unknown if name.startswith("Aurora")]
+    assert unknown == ["Aurora Serverless v2 ACU-hours"]
+
+
 def test_rds_postgresql_is_named_and_has_no_mysql_surcharge(prices: PriceTable) -> None:
     result = estimate(_env(database={"engine": "postgres"}), prices)
     hours = _line(result, "RDS instance hours")
