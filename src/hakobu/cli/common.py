@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 # The same values as hakobu.core.config's CONFIG_FILE and PROFILES, written out here so
 # that declaring the options costs no pydantic import; tests/cli/test_common.py keeps
@@ -64,6 +67,16 @@ DEFAULT_CONFIG = Path(CONFIG_FILE)
 
 def profile_name(profile: Profile | None) -> str | None:
     return profile.value if profile else None
+
+
+def plain_table(*columns: str) -> Table:
+    """The borderless table every listing prints, with these column headings."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column)
+    return table
 
 
 # --- money and time ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hakobu.cli.common import (
     JsonOpt,
     SandboxOpt,
     TimeoutOpt,
+    plain_table,
 )
 from hakobu.cli.context import CommandContext
 
@@ -96,8 +97,6 @@ def releases(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """The deploy history, newest first: revision, image tag, digest, commit, when, who."""
-    from rich.table import Table
-
     from hakobu.ship import commands
 
     ctx = CommandContext(config, env_name, sandbox)
@@ -109,9 +108,9 @@ def releases(
         ctx.json(rows, key="releases")
         return
     workers = list(per_process[0]) if per_process else []
-    table = Table(box=None, pad_edge=False)
-    for column in ("", "revision", "image tag", "digest", "commit", "deployed at", "by", *workers):
-        table.add_column(column)
+    table = plain_table(
+        "", "revision", "image tag", "digest", "commit", "deployed at", "by", *workers
+    )
     for r, revisions in zip(records, per_process, strict=True):
         table.add_row(
             "*" if r.current else "",
@@ -136,8 +135,6 @@ def images(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """The newest images in the environment's ECR repository."""
-    from rich.table import Table
-
     from hakobu.ship import commands
 
     ctx = CommandContext(config, env_name, sandbox)
@@ -145,9 +142,7 @@ def images(
     if as_json:
         ctx.json([r.as_json() for r in records], key="images")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("tags", "digest", "pushed at", "size (MB)"):
-        table.add_column(column)
+    table = plain_table("tags", "digest", "pushed at", "size (MB)")
     for r in records:
         table.add_row(", ".join(r.tags) or "-", r.digest[:19], r.pushed_at, str(r.size_mb))
     ctx.out.print(table if records else "No images yet: `hakobu deploy` builds and pushes one.")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from hakobu.cli.app import app
-from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, EnvArg, JsonOpt, SandboxOpt
+from hakobu.cli.common import DEFAULT_CONFIG, ConfigOpt, EnvArg, JsonOpt, SandboxOpt, plain_table
 from hakobu.cli.context import CommandContext
 
 PANEL = "Operate"
@@ -36,8 +36,6 @@ def schedules(
     last run's result (exit code), as ECS still remembers it (about an hour)."""
     if typer_ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
     from hakobu.operate.schedules import list_schedules
 
     ctx = CommandContext(config, env_name, sandbox)
@@ -49,9 +47,7 @@ def schedules(
     if as_json:
         ctx.json([view.as_json() for view in views], key="schedules")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("name", "expression", "time zone", "state", "next run", "last result"):
-        table.add_column(column)
+    table = plain_table("name", "expression", "time zone", "state", "next run", "last result")
     for view in views:
         table.add_row(
             view.name,

@@ -18,6 +18,7 @@ from hakobu.cli.common import (
     TimeoutOpt,
     YesOpt,
     env_and,
+    plain_table,
 )
 from hakobu.cli.context import CommandContext
 
@@ -88,8 +89,6 @@ def list_secrets(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """The secrets the app reads: the ones hakobu manages, then yours. Values are masked."""
-    from rich.table import Table
-
     from hakobu.operate.secrets import MASK
 
     ctx = CommandContext(config, env_name, sandbox)
@@ -98,9 +97,7 @@ def list_secrets(
     if as_json:
         ctx.json([e.as_json() for e in entries], key="secrets")
         return
-    table = Table(box=None, pad_edge=False)
-    for column in ("name", "value", "kind", "last changed", "injected", "secret"):
-        table.add_column(column)
+    table = plain_table("name", "value", "kind", "last changed", "injected", "secret")
     for e in entries:
         kind = f"managed ({e.what})" if e.kind == "managed" else "app"
         changed = e.last_changed.strftime("%Y-%m-%d %H:%M:%S %Z") if e.last_changed else "-"
