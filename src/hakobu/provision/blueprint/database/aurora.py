@@ -12,7 +12,7 @@ from __future__ import annotations
 from hakobu.core.config import Environment
 from hakobu.core.engines import SERVERLESS_CLASS, engine
 from hakobu.core.names import Names
-from hakobu.provision.blueprint.database.common import outputs, subnet_group
+from hakobu.provision.blueprint.database.common import kept_safe, outputs, subnet_group
 from hakobu.provision.blueprint.document import Fragment, ref
 from hakobu.provision.blueprint.network import subnet_address
 from hakobu.provision.blueprint.secrets import DB_PASSWORD_VALUE, DB_PASSWORD_VERSION
@@ -73,13 +73,7 @@ def _cluster(env: Environment, subnets: str) -> dict[str, object]:
         "vpc_security_group_ids": [ref(DB_SG)],
         "port": facts.port,
         "storage_encrypted": True,
-        "backup_retention_period": settings.backup_retention_days,
-        "copy_tags_to_snapshot": True,
-        "enabled_cloudwatch_logs_exports": list(facts.log_exports),
-        "iam_database_authentication_enabled": True,
-        "skip_final_snapshot": not settings.final_snapshot,
-        "deletion_protection": False,
-        "tags": {"Name": names.db_cluster},
+        **kept_safe(env, names.db_cluster),
         # Serverless v1's block: unused here, and read back empty by the provider, which
         # would otherwise plan to "change" it on every run.
         "lifecycle": {"ignore_changes": ["scaling_configuration"]},

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from hakobu.core.config import Environment
-from hakobu.core.engines import engine
 from hakobu.core.names import Names
-from hakobu.provision.blueprint.database.common import outputs, subnet_group
+from hakobu.provision.blueprint.database.common import kept_safe, outputs, subnet_group
 from hakobu.provision.blueprint.document import Fragment, ref
 from hakobu.provision.blueprint.secrets import DB_PASSWORD_VALUE, DB_PASSWORD_VERSION
 from hakobu.provision.blueprint.security import DB_SG
@@ -16,7 +15,6 @@ DB_INSTANCE = "aws_db_instance.main"
 def rds_instance(env: Environment) -> Fragment:
     names = Names.of(env)
     settings = env.settings.database
-    facts = engine(settings.engine)
     part = Fragment("database")
     body: dict[str, object] = {
         "identifier": names.db_instance,
@@ -37,15 +35,7 @@ def rds_instance(env: Environment) -> Fragment:
         "vpc_security_group_ids": [ref(DB_SG)],
         "publicly_accessible": False,
         "multi_az": settings.multi_az,
-        "backup_retention_period": settings.backup_retention_days,
-        "copy_tags_to_snapshot": True,
-        # The server's own log in CloudWatch: where "the app cannot connect" is explained.
-        "enabled_cloudwatch_logs_exports": list(facts.log_exports),
-        # Free, and lets operators log in with IAM tokens instead of the shared password.
-        "iam_database_authentication_enabled": True,
-        "skip_final_snapshot": not settings.final_snapshot,
-        "deletion_protection": False,
-        "tags": {"Name": names.db_instance},
+        **kept_safe(env, names.db_instance),
     }
     if settings.final_snapshot:
         body["final_snapshot_identifier"] = f"{names.db_instance}-final"
