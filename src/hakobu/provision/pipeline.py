@@ -118,7 +118,19 @@ class Provisioner:
         self.terraform.apply(on_event)
         (self.workdir / RESTORED_FILE).unlink(missing_ok=True)  # adopted by now
         self._write_master_key()
+        self._keep_schedules_on_release()
         return self.terraform.outputs()
+
+    def _keep_schedules_on_release(self) -> None:
+        from hakobu.provision.schedule_release import reinstate_release
+
+        arn = reinstate_release(self.target.client("ecs"), self.env)
+        if arn is not None:
+            self.notes.append(
+                f"The schedules run the deployed release again ({arn.rsplit('/', 1)[-1]}): "
+                "the apply changed their task definition, and Terraform's new revision "
+                "runs the :bootstrap placeholder image."
+            )
 
     def restore_secrets(self) -> list[str]:
         """Cancel the scheduled deletion of the secrets hakobu manages; their names.
