@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 # DescribeAlarms takes at most 100 names per call.
@@ -25,3 +26,26 @@ def dashboard_exists(cloudwatch: Any, name: str) -> bool:
     except cloudwatch.exceptions.ResourceNotFound:
         return False
     return True
+
+
+def latest_average(
+    cloudwatch: Any,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, str],
+    now: datetime,
+    window: timedelta = timedelta(minutes=10),
+) -> float | None:
+    """The newest one-minute average of a metric within `window` before `now`; None when
+    the metric published nothing then (a new resource, or the sandbox)."""
+    answer = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        StartTime=now - window,
+        EndTime=now,
+        Period=60,
+        Statistics=["Average"],
+    )
+    points = sorted(answer.get("Datapoints", []), key=lambda p: p["Timestamp"])
+    return float(points[-1]["Average"]) if points else None

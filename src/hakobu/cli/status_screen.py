@@ -75,11 +75,20 @@ def _database_line(db: DatabaseStatus) -> str:
     if db.capacity:
         low, high = db.capacity
         pauses = ": pauses itself when idle" if low == 0 else ""
-        lines.append(f"  Serverless v2 {low:g}-{high:g} ACUs{pauses}")
+        lines.append(f"  Serverless v2 {low:g}-{high:g} ACUs{pauses}{_capacity_now(db)}")
     lines += [f"  {m.role} {m.identifier}  {m.status}  {m.instance_class}" for m in db.instances]
     if not db.instances:
         lines.append("  no instance: run hakobu up")
     return "\n".join(lines)
+
+
+def _capacity_now(db: DatabaseStatus) -> str:
+    if db.current_acu is None:
+        return ""
+    if db.paused_itself:
+        # The resume delay: AWS's Aurora user guide, "Scaling to zero ACUs" (docs/design.md).
+        return "; now paused (0 ACU): the next connection resumes it in ~15 s"
+    return f"; now {db.current_acu:g} ACUs"
 
 
 def _deployments(report: StatusReport) -> Table | Text:

@@ -32,6 +32,7 @@ from hakobu.aws import elbv2 as elbv2_ops
 from hakobu.aws import rds as rds_ops
 from hakobu.aws.arn import last_part
 from hakobu.aws.clients import AwsClients, ClientSource
+from hakobu.aws.cloudwatch import latest_average
 from hakobu.aws.ecs import service_description
 from hakobu.aws.polling import call_patiently
 from hakobu.core.config import Environment
@@ -181,6 +182,13 @@ class DatabaseStatus:
     instances: tuple[DatabaseMember, ...] = ()
     # Serverless v2's configured range in ACUs, e.g. (0.0, 2.0); None when provisioned.
     capacity: tuple[float, float] | None = None
+    # The writer's capacity in the newest minute CloudWatch has (ServerlessDatabaseCapacity);
+    # 0 means it paused itself. None when provisioned or no datapoint is there yet.
+    current_acu: float | None = None
+
+    @property
+    def paused_itself(self) -> bool:
+        return self.current_acu == 0
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -188,6 +196,7 @@ class DatabaseStatus:
         data["capacity"] = (
             {"min_acu": self.capacity[0], "max_acu": self.capacity[1]} if self.capacity else None
         )
+        data["paused_itself"] = self.paused_itself
         return data
 
 
@@ -313,7 +322,11 @@ def gather_status(
             patient, partial(service_description, clients.ecs, names.cluster, names.service)
         )
         aurora = engine(env.settings.database.engine).aurora
-        database = pool.submit(patient, partial(_database, clients.rds, names.db_instance, aurora))
+        # Made here, not in the pool's thread: boto3 makes clients safely on one thread only.
+        cloudwatch = clients.client("cloudwatch") if aurora else None
+        database = pool.submit(
+            patient, partial(_database, clients.rds, names.db_instance, aurora, cloudwatch)
+        )
         balancing = pool.submit(
             _balancer_and_targets, clients.elbv2, names.load_balancer, described, patient
         )
@@ -427,9 +440,11 @@ def _stopped_tasks(
     return tuple(stopped_task(t) for t in tasks[:STOPPED_TASKS_SHOWN])
 
 
-def _database(rds: Any, identifier: str, aurora: bool = False) -> DatabaseStatus | None:
+def _database(
+    rds: Any, identifier: str, aurora: bool = False, cloudwatch: Any = None
+) -> DatabaseStatus | None:
     if aurora:
-        return _cluster(rds, identifier)
+        return _cluster(rds, identifier, cloudwatch)
     db = rds_ops.db_instance(rds, identifier)
     if db is None:
         return None
@@ -443,8 +458,9 @@ def _database(rds: Any, identifier: str, aurora: bool = False) -> DatabaseStatus
     )
 
 
-def _cluster(rds: Any, identifier: str) -> DatabaseStatus | None:
-    """The Aurora cluster, its instances (the writer first) and its Serverless v2 range."""
+def _cluster(rds: Any, identifier: str, cloudwatch: Any = None) -> DatabaseStatus | None:
+    """The Aurora cluster, its instances (the writer first), its Serverless v2 range and
+    the writer's capacity now (from CloudWatch, when given a client)."""
     cluster = rds_ops.db_cluster(rds, identifier)
     if cluster is None:
         return None
@@ -478,6 +494,22 @@ def _cluster(rds: Any, identifier: str) -> DatabaseStatus | None:
         kind="cluster",
         instances=tuple(instances),
         capacity=capacity,
+        current_acu=_current_acu(cloudwatch, instances) if capacity else None,
+    )
+
+
+def _current_acu(cloudwatch: Any, instances: list[DatabaseMember]) -> float | None:
+    """The writer's ServerlessDatabaseCapacity: the only sign that a min-0 cluster has
+    paused itself, as RDS still calls a paused instance "available"."""
+    writer = next((m for m in instances if m.role == "writer"), None)
+    if cloudwatch is None or writer is None:
+        return None
+    return latest_average(
+        cloudwatch,
+        "AWS/RDS",
+        "ServerlessDatabaseCapacity",
+        {"DBInstanceIdentifier": writer.identifier},
+        now=datetime.now(UTC),
     )
 
 
