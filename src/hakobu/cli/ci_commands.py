@@ -15,6 +15,11 @@ iam_app = typer.Typer(help="The IAM policies hakobu's users need.", no_args_is_h
 app.add_typer(ci_app, name="ci", rich_help_panel="Ship")
 app.add_typer(iam_app, name="iam", rich_help_panel="Operate")
 
+AccountOpt = Annotated[
+    str | None,
+    typer.Option("--account", help="The AWS account id (default: the caller's, from STS)."),
+]
+
 
 @ci_app.command("github")
 def github(
@@ -30,10 +35,7 @@ def github(
         str | None,
         typer.Option("--environment", help="Trust this GitHub environment instead of a branch."),
     ] = None,
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="The AWS account id (default: the caller's, from STS)."),
-    ] = None,
+    account: AccountOpt = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -75,10 +77,7 @@ def policy(
         ),
     ],
     env_name: EnvArg = None,
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="The AWS account id (default: the caller's, from STS)."),
-    ] = None,
+    account: AccountOpt = None,
     as_json: JsonOpt = False,
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
