@@ -34,7 +34,7 @@ from hakobu.provision.blueprint.service import container_definition
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "django-app"
-REQUIREMENTS = ("django", "pymysql", "gunicorn", "whitenoise")
+REQUIREMENTS = ("django", "pymysql", "psycopg", "gunicorn", "whitenoise")
 MISSING = [name for name in REQUIREMENTS if importlib.util.find_spec(name) is None]
 
 
@@ -182,7 +182,7 @@ def test_up_answers_200_before_host_checks_and_https_redirects(site: Site) -> No
     assert https.headers["Strict-Transport-Security"] == "max-age=3600"
 
 
-def _mysql_env(port: int, **extra: str) -> dict[str, str]:
+def _database_env(port: int, **extra: str) -> dict[str, str]:
     return {
         "DATABASE_HOST": "127.0.0.1",
         "DATABASE_PORT": str(port),
@@ -193,10 +193,25 @@ def _mysql_env(port: int, **extra: str) -> dict[str, str]:
     }
 
 
-def test_up_answers_503_when_mysql_refuses_connections(site: Site) -> None:
+@pytest.mark.parametrize("engine", ["mysql", "postgres"])
+def test_up_answers_503_when_the_database_refuses_connections(site: Site, engine: str) -> None:
+    """Either engine hakobu sets in DATABASE_ENGINE: the backend and its driver load (PyMySQL
+    or psycopg from requirements.txt) and a database that is down is a 503, not a crash."""
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
-        [up] = site.get({"path": "/up"}, **_mysql_env(closed.getsockname()[1]))
+        port = closed.getsockname()[1]
+        [up] = site.get({"path": "/up"}, **_database_env(port, DATABASE_ENGINE=engine))
+    assert (up.status, up.body) == (503, "database unreachable (OperationalError)\n")
+
+
+def test_up_answers_503_when_postgres_never_answers(site: Site) -> None:
+    """libpq's connect_timeout (DATABASE_CONNECT_TIMEOUT) covers the startup exchange too: a
+    listener that never speaks does not hold the request (manage()'s limit would fail it)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        env = _database_env(silent.getsockname()[1], DATABASE_ENGINE="postgres")
+        [up] = site.get({"path": "/up"}, **env, DATABASE_CONNECT_TIMEOUT="1")
     assert (up.status, up.body) == (503, "database unreachable (OperationalError)\n")
 
 
@@ -209,7 +224,7 @@ def test_up_answers_503_when_mysql_never_answers(site: Site) -> None:
         silent.listen(8)
         [up] = site.get(
             {"path": "/up"},
-            **_mysql_env(silent.getsockname()[1], DATABASE_READ_TIMEOUT="1"),
+            **_database_env(silent.getsockname()[1], DATABASE_READ_TIMEOUT="1"),
         )
     assert (up.status, up.body) == (503, "database unreachable (OperationalError)\n")
 

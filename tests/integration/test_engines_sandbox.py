@@ -7,44 +7,51 @@ state free of the password, a second `up` that changes nothing in the database, 
 change refused before Terraform runs, and the final cluster snapshot on destroy. Day 2 on
 the real local servers: `db shell --sandbox` runs the real psql on RDS PostgreSQL and
 Aurora PostgreSQL, and pause/resume stop and start the Aurora MySQL cluster.
+
+The RDS PostgreSQL app is the bundled example (examples/django-app) on engine = "postgres":
+`deploy --sandbox` builds its image (psycopg's binary wheel from its wheels/), runs its
+migration against the runtime's real postgres and serves it; a row written with psql is on
+the next page it serves. Its base image is .ci/install-runtime-deps' stand-in, as in
+test_example_app_sandbox.py (the same app on MySQL).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
-import tomllib
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hakobu.core.config import load_project
 from hakobu.sandbox import emulator as sandbox
 from tests.conftest import make_rails_app
+from tests.support.images import engine_or_unavailable, python_base
+from tests.support.sandbox_app import git, load_balancer_url
 
 pytestmark = pytest.mark.integration
 REGION = "ap-northeast-1"
 # app name -> what its hakobu.toml asks for ([database] lines, and a profile)
 APPS = {
     "amysql": ('engine = "aurora-mysql"\nengine_version = "8.0"', "ha"),
-    "rdspg": (None, None),  # init detects PostgreSQL from config/database.yml
+    "rdspg": (None, None),  # the example Django app, on engine = "postgres"
     "apg": ('engine = "aurora-postgresql"\nengine_version = "17"', None),
 }
-DATABASE_YML = "production:\n  adapter: postgresql\n  database: app_production\n"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django-app"
 
 
 def _app(root: Path, name: str) -> Path:
-    make_rails_app(root, app=f"{name}-app")
     lines, profile = APPS[name]
     if lines is None:
-        (root / "config" / "database.yml").write_text(DATABASE_YML)
-        from hakobu.provision.scaffold import write_config
-
-        write_config(root, f"{name}-app", force=True)
+        return _django_example(root, f"{name}-app")
+    make_rails_app(root, app=f"{name}-app")
     config = root / "hakobu.toml"
     text = config.read_text()
     if lines is not None:
@@ -54,6 +61,23 @@ def _app(root: Path, name: str) -> Path:
     if profile:
         text = text.replace('# profile = "lean"', f'profile = "{profile}"')
     config.write_text(text)
+    return root
+
+
+def _django_example(root: Path, app: str) -> Path:
+    """examples/django-app as `app`, its [database] engine lines replaced by engine =
+    "postgres" (the default version), committed in git (deploys are tagged by commit)."""
+    if not list((EXAMPLE / "wheels").glob("psycopg_binary-*.whl")):
+        pytest.fail("examples/django-app/wheels has no psycopg: run .ci/install-runtime-deps")
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".hakobu", ".ruff_cache"))
+    config = root / "hakobu.toml"
+    text = config.read_text().replace('app = "django-app"', f'app = "{app}"', 1)
+    start = text.index('engine = "mysql"')
+    end = text.index("\n", text.index("engine_version =", start))
+    config.write_text(text[:start] + 'engine = "postgres"' + text[end:])
+    git(root, "init", "--quiet")
+    git(root, "add", "-A")
+    git(root, "commit", "--quiet", "-m", "the example app on PostgreSQL")
     return root
 
 
@@ -77,6 +101,7 @@ def _all(roots: dict[str, Path], *args: str) -> dict[str, subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    python_base(engine_or_unavailable(tmp_path_factory.mktemp("engine")))
     base = tmp_path_factory.mktemp("engines")
     roots = {name: _app(base / name, name) for name in APPS}
     try:
@@ -154,10 +179,10 @@ def _psql_shell(root: Path, name: str, scratch: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split("|") for line in result.stdout.splitlines() if "|" in line]
-    database = tomllib.loads((root / "hakobu.toml").read_text())["database"]
+    project = load_project(root / "hakobu.toml").environment(None)
     assert [[cell.strip() for cell in row] for row in rows] == [
         ["current_user", "current_database", "answer"],
-        [database["username"], database["name"], "42"],
+        [project.settings.database.username, project.database_name, "42"],
     ]
     failed = subprocess.run(
         shell,
@@ -220,11 +245,58 @@ def _pause_and_resume_the_cluster(root: Path, name: str) -> None:
     assert _served_database(root, cluster, running=True)
 
 
+def _start_deploy(root: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`deploy --sandbox` in the background, its output in a file: the image build and the
+    migration overlap the other stacks' checks."""
+    log = root.parent / f"{root.name}-deploy.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hakobu", "deploy", "--sandbox"],
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    return process, log
+
+
+def _page(root: Path) -> str:
+    url = load_balancer_url(root)
+    assert url is not None, "the sandbox runtime serves no load balancer"
+    with urllib.request.urlopen(url + "/", timeout=10) as answer:
+        return str(answer.read().decode())
+
+
+def _the_example_serves_what_postgres_holds(root: Path, name: str, deploy: str) -> None:
+    """The deploy ran the example's migration on the runtime's postgres and serves it; a
+    member written with psql (`db shell --sandbox`) is on the next page."""
+    assert "Applying users.0001_initial... OK" in deploy, deploy
+    assert f"Deployed {name}-app:2" in deploy, deploy
+    assert "0 members." in _page(root)
+    insert = (
+        "INSERT INTO users_member (name, email, created_at)"
+        " VALUES ('Hanako', 'hanako@example.invalid', now());\n"
+    )
+    written = subprocess.run(
+        [sys.executable, "-m", "hakobu", "db", "shell", "--sandbox"],
+        cwd=root,
+        input=insert,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert "INSERT 0 1" in written.stdout
+    page = _page(root)
+    assert "1 member." in page and "hanako@example.invalid" in page
+
+
 def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> None:
     ups = _all(stacks, "up", "--sandbox", "--yes")
     for name, result in ups.items():
         assert result.returncode == 0, f"{name}:\n{result.stdout}"
         _state_has_no_password(stacks[name], name)
+    deploying, deploy_log = _start_deploy(stacks["rdspg"])
 
     _check_aurora(stacks["amysql"], "amysql", "aurora-mysql", 3306, instances=2)
     _check_aurora(stacks["apg"], "apg", "aurora-postgresql", 5432, instances=1)
@@ -261,6 +333,9 @@ def test_engines_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> Non
     for name in ("rdspg", "apg"):
         _psql_shell(stacks[name], name, stacks[name].parent / f"{name}-tmp")
     _pause_and_resume_the_cluster(stacks["amysql"], "amysql")
+    deploying.wait(timeout=900)
+    assert deploying.returncode == 0, deploy_log.read_text()
+    _the_example_serves_what_postgres_holds(stacks["rdspg"], "rdspg", deploy_log.read_text())
 
     # Changing the engine of a database that exists is refused before Terraform runs.
     config = stacks["apg"] / "hakobu.toml"

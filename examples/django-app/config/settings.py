@@ -104,8 +104,16 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 POSTGRES = os.environ.get("DATABASE_ENGINE") == "postgres"  # hakobu sets mysql or postgres
 if os.environ.get("DATABASE_HOST") and POSTGRES:
-    # psycopg (3) must be installed in the image for PostgreSQL; the connection is otherwise
-    # the same: host, port, name, user and the injected password from hakobu's variables.
+    # psycopg 3 (its binary wheel, libpq inside): the same variables as for MySQL.
+    pg_options: dict[str, object] = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3)}
+    # PostgreSQL has no client-side read timeout: the server cancels a statement that runs
+    # longer instead, which frees the thread the same way.
+    if read_timeout := env_int("DATABASE_READ_TIMEOUT", 0):
+        pg_options["options"] = f"-c statement_timeout={read_timeout * 1000}"
+    # libpq's default (sslmode=prefer) uses TLS whenever the server offers it, as RDS does;
+    # with a CA bundle the server's certificate and name are verified too.
+    if os.environ.get("DATABASE_SSL_CA"):
+        pg_options |= {"sslmode": "verify-full", "sslrootcert": os.environ["DATABASE_SSL_CA"]}
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -116,7 +124,7 @@ if os.environ.get("DATABASE_HOST") and POSTGRES:
             "PASSWORD": os.environ.get("DATABASE_PASSWORD", ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3)},
+            "OPTIONS": pg_options,
         }
     }
 elif os.environ.get("DATABASE_HOST"):
