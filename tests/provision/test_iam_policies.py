@@ -24,8 +24,18 @@ WITH_PROCESSES = {
     "schedules": [{"name": "nightly", "cron": "0 3 * * *", "command": ["bin/x"]}],
     "storage": {"bucket": True},
 }
+# Aurora, auto scaling, alarms and a domain behind the CDN: operate reads and pauses them.
+WITH_OPTIONAL_PARTS = {
+    **RAILS,
+    "database": {"engine": "aurora-mysql"},
+    "autoscaling": {"min": 1, "max": 4, "cpu_target": 60},
+    "alarms": {"email": ["ops@example.com"]},
+    "domain": {"name": "app.example.com", "zone": "example.com", "cdn": True},
+}
 APPS = pytest.mark.parametrize(
-    "raw", [RAILS, WITH_CI, WITH_PROCESSES], ids=["without-ci", "with-ci", "with-processes"]
+    "raw",
+    [RAILS, WITH_CI, WITH_PROCESSES, WITH_OPTIONAL_PARTS],
+    ids=["without-ci", "with-ci", "with-processes", "with-optional-parts"],
 )
 # S3 bucket ARNs hold no account: the storage bucket's own name is this environment's.
 STORAGE_BUCKET = "arn:aws:s3:::rails-app-123456789012-ap-northeast-1"
@@ -71,6 +81,70 @@ def test_only_operate_with_ci_reads_the_oidc_provider_and_the_deploy_role() -> N
         "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
         "arn:aws:iam::123456789012:role/rails-app-github-deploy",
     ]
+
+
+def _statements(raw: dict, kind: str) -> dict[str, dict]:
+    return {s["Sid"]: s for s in policy(environment_of(raw), kind, SCOPE)["Statement"]}
+
+
+def test_operate_on_aurora_reads_and_pauses_the_cluster_instead_of_an_instance() -> None:
+    plain = _statements(RAILS, "operate")
+    aurora = _statements({**RAILS, "database": {"engine": "aurora-postgresql"}}, "operate")
+    assert plain["DatabaseStatusAndPause"]["Resource"] == (
+        "arn:aws:rds:ap-northeast-1:123456789012:db:rails-app-db"
+    )
+    assert "DatabaseStatusAndPause" not in aurora
+    assert aurora["AuroraClusterStatusAndPause"]["Action"] == [
+        "rds:DescribeDBClusters",
+        "rds:StartDBCluster",
+        "rds:StopDBCluster",
+    ]
+    assert aurora["AuroraClusterStatusAndPause"]["Resource"] == (
+        "arn:aws:rds:ap-northeast-1:123456789012:cluster:rails-app-db"
+    )
+    assert aurora["AuroraInstances"]["Resource"] == (
+        "arn:aws:rds:ap-northeast-1:123456789012:db:rails-app-db-*"
+    )
+    assert aurora["ServerlessCapacityAnyResourceAwsRequires"]["Action"] == [
+        "cloudwatch:GetMetricStatistics"
+    ]
+    assert not {sid for sid in plain if sid.startswith(("Aurora", "Serverless"))}
+
+
+def test_optional_parts_add_only_their_own_statements() -> None:
+    operate = _statements(WITH_OPTIONAL_PARTS, "operate")
+    deploy = _statements(WITH_OPTIONAL_PARTS, "deploy")
+    suspend = operate["SuspendAndResumeAutoScaling"]
+    assert suspend["Action"] == ["application-autoscaling:RegisterScalableTarget"]
+    assert suspend["Resource"] == (
+        "arn:aws:application-autoscaling:ap-northeast-1:123456789012:scalable-target/*"
+    )
+    assert suspend["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/App": "rails-app",
+            "aws:ResourceTag/Environment": "production",
+        }
+    }
+    alarms = "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:rails-app-*"
+    assert operate["ReadAlarms"]["Resource"] == alarms
+    assert deploy["ReadDeploymentAlarms"] == {
+        "Sid": "ReadDeploymentAlarms",
+        "Effect": "Allow",
+        "Action": ["cloudwatch:DescribeAlarms"],
+        "Resource": alarms,
+    }
+    assert operate["ReadAlarmSubscriptions"]["Resource"] == (
+        "arn:aws:sns:ap-northeast-1:123456789012:rails-app-alarms"
+    )
+    assert operate["ReadCertificates"]["Resource"] == [
+        "arn:aws:acm:ap-northeast-1:123456789012:certificate/*",
+        "arn:aws:acm:us-east-1:123456789012:certificate/*",  # CloudFront's
+    ]
+    assert "FindDistributionAnyResourceAwsRequires" in operate
+    assert not {"ReadAlarms", "SuspendAndResumeAutoScaling", "ReadCertificates"} & set(
+        _statements(RAILS, "operate")
+    )
+    assert set(deploy) - set(_statements(RAILS, "deploy")) == {"ReadDeploymentAlarms"}
 
 
 # --- the command, as a user runs it ----------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import workers
+from hakobu.core.engines import engine
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
@@ -651,13 +652,7 @@ def schedule_provisioning(arns: Arns) -> list[Statement]:
         _allow("Schedules", SCHEDULE_WRITES, _one_or_all(arns.schedule_arns)),
         _allow("SchedulesDeadLetterQueue", DEAD_LETTER_QUEUE_WRITES, arns.schedules_dlq),
         _allow("SchedulerRole", [a for a in IAM_ROLE_WRITES if a != "iam:PassRole"], role),
-        # A schedule names its role: CreateSchedule/UpdateSchedule pass it to Scheduler only.
-        _allow(
-            "PassSchedulerRoleToScheduler",
-            ["iam:PassRole"],
-            role,
-            {"StringEquals": {"iam:PassedToService": SCHEDULER}},
-        ),
+        _pass_scheduler_role(role),
     ]
 
 
@@ -737,18 +732,44 @@ def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
         bucket=bucket_name_in(env, scope.account) if settings.storage.bucket else None,
     )
     statements = BUILDERS[kind](arns)
-    if kind == "operate" and arns.schedules:  # `hakobu schedules` and doctor read them
-        statements.append(_allow("ReadSchedules", ["scheduler:GetSchedule"], arns.schedule_arns))
-        statements.append(
-            _allow(
-                "ReadSchedulerRole",
-                ["iam:GetRole", "iam:GetRolePolicy"],
-                arns.role(arns.names.scheduler_role),
-            )
-        )
+    if kind == "operate" and arns.schedules:
+        statements += schedule_operations(arns)
     if kind == "operate" and env.settings.ci is not None:
         statements += ci_reads(arns)  # doctor's CI checks; nothing of it without [ci]
-    return document(statements)
+    return document(_with_optional_parts(env, arns, kind, statements))
+
+
+def _with_optional_parts(
+    env: Environment, arns: Arns, kind: Kind, statements: list[Statement]
+) -> list[Statement]:
+    """Aurora, [autoscaling], [alarms] and [domain]: what their commands read or change."""
+    from hakobu.provision import iam_optional_parts as parts  # it builds on this module
+
+    if kind == "operate" and engine(env.settings.database.engine).aurora:
+        statements = parts.without_rds_instance(statements)
+    return statements + parts.optional_part_statements(env, arns, kind)
+
+
+def schedule_operations(arns: Arns) -> list[Statement]:
+    """`hakobu schedules` and doctor read the schedules and Scheduler's role; pause and
+    resume disable and enable them (UpdateSchedule sends the schedule's role again)."""
+    role = arns.role(arns.names.scheduler_role)
+    return [
+        _allow("ReadSchedules", ["scheduler:GetSchedule"], arns.schedule_arns),
+        _allow("ReadSchedulerRole", ["iam:GetRole", "iam:GetRolePolicy"], role),
+        _allow("PauseAndResumeSchedules", ["scheduler:UpdateSchedule"], arns.schedule_arns),
+        _pass_scheduler_role(role),
+    ]
+
+
+def _pass_scheduler_role(role: str) -> Statement:
+    # A schedule names its role: CreateSchedule/UpdateSchedule pass it to Scheduler only.
+    return _allow(
+        "PassSchedulerRoleToScheduler",
+        ["iam:PassRole"],
+        role,
+        {"StringEquals": {"iam:PassedToService": SCHEDULER}},
+    )
 
 
 def github_oidc_provider(arns: Arns) -> str:

@@ -1,0 +1,119 @@
+"""What an environment's optional parts add to the deploy and operate policies.
+
+The base documents (`iam_policies`) cover the guide's stack. An Aurora cluster, [autoscaling],
+[alarms] and [domain] each bring commands that read or change one more kind of resource:
+`status` reads the cluster and its capacity, `pause` stops the cluster and suspends
+scaling, `alarms` and `doctor` read the alarms and their topic, `domain status` the
+certificates, and `deploy` names the alarm that rolled a rollout back. Without the part,
+none of its statements is in the policy.
+"""
+
+from __future__ import annotations
+
+from hakobu.core.config import Environment
+from hakobu.core.engines import engine
+from hakobu.provision.iam_policies import ANY, Arns, Kind, Statement, _allow
+
+# The base operate policy's statement for an RDS instance; an Aurora cluster replaces it.
+RDS_INSTANCE_SID = "DatabaseStatusAndPause"
+
+
+def optional_part_statements(env: Environment, arns: Arns, kind: Kind) -> list[Statement]:
+    settings = env.settings
+    statements: list[Statement] = []
+    if kind == "operate" and engine(settings.database.engine).aurora:
+        statements += _aurora(arns)
+    if kind == "operate" and settings.autoscaling is not None:
+        statements += _autoscaling(env, arns)
+    if settings.alarms is not None and kind in ("deploy", "operate"):
+        statements += _alarms(arns, kind)
+    if kind == "operate" and settings.domain is not None and settings.domain.name:
+        statements += _certificates(arns, cdn=bool(settings.domain.cdn))
+    return statements
+
+
+def without_rds_instance(statements: list[Statement]) -> list[Statement]:
+    return [s for s in statements if s["Sid"] != RDS_INSTANCE_SID]
+
+
+def _aurora(arns: Arns) -> list[Statement]:
+    cluster = arns.names.db_cluster
+    return [
+        _allow(
+            "AuroraClusterStatusAndPause",
+            ["rds:DescribeDBClusters", "rds:StartDBCluster", "rds:StopDBCluster"],
+            arns._arn("rds", f"cluster:{cluster}"),
+        ),
+        # The cluster's instances are numbered (names.db_cluster_instance).
+        _allow("AuroraInstances", ["rds:DescribeDBInstances"], arns._arn("rds", f"db:{cluster}-*")),
+        # CloudWatch's metric reads take no resource: AWS requires "*". `status` reads the
+        # writer's ServerlessDatabaseCapacity (0 when it has paused itself).
+        _allow("ServerlessCapacityAnyResourceAwsRequires", ["cloudwatch:GetMetricStatistics"], ANY),
+    ]
+
+
+def _autoscaling(env: Environment, arns: Arns) -> list[Statement]:
+    return [
+        # Application Auto Scaling's Describe* actions take no resource: AWS requires "*".
+        _allow(
+            "ReadAutoScalingAnyResourceAwsRequires",
+            [
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingActivities",
+            ],
+            ANY,
+        ),
+        # `pause` suspends scaling (RegisterScalableTarget with SuspendedState). A scalable
+        # target's ARN ends in an id AWS makes up, so it is matched by the tags Terraform's
+        # default_tags put on it.
+        {
+            **_allow(
+                "SuspendAndResumeAutoScaling",
+                ["application-autoscaling:RegisterScalableTarget"],
+                arns._arn("application-autoscaling", "scalable-target/*"),
+            ),
+            "Condition": {
+                "StringEquals": {
+                    "aws:ResourceTag/App": env.app,
+                    "aws:ResourceTag/Environment": env.name,
+                }
+            },
+        },
+    ]
+
+
+def _alarms(arns: Arns, kind: Kind) -> list[Statement]:
+    alarms = arns._arn("cloudwatch", f"alarm:{arns.names.prefix}-*")
+    if kind == "deploy":  # a rollout rolled back by an alarm is reported by that alarm's name
+        return [_allow("ReadDeploymentAlarms", ["cloudwatch:DescribeAlarms"], alarms)]
+    topic = arns._arn("sns", f"{arns.names.prefix}-alarms")
+    return [
+        _allow("ReadAlarms", ["cloudwatch:DescribeAlarms"], alarms),
+        _allow("ReadAlarmSubscriptions", ["sns:ListSubscriptionsByTopic"], topic),
+        # ListTopics takes no resource: AWS requires "*" (the topic is found by its name).
+        _allow("FindAlarmTopicAnyResourceAwsRequires", ["sns:ListTopics"], ANY),
+    ]
+
+
+def _certificates(arns: Arns, cdn: bool) -> list[Statement]:
+    regions = [arns.scope.region] + (["us-east-1"] if cdn else [])
+    scope = arns.scope
+    return [
+        # ListCertificates takes no resource: AWS requires "*". A certificate's ARN ends in
+        # an id AWS makes up, so DescribeCertificate names the account's certificates in the
+        # regions this environment uses.
+        _allow("FindCertificatesAnyResourceAwsRequires", ["acm:ListCertificates"], ANY),
+        _allow(
+            "ReadCertificates",
+            ["acm:DescribeCertificate"],
+            [f"arn:{scope.partition}:acm:{r}:{scope.account}:certificate/*" for r in regions],
+        ),
+        # `domain status` with dns = "external" prints the record for the distribution:
+        # ListDistributions takes no resource, AWS requires "*".
+        *([_find_distribution()] if cdn else []),
+    ]
+
+
+def _find_distribution() -> Statement:
+    return _allow("FindDistributionAnyResourceAwsRequires", ["cloudfront:ListDistributions"], ANY)
+
