@@ -448,13 +448,27 @@ def _database(
     db = rds_ops.db_instance(rds, identifier)
     if db is None:
         return None
-    return DatabaseStatus(
-        identifier=db.get("DBInstanceIdentifier", identifier),
-        status=db.get("DBInstanceStatus", "unknown"),
-        engine=db.get("Engine", "?"),
-        engine_version=db.get("EngineVersion", "?"),
+    return _described(
+        db,
+        ("DBInstanceIdentifier", "DBInstanceStatus"),
+        identifier,
         instance_class=db.get("DBInstanceClass", "?"),
         endpoint=(db.get("Endpoint") or {}).get("Address"),
+    )
+
+
+def _described(
+    found: dict[str, Any], keys: tuple[str, str], identifier: str, **rest: Any
+) -> DatabaseStatus:
+    """What an RDS instance and an Aurora cluster both report, read from `found` under the
+    `keys` for their identifier and state (which differ), plus the rest as given."""
+    id_key, status_key = keys
+    return DatabaseStatus(
+        identifier=found.get(id_key, identifier),
+        status=found.get(status_key, "unknown"),
+        engine=found.get("Engine", "?"),
+        engine_version=found.get("EngineVersion", "?"),
+        **rest,
     )
 
 
@@ -484,11 +498,10 @@ def _cluster(rds: Any, identifier: str, cloudwatch: Any = None) -> DatabaseStatu
         if "MinCapacity" in scaling and "MaxCapacity" in scaling
         else None
     )
-    return DatabaseStatus(
-        identifier=cluster.get("DBClusterIdentifier", identifier),
-        status=cluster.get("Status", "unknown"),
-        engine=cluster.get("Engine", "?"),
-        engine_version=cluster.get("EngineVersion", "?"),
+    return _described(
+        cluster,
+        ("DBClusterIdentifier", "Status"),
+        identifier,
         instance_class=instances[0].instance_class if instances else "?",
         endpoint=cluster.get("Endpoint"),
         kind="cluster",
