@@ -291,16 +291,18 @@ def _exec(root: Path, *options: str) -> str:
 
 
 def _check_pause_and_resume_cover_the_worker(root: Path) -> None:
-    """A pause takes the worker to zero with web (its containers stop), a resume brings its
-    two tasks back."""
-    ecs = client(root, "ecs")
+    """A pause takes the worker to zero with web (its containers stop) and disables the
+    schedule, a resume brings the worker's two tasks back and enables the schedule."""
+    ecs, scheduler = client(root, "ecs"), client(root, "scheduler")
     _hakobu(root, "pause", "--yes")
     [worker] = ecs.describe_services(cluster=CLUSTER, services=[WORKER])["services"]
     assert worker["desiredCount"] == 0
+    assert scheduler.get_schedule(Name=f"{APP}-nightly")["State"] == "DISABLED"
     wait_until(lambda: not _running_tasks(ecs, WORKER), "the worker's tasks stopped")
     _hakobu(root, "resume", "--yes")
     [worker] = ecs.describe_services(cluster=CLUSTER, services=[WORKER])["services"]
     assert worker["desiredCount"] == 2
+    assert scheduler.get_schedule(Name=f"{APP}-nightly")["State"] == "ENABLED"
     running = wait_until(
         lambda: [t for t in _running_tasks(ecs, WORKER) if t["lastStatus"] == "RUNNING"],
         "the worker running again",

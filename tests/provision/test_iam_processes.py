@@ -88,6 +88,22 @@ def test_operate_scales_every_worker_and_reads_the_schedules() -> None:
     role = _statement(document, "ReadSchedulerRole")  # doctor's scheduler role check
     assert role["Action"] == ["iam:GetRole", "iam:GetRolePolicy"]
     assert role["Resource"] == "arn:aws:iam::123456789012:role/rails-app-scheduler-role"
+    # pause disables the schedules and resume enables them: UpdateSchedule passes the role.
+    assert _statement(document, "PauseAndResumeSchedules") == {
+        "Sid": "PauseAndResumeSchedules",
+        "Effect": "Allow",
+        "Action": ["scheduler:UpdateSchedule"],
+        "Resource": [
+            "arn:aws:scheduler:ap-northeast-1:123456789012:schedule/default/rails-app-nightly"
+        ],
+    }
+    assert _statement(document, "PassSchedulerRoleToScheduler") == {
+        "Sid": "PassSchedulerRoleToScheduler",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": "arn:aws:iam::123456789012:role/rails-app-scheduler-role",
+        "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+    }
 
 
 def test_provision_creates_every_service_and_family_of_the_processes() -> None:
@@ -229,8 +245,8 @@ def test_an_app_without_workers_keeps_its_policy() -> None:
     plain = environment_of({"app": "rails-app", "framework": "rails"})
     for kind in ("deploy", "operate"):
         document = policy(plain, kind, SCOPE)  # type: ignore[arg-type]
-        assert not [s for s in document["Statement"] if s["Sid"] == "ReadSchedules"]
-        assert not [s for s in document["Statement"] if s["Sid"] in NEW_SIDS]
+        sids = {s["Sid"] for s in document["Statement"]}
+        assert not sids & {"ReadSchedules", "PauseAndResumeSchedules", *NEW_SIDS}
         sid = "DescribeAndUpdateService" if kind == "deploy" else "DescribeAndScaleService"
         assert _statement(document, sid)["Resource"] == (
             f"{ECS}:service/rails-app-cluster/rails-app-service"

@@ -33,6 +33,7 @@ from hakobu.operate.pausing.wait import (
     wait_until_no_tasks,
 )
 from hakobu.operate.scaling import update_request
+from hakobu.operate.schedule_pausing import set_schedules
 from hakobu.provision.blueprint.service import runs_placeholder
 
 
@@ -120,6 +121,9 @@ def execute_pause(
     if plan.apply_paused_shape:
         progress.step("Removing the NAT Gateway(s) and the ALB (Terraform)")
         reshape(True)
+    # After Terraform's step: its apply renders the schedules ENABLED.
+    if disabled := set_schedules(env, aws, enabled=False):
+        progress.step(f"Disabled the schedule(s) {', '.join(disabled)}")
     if plan.database != "none":
         cluster = is_cluster(env)
         progress.step(f"Stopping {database_label(env)}")
@@ -159,6 +163,8 @@ def execute_resume(
         ecs_ops.send_service_update(ecs, request)
     if suspend_autoscaling(env, aws, suspended=False):
         progress.step("Resumed auto scaling")
+    if enabled := set_schedules(env, aws, enabled=True):
+        progress.step(f"Enabled the schedule(s) {', '.join(enabled)}")
     remove_record(path)
     if not aws.runs_tasks:
         return NO_ENGINE

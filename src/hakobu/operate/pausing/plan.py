@@ -138,6 +138,7 @@ class PausePlan:
                 "remove the NAT Gateway(s) and the ALB with its listener through Terraform "
                 "(the VPC, DB storage, images, secrets, logs and the service stay)"
             )
+        steps += _schedule_steps(env, "disable", "so no scheduled run starts while paused")
         if self.database == "wait-then-stop":
             steps.append(f"wait until {names.db_instance} is available, then stop it")
         elif self.database == "stop":
@@ -148,6 +149,14 @@ class PausePlan:
                 "idle and bills no ACU-hours; stopping it also keeps tasks from waking it)"
             )
         return steps
+
+
+def _schedule_steps(env: Environment, verb: str, why: str) -> list[str]:
+    if not env.settings.schedules:
+        return []
+    names = Names.of(env)
+    listed = ", ".join(names.schedule(s.name) for s in env.settings.schedules)
+    return [f"{verb} the schedule(s) {listed} {why}"]
 
 
 def plan_pause(
@@ -232,7 +241,7 @@ class ResumePlan:
             f"scale {request['service']} back to {request['desiredCount']} task(s)"
             for request in self.process_requests
         ]
-        return steps
+        return steps + _schedule_steps(env, "enable", "again")
 
 
 def plan_resume(env: Environment, record: PauseRecord, facts: Facts) -> ResumePlan:
