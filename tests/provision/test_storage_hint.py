@@ -118,6 +118,7 @@ def test_init_without_a_procfile_shows_active_storage_settings(tmp_path: Path) -
     assert 'bucket: <%= ENV["STORAGE_BUCKET"] %>' in result.stdout
     assert 'region: <%= ENV["STORAGE_REGION"] %>' in result.stdout
     assert "config.active_storage.service = :amazon" in result.stdout
+    assert 'gem "aws-sdk-s3", require: false in the Gemfile' in result.stdout
 
 
 def test_init_shows_django_storages_settings_and_procfile_notes_apart(tmp_path: Path) -> None:
@@ -132,6 +133,7 @@ def test_init_shows_django_storages_settings_and_procfile_notes_apart(tmp_path: 
     assert "point django-storages at it: in settings.py" in result.stdout
     assert 'AWS_STORAGE_BUCKET_NAME = os.environ.get("STORAGE_BUCKET")' in result.stdout
     assert '"storages.backends.s3.S3Storage"' in result.stdout
+    assert "with django-storages[s3] in the requirements" in result.stdout
 
 
 def test_init_with_a_procfile_but_no_storage_shows_no_storage_settings(tmp_path: Path) -> None:

@@ -28,14 +28,16 @@ STORAGE_HINT = {
         "  amazon:\n    service: S3\n"
         '    bucket: <%= ENV["STORAGE_BUCKET"] %>\n'
         '    region: <%= ENV["STORAGE_REGION"] %>\n'
-        "and config.active_storage.service = :amazon (credentials come from the task role)."
+        "and config.active_storage.service = :amazon in config/environments/production.rb,\n"
+        '  with gem "aws-sdk-s3", require: false in the Gemfile '
+        "(credentials come from the task role)."
     ),
     "django": (
         "point django-storages at it: in settings.py\n"
         '  STORAGES = {"default": {"BACKEND": "storages.backends.s3.S3Storage"}, ...}\n'
         '  AWS_STORAGE_BUCKET_NAME = os.environ.get("STORAGE_BUCKET")\n'
         '  AWS_S3_REGION_NAME = os.environ.get("STORAGE_REGION")\n'
-        "(credentials come from the task role)."
+        "with django-storages[s3] in the requirements (credentials come from the task role)."
     ),
 }
 
