@@ -2,10 +2,11 @@
 
 Nothing is imported here at package import: `hakobu --version` (the first thing a bug
 report asks for, and what scripts call to check the install) answers from here without
-typer, rich or any command module; anything else imports every command
-(cli/commands.py) and runs it inside the error boundary (cli/boundary.py). The typer
-app with every command registered is `hakobu.cli.commands.app` (`hakobu.cli.app` is the
-module that defines it, with only the commands imported so far).
+typer, rich or any command module; anything else runs the root group of cli/lazy.py,
+which imports and builds only the command invoked, inside the error boundary
+(cli/boundary.py). The typer app with every command registered is
+`hakobu.cli.commands.app` (`hakobu.cli.app` is the module that defines it, with only the
+commands imported so far).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ def main() -> None:
         print("\n".join(version_lines(verbose)), flush=True)
         return
     from hakobu.cli.boundary import run
-    from hakobu.cli.commands import app
+    from hakobu.cli.lazy import root_group
 
-    run(app)
+    run(root_group())
 
 
 __all__ = ["main"]

@@ -11,12 +11,8 @@ said as such. No traceback is printed unless asked for: `--traceback` (anywhere 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import subprocess
 import sys
-import tomllib
-import traceback
 from collections.abc import Callable, Sequence
 
 from hakobu.core.errors import EXIT_BAD_INPUT, EXIT_FAILURE, HakobuError
@@ -70,6 +66,11 @@ def strip_traceback_flag(args: list[str]) -> tuple[list[str], bool]:
 
 def as_hakobu_error(exc: BaseException) -> HakobuError:
     """`exc` in hakobu's terms: what went wrong and what to do next."""
+    # Imported on an error only: a command that succeeds need not load them (start-up).
+    import json
+    import subprocess
+    import tomllib
+
     if isinstance(exc, HakobuError):
         return exc
     if type(exc).__module__.startswith(("botocore", "boto3")):
@@ -125,6 +126,8 @@ def _print_error(error: HakobuError, show_traceback: bool) -> None:
 
     report(error)
     if show_traceback:
+        import traceback
+
         current_consoles().err.file.flush()
         traceback.print_exc()
 

@@ -1,8 +1,10 @@
 """Every `hakobu` command. Importing the command modules registers their commands, in
 the order `hakobu --help` lists them: provision, ship, operate, then the sandbox.
 
-Imported by `hakobu.cli.main` only once a command (or a help screen) is to run, so that
-`hakobu --version` answers without importing typer (cli/__init__.py)."""
+The whole app, for tests and tools that build it with typer (`typer.main.get_command`,
+`CliRunner`). `hakobu` itself runs `cli/lazy.py`'s root group, which imports only the
+module of the command that runs (`COMMAND_MODULES` there lists the same commands in the
+same order; tests/cli/test_lazy_group.py keeps them equal)."""
 
 # ruff: noqa: I001  (the import order is the help's order)
 from hakobu.cli.app import app
@@ -21,8 +23,6 @@ from hakobu.cli import pause_commands
 from hakobu.cli import cost_commands
 from hakobu.cli import diagram_commands
 from hakobu.cli import sandbox_commands
-
-app.add_typer(sandbox_commands.sandbox_app, name="sandbox", rich_help_panel="Try it locally")
 
 __all__ = [
     "app",

@@ -45,7 +45,7 @@ class HelpGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for command in self.commands.values():
-            _install(command)
+            install_help(command)
 
     def get_params(self, ctx: typer.Context) -> list[Any]:
         return _cheap_unset_flags(super().get_params(ctx))
@@ -54,13 +54,13 @@ class HelpGroup(TyperGroup):
         print_help(self, ctx)
 
 
-def _install(command: Any) -> None:
+def install_help(command: Any) -> None:
     # typer builds the tree with its own classes (TyperCommand, TyperGroup, or a command
     # module's subclass such as DashCommand); only their help drawing changes.
     command.format_help = MethodType(_format_help, command)
     command.get_params = MethodType(_get_params, command)
     for sub in getattr(command, "commands", {}).values():
-        _install(sub)
+        install_help(sub)
 
 
 def _get_params(command: Any, ctx: typer.Context) -> list[Any]:
@@ -189,8 +189,10 @@ def _command_tables(group: TyperGroup, ctx: typer.Context) -> Iterator[tuple[str
     from rich.text import Text
 
     panels: dict[str, list[Any]] = {COMMANDS: []}
+    # A lazy group (cli/lazy.py) lists its commands from their registrations, unbuilt.
+    lookup = getattr(group, "summary", group.get_command)
     for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
+        command = lookup(ctx, name)
         if command is not None and not command.hidden:
             panel = getattr(command, "rich_help_panel", None) or COMMANDS
             panels.setdefault(panel, []).append(command)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hakobu.cli.app import app
 from hakobu.cli.context import JSON_VERSION, current_consoles
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ sandbox_app = typer.Typer(
     help="The local AWS emulator behind --sandbox: no account, no credentials, no bill.",
     no_args_is_help=True,
 )
+app.add_typer(sandbox_app, name="sandbox", rich_help_panel="Try it locally")
 
 
 @sandbox_app.command("start")
