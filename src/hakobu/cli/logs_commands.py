@@ -18,8 +18,8 @@ from hakobu.cli.context import CommandContext, Consoles
 if TYPE_CHECKING:  # imported when the command runs: `hakobu --help` need not pay for them
     from rich.text import Text
 
-    from hakobu.aws.logs import LogLine
     from hakobu.operate import logs as logtail
+    from hakobu.operate.logs import LogLine
 
 # operate/logs.py's DEFAULT_SINCE and EXIT_INTERRUPTED, here so that declaring the
 # options imports nothing (tests/cli/test_common.py keeps them equal).
@@ -28,10 +28,6 @@ EXIT_INTERRUPTED = 130
 
 # One colour per task, so interleaved lines of several tasks are easy to tell apart.
 TASK_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "bright_red")
-SANDBOX_NOTE = (
-    "SANDBOX: the emulator's log group holds only what was written to it; no container "
-    "runs in the sandbox."
-)
 
 
 class LinePrinter:
@@ -113,26 +109,27 @@ def logs(
     lines arrive through CloudWatch Logs Live Tail (or by polling where it is unavailable).
     Ctrl-C ends --follow with exit code 130, as it does for `aws logs tail --follow`.
     """
-    from hakobu.core.names import Names
     from hakobu.operate import logs as logtail
 
     ctx = CommandContext(config, env_name, sandbox)
     note = _notes(ctx)
     printer = LinePrinter(ctx.consoles, as_json, flush=follow)
     try:
-        # Options first: a bad value costs no config load, no emulator and no AWS call.
+        # --since first: a bad value costs no config load, no emulator and no AWS call.
         start = logtail.parse_since(since, datetime.now(UTC))
-        root = logtail.process_stream_root(ctx.env, process)
-        query = logtail.build_query(Names.of(ctx.env), start, pattern, task, root)
-        aws = ctx.target
-        if aws.sandbox and not aws.runs_tasks:  # else the runtime's containers wrote them
-            note(SANDBOX_NOTE)
+        query = logtail.show_logs(
+            ctx.env,
+            lambda: ctx.target,
+            start,
+            printer,
+            note,
+            pattern=pattern,
+            task=task,
+            process=process,
+            follow=follow,
+        )
         if follow:
-            live = logtail.live_tail_client(aws)
-            logtail.Follower(aws.client("logs"), query, printer, note, live).run()
-            raise typer.Exit(EXIT_INTERRUPTED)  # run() returns only after Ctrl-C
-        for line in logtail.read_lines(aws.client("logs"), query):
-            printer(line)
+            raise typer.Exit(EXIT_INTERRUPTED)  # following returns only after Ctrl-C
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:

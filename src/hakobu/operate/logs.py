@@ -63,6 +63,10 @@ SHORT_TASK_ID = 8
 # Web's containers log as `ecs/<container>/<task id>` (its task definition's awslogs prefix).
 WEB_STREAM_ROOT = "ecs"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as `aws logs tail --follow` and `tail -f` end
+SANDBOX_NOTE = (
+    "SANDBOX: the emulator's log group holds only what was written to it; no container "
+    "runs in the sandbox."
+)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RELATIVE = re.compile(r"(\d+)([smhdw])")
@@ -257,6 +261,37 @@ def json_line(line: LogLine) -> str:
 
 
 # --- executors --------------------------------------------------------------------------
+
+
+def show_logs(
+    env: Environment,
+    target: Callable[[], Target],
+    start: datetime,
+    emit: Callable[[LogLine], None],
+    note: Callable[[str], None],
+    *,
+    pattern: str | None = None,
+    task: str | None = None,
+    process: str | None = None,
+    follow: bool = False,
+) -> LogQuery:
+    """`hakobu logs`: every event of the query since `start` to `emit`, oldest first, and
+    with `follow` the new ones until Ctrl-C. Returns the query (its group, its pattern),
+    for a caller that says when nothing matched.
+
+    `target` is called only once `--task` and `--process` are known to be good, so a bad
+    option starts no emulator and makes no AWS call.
+    """
+    query = build_query(Names.of(env), start, pattern, task, process_stream_root(env, process))
+    aws = target()
+    if aws.sandbox and not aws.runs_tasks:  # else the runtime's containers wrote them
+        note(SANDBOX_NOTE)
+    if follow:
+        Follower(aws.client("logs"), query, emit, note, live_tail_client(aws)).run()
+        return query
+    for line in read_lines(aws.client("logs"), query):
+        emit(line)
+    return query
 
 
 def read_lines(

@@ -53,6 +53,30 @@ def find_engine() -> str:
     )
 
 
+ENGINE_PROBE_TIMEOUT_S = 10
+
+
+def engine_version() -> str:
+    """The engine's version as it reports it, with its path (`1.11.4 (/usr/bin/terraform)`),
+    or why it is not known: the line `hakobu --version -v` shows, which never fails."""
+    try:
+        engine = find_engine()
+        result = subprocess.run(
+            [engine, "version", "-json"],
+            capture_output=True,
+            text=True,
+            timeout=ENGINE_PROBE_TIMEOUT_S,
+            env={**os.environ, "CHECKPOINT_DISABLE": "1"},  # no version check call home
+            check=False,
+        )
+        found = json.loads(result.stdout).get("terraform_version", "?")
+    except PreflightError:
+        return "not found (neither terraform nor tofu is on PATH)"
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return f"unknown ({type(exc).__name__})"
+    return f"{found} ({engine})"
+
+
 def find_provider_mirror() -> Path | None:
     """A local filesystem mirror holding the AWS provider, if this machine has one.
 
