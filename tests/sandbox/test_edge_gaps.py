@@ -1,9 +1,11 @@
-"""CloudFront and ACM as `hakobu.sandbox.edge_gaps` makes the emulator answer them: boto3
+"""CloudFront, ACM and dual-stack subnets as `hakobu.sandbox.edge_gaps` makes the emulator
+answer them: boto3
 over HTTP against an in-process moto server with the answers installed, called as the
 Terraform provider calls them (the distribution as hakobu's blueprint renders it)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
@@ -131,6 +133,34 @@ def test_a_name_no_zone_holds_keeps_the_emulators_timer(aws: Aws) -> None:
     """dns = "external": the record is at another DNS provider the emulator cannot see."""
     acm, arn, _ = _certificate(aws, "shop.example.org")
     assert _status(acm, arn) == "PENDING_VALIDATION"
+
+
+def test_a_subnets_ipv6_block_reads_associated(aws: Aws) -> None:
+    """As the provider creates a dual-stack ALB's public subnet, then waits for its block to
+    read "associated" (moto's nested state made it wait until its 3-minute timeout)."""
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]
+    [described] = ec2.describe_vpcs(VpcIds=[vpc["VpcId"]])["Vpcs"]
+    [vpc_block] = described["Ipv6CidrBlockAssociationSet"]
+    first, second = list(ipaddress.IPv6Network(vpc_block["Ipv6CidrBlock"]).subnets(8))[:2]
+    created = ec2.create_subnet(
+        VpcId=vpc["VpcId"], CidrBlock="10.0.1.0/24", Ipv6CidrBlock=str(first),
+        AvailabilityZone="ap-northeast-1a",
+    )["Subnet"]  # fmt: skip
+    later = ec2.create_subnet(
+        VpcId=vpc["VpcId"], CidrBlock="10.0.2.0/24", AvailabilityZone="ap-northeast-1c"
+    )["Subnet"]
+    ec2.associate_subnet_cidr_block(SubnetId=later["SubnetId"], Ipv6CidrBlock=str(second))
+    for subnet, block in ((created, first), (later, second)):
+        [listed] = ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"]
+        [association] = listed["Ipv6CidrBlockAssociationSet"]
+        assert association["Ipv6CidrBlock"] == str(block)
+        assert association["Ipv6CidrBlockState"] == {"State": "associated"}
+        assert association["AssociationId"].startswith("subnet-cidr-assoc-")
+    # Disassociated, a block is no longer listed (as on AWS once it is gone).
+    ec2.disassociate_subnet_cidr_block(AssociationId=association["AssociationId"])
+    [listed] = ec2.describe_subnets(SubnetIds=[later["SubnetId"]])["Subnets"]
+    assert not listed.get("Ipv6CidrBlockAssociationSet")
 
 
 def test_install_twice_patches_once(aws: Aws) -> None:

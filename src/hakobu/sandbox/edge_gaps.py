@@ -7,7 +7,10 @@ has none on AWS) and `CloudFrontDefaultCertificate = true` beside an ACM certifi
 the provider planned to remove both on every run. And moto issues every DNS-validated
 certificate 60 s after it was requested, records or not: a certificate in a zone of the
 emulator whose record is missing was "issued" all the same, and one whose record exists
-made every `up` wait a minute for nothing.
+made every `up` wait a minute for nothing. With [domain] the ALB is dual-stack, and
+moto's DescribeSubnets wraps a subnet's IPv6 block state in a second dict, so its `State`
+reads "{'State': 'associated'}": the provider waited for "associated" until its 3-minute
+timeout and failed `aws_subnet` with an IPv6 block.
 
 Installed by `sandbox/server.py` beside `moto_gaps`; tests in tests/sandbox/test_edge_gaps.py.
 """
@@ -27,6 +30,7 @@ def install() -> None:
     """Add the answers to moto's models; a second call changes nothing."""
     from moto.acm.models import CertBundle
     from moto.cloudfront.models import DefaultCacheBehaviour, ViewerCertificate
+    from moto.ec2.models.subnets import Subnet
 
     with _patches.lock:
         if _patches:
@@ -39,6 +43,8 @@ def install() -> None:
         # ACM: a name inside a hosted zone of the emulator is validated by its record
         # there, at once; a name no zone holds (dns = "external") keeps moto's timer.
         _patches.wrap(CertBundle, "check", _check_certificate)
+        # EC2: a subnet's IPv6 block state as AWS writes it ({"State": "associated"}).
+        _patches.replace_property(Subnet, "ipv6_cidr_block_association_set", _subnet_ipv6)
 
 
 def uninstall() -> None:
@@ -62,6 +68,22 @@ def _viewer_certificate(
     if "CloudFrontDefaultCertificate" not in config:
         own = config.get("ACMCertificateArn") or config.get("IAMCertificateId")
         certificate.cloud_front_default_certificate = not own
+
+
+# --- EC2: the dual-stack ALB's subnets ------------------------------------------------------
+
+
+def _subnet_ipv6(subnet: Any) -> list[dict[str, Any]]:
+    """The subnet's associated IPv6 blocks, each state once ({"State": ...}), not nested."""
+    return [
+        {
+            "ipv6CidrBlock": association["ipv6CidrBlock"],
+            "associationId": association["associationId"],
+            "ipv6CidrBlockState": dict(association["ipv6CidrBlockState"]),
+        }
+        for association in subnet.ipv6_cidr_block_associations.values()
+        if association["ipv6CidrBlockState"]["State"] == "associated"
+    ]
 
 
 # --- ACM ------------------------------------------------------------------------------------
