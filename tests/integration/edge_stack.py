@@ -10,6 +10,7 @@ emulator answers CloudFront and ACM as AWS does thanks to `hakobu.sandbox.edge_g
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -79,6 +80,7 @@ def check_edge_stack(root: Path) -> None:
     same with `cdn = true` applied on top, as a user turns it on later."""
     certificate = _check_https(root)
     _check_records(root, certificate)
+    _check_dual_stack(root)
     _check_waf(root, "REGIONAL")
     _check_scaling(root)
     _check_alarms(root)
@@ -140,12 +142,57 @@ def _check_https(root: Path) -> dict[str, Any]:
 
 def _check_records(root: Path, certificate: dict[str, Any]) -> None:
     found = {(r["Name"], r["Type"]): r for r in records(root)}
-    alias = found[(f"{NAME}.", "A")]["AliasTarget"]
-    assert alias["DNSName"].rstrip(".").lower() == certificate["LoadBalancerDNS"].lower()
+    for kind in ("A", "AAAA"):  # the ALB is dual-stack (see _check_dual_stack)
+        alias = found[(f"{NAME}.", kind)]["AliasTarget"]
+        assert alias["DNSName"].rstrip(".").lower() == certificate["LoadBalancerDNS"].lower()
+        assert alias["EvaluateTargetHealth"] is True
     validation = certificate["DomainValidationOptions"][0]["ResourceRecord"]
     cname = found[(validation["Name"], "CNAME")]
     assert [r["Value"] for r in cname["ResourceRecords"]] == [validation["Value"]]
     assert found[(f"{ZONE}.", "MX")] == OWN_RECORD
+
+
+def _check_dual_stack(root: Path) -> None:
+    """The ALB answers IPv6 too: the VPC's /56, a /64 of it per public subnet (none in the
+    private ones), and the ways in for IPv6 clients."""
+    ec2 = client(root, "ec2")
+    alb = client(root, "elbv2").describe_load_balancers(Names=[f"{APP}-alb"])["LoadBalancers"][0]
+    assert alb["IpAddressType"] == "dualstack"
+    [vpc] = ec2.describe_vpcs(VpcIds=[alb["VpcId"]])["Vpcs"]
+    [block] = vpc["Ipv6CidrBlockAssociationSet"]
+    assert block["Ipv6CidrBlockState"]["State"] == "associated"
+    network = ipaddress.IPv6Network(block["Ipv6CidrBlock"])
+    assert network.prefixlen == 56
+    public = sorted(zone["SubnetId"] for zone in alb["AvailabilityZones"])
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [alb["VpcId"]]}])
+    ipv6 = {
+        s["SubnetId"]: [a["Ipv6CidrBlock"] for a in s.get("Ipv6CidrBlockAssociationSet", [])]
+        for s in subnets["Subnets"]
+    }
+    assert len(ipv6) == 4 and sorted(i for i, blocks in ipv6.items() if blocks) == public
+    assert sorted(ipv6[i][0] for i in public) == [
+        str(subnet) for subnet in list(network.subnets(new_prefix=64))[:2]
+    ]
+    _check_ipv6_ways_in(ec2, alb, public, str(network))
+
+
+def _check_ipv6_ways_in(ec2: Any, alb: dict[str, Any], public: list[str], block: str) -> None:
+    """The public subnets' ::/0 route to the internet gateway, and the ALB's 80 and 443
+    open to IPv6 clients as to IPv4 ones."""
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": public}]
+    )["RouteTables"]
+    [routes] = [[r for r in t["Routes"] if r.get("DestinationIpv6CidrBlock")] for t in tables]
+    # (destination, gateway kind): the VPC's own block is local, as its IPv4 one is.
+    found = sorted((r["DestinationIpv6CidrBlock"], r["GatewayId"].split("-")[0]) for r in routes)
+    assert found == [(block, "local"), ("::/0", "igw")]
+    rules = ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": alb["SecurityGroups"]}]
+    )["SecurityGroupRules"]
+    ingress = sorted(
+        (r["FromPort"], r.get("CidrIpv4") or r.get("CidrIpv6")) for r in rules if not r["IsEgress"]
+    )
+    assert ingress == [(80, "0.0.0.0/0"), (80, "::/0"), (443, "0.0.0.0/0"), (443, "::/0")]
 
 
 def _check_waf(root: Path, scope: str) -> None:
@@ -307,6 +354,9 @@ def _check_cdn(root: Path) -> None:
     alb = balancer["LoadBalancers"][0]
     origin_alias = found[(f"origin.{NAME}.", "A")]["AliasTarget"]["DNSName"]
     assert origin_alias.rstrip(".").lower() == alb["DNSName"].lower()
+    # CloudFront reaches its origin over IPv4; the ALB stays dual-stack, its AAAA unused.
+    assert (f"origin.{NAME}.", "AAAA") not in found
+    assert alb["IpAddressType"] == "dualstack"
     # The ALB admits 443 from CloudFront's origin-facing prefix list only, nothing else.
     rules = client(root, "ec2").describe_security_group_rules(
         Filters=[{"Name": "group-id", "Values": alb["SecurityGroups"]}]

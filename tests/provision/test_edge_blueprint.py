@@ -43,9 +43,22 @@ def resources(document: dict[str, Any], kind: str) -> dict[str, Any]:
     return named
 
 
-def internet_ports(document: dict[str, Any]) -> list[int]:
+def internet_ports(document: dict[str, Any], ipv6: bool = False) -> list[int]:
     rules = resources(document, "aws_vpc_security_group_ingress_rule").values()
+    if ipv6:
+        return sorted(r["from_port"] for r in rules if r.get("cidr_ipv6") == "::/0")
     return sorted(r["from_port"] for r in rules if r.get("cidr_ipv4") == "0.0.0.0/0")
+
+
+def ipv6_settings(document: dict[str, Any]) -> list[str]:
+    """Every IPv6 argument anywhere in the document, as `kind.name.argument`."""
+    return sorted(
+        f"{kind}.{name}.{key}"
+        for kind, named in document["resource"].items()
+        for name, body in named.items()
+        for key in body
+        if "ipv6" in key or key == "ip_address_type"
+    )
 
 
 def test_without_the_sections_nothing_of_them_is_rendered() -> None:
@@ -60,6 +73,9 @@ def test_without_the_sections_nothing_of_them_is_rendered() -> None:
     assert resources(document, "aws_ecs_service")["app"]["lifecycle"] == {
         "ignore_changes": ["task_definition"]
     }
+    # The network stays IPv4-only: dual-stack comes with a domain.
+    assert ipv6_settings(document) == []
+    assert internet_ports(document, ipv6=True) == []
 
 
 def test_a_domain_gets_a_certificate_https_and_a_redirect() -> None:
@@ -108,6 +124,61 @@ def test_a_domain_gets_a_certificate_https_and_a_redirect() -> None:
     assert listeners["http"]["depends_on"] == ["aws_lb_listener.https"]
     assert internet_ports(document) == [80, 443]
     assert document["output"]["url"]["value"] == "https://app.example.com"
+
+
+def test_a_domain_makes_the_alb_dual_stack_with_an_aaaa_alias() -> None:
+    document = doc(domain=DOMAIN)
+    assert resources(document, "aws_vpc")["main"]["assign_generated_ipv6_cidr_block"] is True
+    subnets = resources(document, "aws_subnet")
+    assert subnets["public_a"]["ipv6_cidr_block"] == (
+        "${cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 0)}"
+    )
+    assert subnets["public_c"]["ipv6_cidr_block"] == (
+        "${cidrsubnet(aws_vpc.main.ipv6_cidr_block, 8, 1)}"
+    )
+    assert resources(document, "aws_route")["public_default_ipv6"] == {
+        "route_table_id": "${aws_route_table.public.id}",
+        "destination_ipv6_cidr_block": "::/0",
+        "gateway_id": "${aws_internet_gateway.main.id}",
+    }
+    assert resources(document, "aws_lb")["main"]["ip_address_type"] == "dualstack"
+    # Only these: the private subnets and the tasks stay IPv4.
+    assert ipv6_settings(document) == [
+        "aws_lb.main.ip_address_type",
+        "aws_route.public_default_ipv6.destination_ipv6_cidr_block",
+        "aws_subnet.public_a.ipv6_cidr_block",
+        "aws_subnet.public_c.ipv6_cidr_block",
+        "aws_vpc.main.assign_generated_ipv6_cidr_block",
+        "aws_vpc_security_group_ingress_rule.alb_from_internet_443_ipv6.cidr_ipv6",
+        "aws_vpc_security_group_ingress_rule.alb_from_internet_80_ipv6.cidr_ipv6",
+    ]
+    ingress = resources(document, "aws_vpc_security_group_ingress_rule")
+    assert ingress["alb_from_internet_443_ipv6"] == {
+        "security_group_id": "${aws_security_group.alb.id}",
+        "description": "Port 443 from the internet (IPv6)",
+        "ip_protocol": "tcp",
+        "from_port": 443,
+        "to_port": 443,
+        "cidr_ipv6": "::/0",
+    }
+    assert internet_ports(document, ipv6=True) == internet_ports(document) == [80, 443]
+    assert resources(document, "aws_route53_record")["app_aaaa"] == {
+        "zone_id": "${data.aws_route53_zone.main.zone_id}",
+        "name": "app.example.com",
+        "type": "AAAA",
+        "alias": {
+            "name": "${aws_lb.main.dns_name}",
+            "zone_id": "${aws_lb.main.zone_id}",
+            "evaluate_target_health": True,
+        },
+    }
+
+
+def test_external_dns_keeps_the_alb_dual_stack() -> None:
+    """The CNAME the user adds at their DNS answers A and AAAA queries alike."""
+    document = doc(domain={"name": "app.example.com", "dns": "external"})
+    assert resources(document, "aws_lb")["main"]["ip_address_type"] == "dualstack"
+    assert internet_ports(document, ipv6=True) == [80, 443]
     assert document["output"]["load_balancer_dns"]["value"] == "${aws_lb.main.dns_name}"
 
 
@@ -145,8 +216,11 @@ def test_a_cdn_fronts_the_alb_which_admits_only_cloudfront() -> None:
         ("/assets/*", CACHING_OPTIMIZED)
     ]
     assert distribution["viewer_certificate"]["minimum_protocol_version"] == "TLSv1.2_2021"
-    # Nothing reaches the ALB from the internet at large: only CloudFront, on 443.
-    assert internet_ports(document) == []
+    # Nothing reaches the ALB from the internet at large: only CloudFront, on 443, over
+    # IPv4 (CloudFront's default towards a custom origin). The ALB stays dual-stack, so
+    # turning the CDN on or off never touches the network.
+    assert internet_ports(document) == internet_ports(document, ipv6=True) == []
+    assert resources(document, "aws_lb")["main"]["ip_address_type"] == "dualstack"
     rule = resources(document, "aws_vpc_security_group_ingress_rule")["alb_from_cloudfront_443"]
     assert rule["prefix_list_id"] == "${data.aws_ec2_managed_prefix_list.cloudfront.id}"
     assert document["data"]["aws_ec2_managed_prefix_list"]["cloudfront"] == {
@@ -157,6 +231,10 @@ def test_a_cdn_fronts_the_alb_which_admits_only_cloudfront() -> None:
     assert records["app_aaaa"]["type"] == "AAAA"
     assert records["origin_a"]["name"] == "origin.app.example.com"
     assert records["origin_a"]["alias"]["name"] == "${aws_lb.main.dns_name}"
+    assert records["app_aaaa"]["alias"]["name"] == (
+        "${aws_cloudfront_distribution.main.domain_name}"
+    )
+    assert sorted(records) == ["app_a", "app_aaaa", "certificate_validation", "origin_a"]
 
 
 def test_django_static_files_are_cached_under_static() -> None:

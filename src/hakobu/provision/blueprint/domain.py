@@ -49,8 +49,12 @@ def domain(env: Environment) -> Fragment:
     validation(part, "main", CERTIFICATE, "certificate_validation", settings.external)
     if not settings.external:
         # With a CDN the public name is CloudFront's (see blueprint.cdn); the ALB is the origin.
-        alb_name = origin_name(settings) if settings.cdn else settings.name
-        alias(part, "app" if not settings.cdn else "origin", alb_name, "A", _alb_target())
+        if settings.cdn:
+            # A only: CloudFront reaches the origin over IPv4 (blueprint.security).
+            alias(part, "origin", origin_name(settings), "A", _alb_target())
+        else:
+            for kind in ("A", "AAAA"):  # the ALB is dual-stack with a domain (blueprint.network)
+                alias(part, "app", settings.name, kind, _alb_target())
     part.output("url", f"https://{settings.name}", "The app's public address (HTTPS)")
     return part
 

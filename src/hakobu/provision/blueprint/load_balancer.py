@@ -16,7 +16,7 @@ from hakobu.provision.blueprint.https import (
     https_listener,
     serves_https,
 )
-from hakobu.provision.blueprint.network import VPC, subnet_ids
+from hakobu.provision.blueprint.network import VPC, dual_stack, subnet_ids
 from hakobu.provision.blueprint.security import ALB_SG
 
 LOAD_BALANCER = "aws_lb.main"
@@ -49,6 +49,8 @@ def load_balancer(env: Environment) -> Fragment:
             "load_balancer_type": "application",
             "security_groups": [ref(ALB_SG)],
             "subnets": subnet_ids(env, "public"),
+            # IPv4 and IPv6 clients, for the name's A and AAAA aliases (blueprint.network).
+            **({"ip_address_type": "dualstack"} if dual_stack(env) else {}),
             # Reject requests with malformed headers instead of passing them to the app.
             "drop_invalid_header_fields": True,
             "tags": {"Name": names.load_balancer},

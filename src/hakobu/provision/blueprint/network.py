@@ -4,6 +4,12 @@ Tasks and the database live in the private subnets; only the ALB and the NAT Gat
 in the public ones. One NAT Gateway (in the first zone) is the guide's cost choice: a
 zone outage cuts the private subnets' outbound traffic. The "ha" profile puts one in each
 zone; the "lean" profile has none and runs tasks in the public subnets with public IPs.
+
+With [domain] the public side is dual-stack (see `dual_stack`): the VPC gets an
+Amazon-provided IPv6 /56, each public subnet a /64 of it and the public route table a
+`::/0` route to the internet gateway, so the dual-stack ALB answers the name's AAAA
+record. The private subnets stay IPv4: the ALB reaches the tasks over IPv4 whatever the
+client spoke, and the tasks' and the database's way out is the NAT Gateway's.
 """
 
 from __future__ import annotations
@@ -12,6 +18,14 @@ from hakobu.core.config import Environment
 from hakobu.provision.blueprint.document import Fragment, ref
 
 VPC = "aws_vpc.main"
+# An Amazon-provided VPC block is a /56; a subnet's IPv6 block is always a /64.
+IPV6_SUBNET_BITS = 64 - 56
+
+
+def dual_stack(env: Environment) -> bool:
+    """Whether the ALB and the public subnets speak IPv6 too: with a domain, whose AAAA
+    alias needs a dual-stack ALB. Without one the rendered network is as it always was."""
+    return env.settings.domain is not None
 
 
 def subnet_address(tier: str, zone: str) -> str:
@@ -34,6 +48,7 @@ def network(env: Environment) -> Fragment:
             # DNS support lets tasks resolve the RDS endpoint and AWS service names.
             "enable_dns_support": True,
             "enable_dns_hostnames": True,
+            **({"assign_generated_ipv6_cidr_block": True} if dual_stack(env) else {}),
             "tags": {"Name": f"{prefix}-vpc"},
         },
     )
@@ -49,13 +64,14 @@ def network(env: Environment) -> Fragment:
     )
     zones = settings.availability_zones
     for tier, cidrs in (("public", settings.public_subnets), ("private", settings.private_subnets)):
-        for zone, cidr in zip(zones, cidrs, strict=True):
+        for index, (zone, cidr) in enumerate(zip(zones, cidrs, strict=True)):
             part.resource(
                 "aws_subnet",
                 f"{tier}_{zone}",
                 {
                     "vpc_id": ref(VPC),
                     "cidr_block": cidr,
+                    **(_ipv6_block(index) if tier == "public" and dual_stack(env) else {}),
                     "availability_zone": f"{env.region}{zone}",
                     # Nothing in a public subnet needs an automatic public IP: the ALB and the
                     # NAT Gateway get theirs explicitly.
@@ -67,12 +83,32 @@ def network(env: Environment) -> Fragment:
     return part
 
 
+def _ipv6_block(index: int) -> dict[str, str]:
+    """The public subnet's /64: the index-th of the VPC's /56 (0 and 1 for two zones).
+    It is for the ALB: the subnet hands out no IPv6 address on its own (the provider's
+    default `assign_ipv6_address_on_creation = false`), and the tasks' group admits only
+    the ALB whatever address a lean profile's task might get."""
+    return {
+        "ipv6_cidr_block": f"${{cidrsubnet({VPC}.ipv6_cidr_block, {IPV6_SUBNET_BITS}, {index})}}"
+    }
+
+
 def _routes(part: Fragment, env: Environment) -> None:
     prefix = env.prefix
     zones = env.settings.network.availability_zones
     _table(part, env, "public", {"gateway_id": ref("aws_internet_gateway.main")})
     for zone in zones:
         _associate(part, "public", zone, "aws_route_table.public")
+    if dual_stack(env):
+        part.resource(
+            "aws_route",
+            "public_default_ipv6",
+            {
+                "route_table_id": ref("aws_route_table.public"),
+                "destination_ipv6_cidr_block": "::/0",
+                "gateway_id": ref("aws_internet_gateway.main"),
+            },
+        )
     nat_count = env.settings.network.nat_gateways
     if nat_count == 0:
         # No NAT: the private subnets hold only the database, which needs no way out.
