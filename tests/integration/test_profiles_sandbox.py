@@ -25,6 +25,7 @@ from tests.conftest import make_rails_app
 from tests.integration.ci_stack import check_ci_gone, check_ci_stack, ci_app
 from tests.integration.edge_stack import check_edge_gone, check_edge_stack, edge_app
 from tests.integration.least_privilege import check_least_privilege
+from tests.integration.least_privilege_edge import check_operate_policy_covers_the_edge
 from tests.integration.processes_stack import (
     check_processes_gone,
     check_processes_stack,
@@ -137,6 +138,7 @@ def test_profiles_come_up_as_promised_and_go_away(stacks: dict[str, Path]) -> No
     assert service["desiredCount"] == 2
 
     check_edge_stack(stacks["edge"])
+    check_operate_policy_covers_the_edge(stacks["edge"])  # under IAM enforcement
     check_processes_stack(stacks["procs"])  # deploy, releases, rollback, schedules
     check_ci_stack(stacks["lean"], existing=False)
     check_ci_stack(stacks["guide"], existing=True)

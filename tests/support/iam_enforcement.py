@@ -42,13 +42,26 @@ class Keys:
         }
 
 
+# moto names an action by the request's signing name, which for CloudWatch is
+# "monitoring" (AWS's IAM prefix is "cloudwatch"): the same action under moto's name.
+_MOTO_PREFIXES = {"cloudwatch": "monitoring"}
+
+
 def moto_view(document: dict[str, Any]) -> dict[str, Any]:
     """`document` as moto can evaluate it: same statements and actions, Resource "*"."""
     view = copy.deepcopy(document)
     for statement in view["Statement"]:
         statement["Resource"] = "*"
         statement.pop("Condition", None)
+        statement["Action"] = [
+            *statement["Action"], *(_moto_name(a) for a in statement["Action"] if _moto_name(a))
+        ]
     return view
+
+
+def _moto_name(action: str) -> str | None:
+    prefix, _, name = action.partition(":")
+    return f"{_MOTO_PREFIXES[prefix]}:{name}" if prefix in _MOTO_PREFIXES else None
 
 
 def without_statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
