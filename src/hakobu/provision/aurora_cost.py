@@ -11,14 +11,11 @@ quarter of the database bill, which a small app's is not. Usage hakobu.toml cann
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from hakobu.core.config import Environment
 from hakobu.core.engines import SERVERLESS_CLASS
+from hakobu.provision.cost_line import CostLine, priced
 from hakobu.provision.prices import PriceTable
-
-if TYPE_CHECKING:  # cost.py imports this module for its lines
-    from hakobu.provision.cost import CostLine
 
 HOURS_PER_MONTH = 730  # cost.py's (AWS's) month
 ACU_HOUR = "rds.aurora.serverless_v2.acu_hour"
@@ -45,13 +42,13 @@ def aurora_lines(
     instances = 2 if env.settings.database.multi_az else 1
     return [
         _compute(env, prices, used, instances, group),
-        _line(prices, env.region, (group, "Aurora storage"), STORAGE,
-              (used.storage_gb, "GB-months"),
-              f"assumed {used.storage_gb:g} GB stored, one copy for the whole cluster "
-              "(Aurora Standard)"),
-        _line(prices, env.region, (group, "Aurora I/O"), IO, (used.io_million, "million requests"),
-              f"assumed {used.io_million:g} million I/O requests a month (Aurora Standard; "
-              "I/O-Optimized bills none, at a higher ACU and storage price)"),
+        priced(prices, env.region, (group, "Aurora storage"), STORAGE,
+               (used.storage_gb, "GB-months"),
+               f"assumed {used.storage_gb:g} GB stored, one copy for the whole cluster "
+               "(Aurora Standard)"),
+        priced(prices, env.region, (group, "Aurora I/O"), IO, (used.io_million, "million requests"),
+               f"assumed {used.io_million:g} million I/O requests a month (Aurora Standard; "
+               "I/O-Optimized bills none, at a higher ACU and storage price)"),
     ]  # fmt: skip
 
 
@@ -61,23 +58,17 @@ def _compute(
     db = env.settings.database
     who = f"{instances} instance(s) (writer{' + reader' if instances == 2 else ''})"
     if db.instance_class != SERVERLESS_CLASS:
-        return _line(prices, env.region, (group, "Aurora instance hours"),
-                     f"rds.aurora.{db.instance_class}.hour",
-                     (instances * HOURS_PER_MONTH, "instance-hours"),
-                     f"{db.instance_class}, {who} x {HOURS_PER_MONTH} h")  # fmt: skip
+        return priced(prices, env.region, (group, "Aurora instance hours"),
+                      f"rds.aurora.{db.instance_class}.hour",
+                      (instances * HOURS_PER_MONTH, "instance-hours"),
+                      f"{db.instance_class}, {who} x {HOURS_PER_MONTH} h")  # fmt: skip
     average = max(used.average_acu, db.min_capacity)
     pauses = (
         "; min_capacity = 0: an idle cluster pauses itself and bills no ACU-hours then"
         if db.min_capacity == 0
         else ""
     )
-    return _line(prices, env.region, (group, "Aurora Serverless v2 ACU-hours"), ACU_HOUR,
-                 (instances * average * HOURS_PER_MONTH, "ACU-hours"),
-                 f"assumed {average:g} ACU on average (range {db.min_capacity:g}-"
-                 f"{db.max_capacity:g}), {who} x {HOURS_PER_MONTH} h{pauses}")  # fmt: skip
-
-
-def _line(*args: Any) -> CostLine:
-    from hakobu.provision.cost import _line as priced
-
-    return priced(*args)
+    return priced(prices, env.region, (group, "Aurora Serverless v2 ACU-hours"), ACU_HOUR,
+                  (instances * average * HOURS_PER_MONTH, "ACU-hours"),
+                  f"assumed {average:g} ACU on average (range {db.min_capacity:g}-"
+                  f"{db.max_capacity:g}), {who} x {HOURS_PER_MONTH} h{pauses}")  # fmt: skip

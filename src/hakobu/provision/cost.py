@@ -22,6 +22,7 @@ from hakobu.core.engines import ENGINES
 from hakobu.core.engines import engine as engine_facts
 from hakobu.core.errors import ConfigError
 from hakobu.provision.aurora_cost import aurora_lines
+from hakobu.provision.cost_line import CostLine, priced
 from hakobu.provision.edge_cost import EDGE_GROUPS, edge_lines, scaling_note
 from hakobu.provision.prices import PriceTable, fargate_key, rds_instance_key
 
@@ -107,24 +108,6 @@ class Assumptions:
 
 
 @dataclass(frozen=True)
-class CostLine:
-    group: str
-    name: str
-    quantity: float | None
-    unit: str
-    unit_price: float | None
-    monthly: float | None
-    price_key: str
-    source: str | None
-    taken: str | None
-    assumption: str
-
-    @property
-    def known(self) -> bool:
-        return self.monthly is not None
-
-
-@dataclass(frozen=True)
 class CostEstimate:
     environment: str
     profile: str | None
@@ -187,42 +170,6 @@ def estimate(
     )
 
 
-def _line(
-    prices: PriceTable,
-    region: str,
-    head: tuple[str, str],
-    key: str,
-    amount: tuple[float | None, str],
-    assumption: str,
-    discount_key: str | None = None,
-) -> CostLine:
-    """One priced line: quantity x unit price, or unknown when a price is missing."""
-    group, name = head
-    quantity, unit = amount
-    price = prices.get(region, key)
-    discount = prices.get(region, discount_key) if discount_key else None
-    missing = [k for k, p in ((key, price), (discount_key, discount)) if k and p is None]
-    if missing or quantity is None or price is None:
-        why = f"no price for {', '.join(missing)} in {region}" if missing else "quantity unknown"
-        return CostLine(
-            group, name, quantity, unit, None, None, key, None, None, f"{assumption}; {why}"
-        )
-    used = [price, discount] if discount else [price]
-    unit_price = price.usd * ((1 - discount.usd) if discount else 1)
-    return CostLine(
-        group=group,
-        name=name,
-        quantity=quantity,
-        unit=unit,
-        unit_price=unit_price,
-        monthly=quantity * unit_price,
-        price_key=key,
-        source=" + ".join(dict.fromkeys(p.source for p in used)),
-        taken=min(p.taken for p in used),  # the oldest figure dates the line
-        assumption=assumption,
-    )
-
-
 def task_split(env: Environment) -> tuple[int, int]:
     """(regular, Spot) tasks: with Spot, `spot_base` tasks stay regular, the rest go Spot."""
     service = env.settings.service
@@ -267,7 +214,7 @@ def _task_lines(
         ("gb_hour", size[1] / 1024, "GB-hours", "GB"),
     ):
         lines.append(
-            _line(
+            priced(
                 prices,
                 env.region,
                 (FARGATE, f"Fargate{whose} {what}{kind}"),
@@ -283,11 +230,11 @@ def _task_lines(
 
 def _alb(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
     return [
-        _line(prices, env.region, (ALB, "ALB hours"), "alb.hour",
-              (HOURS_PER_MONTH, "ALB-hours"), f"one ALB x {HOURS_PER_MONTH} h"),
-        _line(prices, env.region, (ALB, "ALB LCUs"), "alb.lcu_hour",
-              (usage.alb_lcu * HOURS_PER_MONTH, "LCU-hours"),
-              f"assumed {usage.alb_lcu:g} LCU on average x {HOURS_PER_MONTH} h"),
+        priced(prices, env.region, (ALB, "ALB hours"), "alb.hour",
+               (HOURS_PER_MONTH, "ALB-hours"), f"one ALB x {HOURS_PER_MONTH} h"),
+        priced(prices, env.region, (ALB, "ALB LCUs"), "alb.lcu_hour",
+               (usage.alb_lcu * HOURS_PER_MONTH, "LCU-hours"),
+               f"assumed {usage.alb_lcu:g} LCU on average x {HOURS_PER_MONTH} h"),
     ]  # fmt: skip
 
 
@@ -296,11 +243,11 @@ def _nat(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostL
     if count == 0:
         return []  # tasks have public IPs: nothing goes through a NAT Gateway
     return [
-        _line(prices, env.region, (NAT, "NAT Gateway hours"), "nat.hour",
-              (count * HOURS_PER_MONTH, "NAT Gateway-hours"),
-              f"{count} NAT Gateway(s) x {HOURS_PER_MONTH} h"),
-        _line(prices, env.region, (NAT, "NAT Gateway data processed"), "nat.gb",
-              (usage.nat_gb, "GB"), f"assumed {usage.nat_gb:g} GB a month in total"),
+        priced(prices, env.region, (NAT, "NAT Gateway hours"), "nat.hour",
+               (count * HOURS_PER_MONTH, "NAT Gateway-hours"),
+               f"{count} NAT Gateway(s) x {HOURS_PER_MONTH} h"),
+        priced(prices, env.region, (NAT, "NAT Gateway data processed"), "nat.gb",
+               (usage.nat_gb, "GB"), f"assumed {usage.nat_gb:g} GB a month in total"),
     ]  # fmt: skip
 
 
@@ -312,14 +259,14 @@ def _rds(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostL
     copies = 2 if db.multi_az else 1
     layout = "Multi-AZ: primary + standby" if db.multi_az else "Single-AZ"
     lines = [
-        _line(prices, env.region, (group, "RDS instance hours"),
-              rds_instance_key(db.instance_class), (copies * HOURS_PER_MONTH, "instance-hours"),
-              f"{db.instance_class}, {engine_facts(db.engine).label} {db.engine_version}, "
-              f"{layout}: "
-              f"{copies} x {HOURS_PER_MONTH} h"),
-        _line(prices, env.region, (group, "RDS gp3 storage"), "rds.gp3.gb_month",
-              (copies * db.allocated_storage, "GB-months"),
-              f"{db.allocated_storage} GB gp3" + (" x 2 (the standby has its own)" if copies == 2
+        priced(prices, env.region, (group, "RDS instance hours"),
+               rds_instance_key(db.instance_class), (copies * HOURS_PER_MONTH, "instance-hours"),
+               f"{db.instance_class}, {engine_facts(db.engine).label} {db.engine_version}, "
+               f"{layout}: "
+               f"{copies} x {HOURS_PER_MONTH} h"),
+        priced(prices, env.region, (group, "RDS gp3 storage"), "rds.gp3.gb_month",
+               (copies * db.allocated_storage, "GB-months"),
+               f"{db.allocated_storage} GB gp3" + (" x 2 (the standby has its own)" if copies == 2
                                                  else "")),
     ]  # fmt: skip
     if db.engine == "mysql" and db.engine_version == "8.0":
@@ -332,7 +279,7 @@ def _extended_support(env: Environment, prices: PriceTable, copies: int) -> Cost
     vcpus = RDS_VCPUS.get(instance_class)
     quantity = copies * vcpus * HOURS_PER_MONTH if vcpus else None
     detail = f"{vcpus} vCPUs" if vcpus else f"vCPU count of {instance_class} unknown to hakobu"
-    return _line(
+    return priced(
         prices,
         env.region,
         (RDS, "RDS Extended Support (MySQL 8.0)"),
@@ -357,10 +304,10 @@ def _ipv4(env: Environment, prices: PriceTable, usage: Assumptions) -> list[Cost
     alb, nat, tasks = public_ipv4_count(env)
     count = alb + nat + tasks
     return [
-        _line(prices, env.region, (IPV4, "Public IPv4 addresses"), "ipv4.hour",
-              (count * HOURS_PER_MONTH, "address-hours"),
-              f"{alb} ALB (one per zone) + {nat} NAT EIP + {tasks} task IP = {count} "
-              f"address(es) x {HOURS_PER_MONTH} h"),
+        priced(prices, env.region, (IPV4, "Public IPv4 addresses"), "ipv4.hour",
+               (count * HOURS_PER_MONTH, "address-hours"),
+               f"{alb} ALB (one per zone) + {nat} NAT EIP + {tasks} task IP = {count} "
+               f"address(es) x {HOURS_PER_MONTH} h"),
     ]  # fmt: skip
 
 
@@ -372,8 +319,8 @@ def _secrets(env: Environment, prices: PriceTable, usage: Assumptions) -> list[C
         "container": "DB password",
     }[env.framework]
     return [
-        _line(prices, env.region, (SECRETS, "Secrets Manager secrets"), "secrets.secret_month",
-              (count, "secret-months"), f"{names}; API calls (a few per task start) left out"),
+        priced(prices, env.region, (SECRETS, "Secrets Manager secrets"), "secrets.secret_month",
+               (count, "secret-months"), f"{names}; API calls (a few per task start) left out"),
     ]  # fmt: skip
 
 
@@ -381,20 +328,20 @@ def _logs(env: Environment, prices: PriceTable, usage: Assumptions) -> list[Cost
     days = env.settings.logs.retention_days
     stored = usage.logs_gb * days / DAYS_PER_MONTH
     return [
-        _line(prices, env.region, (LOGS, "CloudWatch Logs ingestion"), "logs.ingest_gb",
-              (usage.logs_gb, "GB"), f"assumed {usage.logs_gb:g} GB a month"),
-        _line(prices, env.region, (LOGS, "CloudWatch Logs storage"), "logs.storage_gb_month",
-              (stored, "GB-months"),
-              f"{usage.logs_gb:g} GB a month kept {days} days (logs.retention_days), "
-              "once the retention period has filled"),
+        priced(prices, env.region, (LOGS, "CloudWatch Logs ingestion"), "logs.ingest_gb",
+               (usage.logs_gb, "GB"), f"assumed {usage.logs_gb:g} GB a month"),
+        priced(prices, env.region, (LOGS, "CloudWatch Logs storage"), "logs.storage_gb_month",
+               (stored, "GB-months"),
+               f"{usage.logs_gb:g} GB a month kept {days} days (logs.retention_days), "
+               "once the retention period has filled"),
     ]  # fmt: skip
 
 
 def _transfer(env: Environment, prices: PriceTable, usage: Assumptions) -> list[CostLine]:
     return [
-        _line(prices, env.region, (TRANSFER, "Data transfer out"), "transfer.out_gb",
-              (usage.transfer_out_gb, "GB"),
-              f"assumed {usage.transfer_out_gb:g} GB a month to the internet"),
+        priced(prices, env.region, (TRANSFER, "Data transfer out"), "transfer.out_gb",
+               (usage.transfer_out_gb, "GB"),
+               f"assumed {usage.transfer_out_gb:g} GB a month to the internet"),
     ]  # fmt: skip
 
 
