@@ -1,4 +1,4 @@
-"""Bad input stops hakobu before it calls Terraform or AWS (DESIGN.md decision 7).
+"""Bad input stops hakobu before it calls Terraform or AWS (docs/design.md, "Bad input").
 
 Every case runs `python -m hakobu` as a real process in a fresh app directory, with
 - a fake `terraform` first on PATH (and in HAKOBU_TERRAFORM) that appends its argv to a file,

@@ -1,4 +1,4 @@
-"""No hakobu command prints a secret value (DESIGN.md decision 4), except the one asked to:
+"""No hakobu command prints a secret value (docs/design.md, "Secrets"), except the one asked to:
 `hakobu db password --reveal`.
 
 Every command that can touch a secret, and the other cheap ones, runs as a separate process

@@ -125,8 +125,9 @@ def test_service_runs_the_task_definition_with_injected_secrets(
         "services"
     ][0]
     assert service["desiredCount"] == 1 and service["launchType"] == "FARGATE"
-    # moto's create_service drops deploymentConfiguration and enableExecuteCommand (DESIGN.md,
-    # measured facts); both are asserted on the rendered Terraform in test_blueprint.py.
+    # moto's create_service drops deploymentConfiguration and enableExecuteCommand
+    # (docs/design.md, "Emulator gaps, found with `TF_LOG=DEBUG`"); both are asserted on the
+    # rendered Terraform in test_blueprint.py.
     balancer = service["loadBalancers"][0]
     assert (balancer["containerName"], balancer["containerPort"]) == (APP, 3000)
     network = service["networkConfiguration"]["awsvpcConfiguration"]

@@ -1,5 +1,5 @@
 """The sandbox runtime: a reconcile loop in the emulator's process that makes what the
-emulated AWS describes really run (DESIGN.md decision 8).
+emulated AWS describes really run (docs/design.md, "The sandbox runtime and its images").
 
 Every pass (about every 0.5 s) it:
 1. starts, stops or removes a real database server for each RDS instance or cluster;
