@@ -57,6 +57,11 @@ def _import_times(args: list[str], cwd: Path) -> dict[str, float]:
     return dict(sorted(totals.items(), key=lambda item: -item[1])[:8])
 
 
+def _load() -> str:
+    """The 1-minute load average: on a shared machine, what the figures were taken under."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -71,6 +76,7 @@ def main() -> None:
                  "hakobu --version": [hakobu, "--version"], "hakobu cost": [hakobu, "cost"],
                  "hakobu diagram": [hakobu, "diagram"]}  # fmt: skip
         cases |= {f"hakobu {name} --help": [hakobu, name, "--help"] for name in SUBCOMMANDS}
+        load_before = _load()
         for argv in cases.values():  # warm-up: bytecode written, files in the page cache
             _time(argv, app)
         times: dict[str, list[float]] = defaultdict(list)
@@ -78,12 +84,14 @@ def main() -> None:
             for label, argv in cases.items():
                 times[label].append(_time(argv, app))
         base = statistics.median(times["aws --version"])
-        print(f"median of {runs} runs; ratio = median / aws --version ({base * 1000:.0f} ms)")
+        print(f"median of {runs} runs; ratio = median / aws --version ({base * 1000:.0f} ms); "
+              f"load average {load_before} before, {_load()} after")  # fmt: skip
         for label in cases:
             median = statistics.median(times[label])
             print(f"  {label:<32} {median * 1000:7.0f} ms  {median / base:5.2f}x")
         helps = [statistics.median(times[f"hakobu {n} --help"]) / base for n in SUBCOMMANDS]
-        print(f"  subcommand --help: {min(helps):.2f}x-{max(helps):.2f}x")
+        print(f"  subcommand --help: {min(helps):.2f}x-{max(helps):.2f}x, "
+              f"median {statistics.median(helps):.2f}x")  # fmt: skip
         for args in (["--help"], ["init", "--help"], ["cost"]):
             print(f"python -X importtime, hakobu {' '.join(args)}, self time per top package:")
             shown = _import_times(args, app).items()

@@ -6,6 +6,10 @@ the directory removed at the end, even on failure, unless --keep).
 
 Against ONE sandbox emulator (moto on loopback), provisioned once:
 - hakobu: `python -m hakobu status --sandbox --json`;
+- the floor: a hand-written boto3 script (written by this bench, `FLOOR_SCRIPT`) making
+  the calls hakobu makes, one after the other from one boto3 session, and printing the
+  raw answers as JSON: what a user could reach by hand in Python (issue 8's target:
+  hakobu at most 1.3x its time, with at most its calls);
 - the guide: its own commands, run by bash with the awscli package exactly as the guide
   writes them ("メンテナンス" 1, 2, 3 and 5, plus the DB look of "トラブルシューティング" and
   `terraform output load_balancer_dns` for the URL), with the environment that
@@ -20,6 +24,7 @@ imports behind it (`python -X importtime`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -73,6 +78,34 @@ GUIDE_STEPS: dict[str, str] = {
 }
 CORE_STEPS = ("1. service counts", "2. deployments", "3. target health", "5. tasks")
 
+# The floor: the calls `gather_status` makes (one describe per revision, describe-tasks
+# only when stopped tasks are listed), one after the other from one session.
+FLOOR_SCRIPT = """\
+import json
+
+import boto3
+
+session = boto3.Session()
+ecs, elbv2, rds = session.client("ecs"), session.client("elbv2"), session.client("rds")
+service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+revisions = dict.fromkeys(
+    [service["taskDefinition"], *(d["taskDefinition"] for d in service["deployments"])]
+)
+definitions = [
+    ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"]) for arn in revisions
+]
+stopped = ecs.list_tasks(cluster=CLUSTER, serviceName=SERVICE, desiredStatus="STOPPED")
+tasks = stopped["taskArns"] and ecs.describe_tasks(cluster=CLUSTER, tasks=stopped["taskArns"])
+balancer = elbv2.describe_load_balancers(Names=[LOAD_BALANCER])["LoadBalancers"][0]
+health = [
+    elbv2.describe_target_health(TargetGroupArn=lb["targetGroupArn"])
+    for lb in service["loadBalancers"]
+]
+database = rds.describe_db_instances(DBInstanceIdentifier=DB_INSTANCE)["DBInstances"][0]
+answers = [service, definitions, tasks, balancer, health, database]
+print(json.dumps(answers, default=str))
+"""
+
 
 @dataclass
 class Bench:
@@ -81,6 +114,7 @@ class Bench:
     guide_env: dict[str, str]
     guide_cwd: Path
     aws_bin: Path
+    floor_script: Path
 
     @property
     def log(self) -> Path:
@@ -92,6 +126,19 @@ class Bench:
             self.root,
             self.hakobu_env,
         )
+
+    def floor(self) -> None:
+        run([sys.executable, str(self.floor_script)], self.guide_cwd, self.guide_env)
+
+    def floor_calls(self) -> str:
+        """The floor's calls by operation, from what its answers hold."""
+        out = run([sys.executable, str(self.floor_script)], self.guide_cwd, self.guide_env)
+        _, definitions, tasks, _, health, _ = json.loads(out)
+        counts = {"DescribeServices": 1, "DescribeTaskDefinition": len(definitions),
+                  "ListTasks": 1, "DescribeTasks": 1 if tasks else 0,
+                  "DescribeLoadBalancers": 1, "DescribeTargetHealth": len(health),
+                  "DescribeDBInstances": 1}  # fmt: skip
+        return ", ".join(f"{name} {count}" for name, count in counts.items() if count)
 
     def guide(self, steps: tuple[str, ...]) -> None:
         script = "set -e\n" + "\n".join(GUIDE_STEPS[s] for s in steps) + "\n"
@@ -163,7 +210,17 @@ def set_up(tmp: Path, base_env: dict[str, str]) -> Bench:
     guide_env |= {"TF_CLI_CONFIG_FILE": str(workdir / "terraform.rc"), "CHECKPOINT_DISABLE": "1"}
     aws_bin = find_aws()
     guide_env["PATH"] = f"{aws_bin.parent}{os.pathsep}{guide_env.get('PATH', '')}"
-    return Bench(root, base_env, guide_env, workdir, aws_bin)
+    return Bench(root, base_env, guide_env, workdir, aws_bin, write_floor(tmp))
+
+
+def write_floor(tmp: Path) -> Path:
+    """The hand-written boto3 script, with the names `hakobu up` gave the stack."""
+    names = {"CLUSTER": f"{APP}-cluster", "SERVICE": f"{APP}-service",
+             "LOAD_BALANCER": f"{APP}-alb", "DB_INSTANCE": f"{APP}-db"}  # fmt: skip
+    header = "".join(f"{key} = {value!r}\n" for key, value in names.items())
+    script = tmp / "status_floor.py"
+    script.write_text(header + FLOOR_SCRIPT, encoding="utf-8")
+    return script
 
 
 def find_aws() -> Path:
@@ -182,6 +239,7 @@ def compare(bench: Bench, runs: int) -> None:
     every = tuple(GUIDE_STEPS)
     sides: dict[str, Callable[[], None]] = {
         "hakobu status --json": bench.hakobu_status,
+        "boto3 script (floor)": bench.floor,
         "guide, 4 sections": lambda: bench.guide(CORE_STEPS),
         "guide, + DB + URL": lambda: bench.guide(every),
     }
@@ -199,11 +257,18 @@ def compare(bench: Bench, runs: int) -> None:
     for name in sides:
         say(f"  {name:24} {statistics.median(times[name]):9.2f} {calls[name]:10d}")
     ours = statistics.median(times["hakobu status --json"])
+    floor = statistics.median(times["boto3 script (floor)"])
+    say(
+        f"  hakobu / boto3 script: {ours / floor:.2f}x the time (target at most 1.3x), "
+        f"{calls['hakobu status --json'] / calls['boto3 script (floor)']:.2f}x the calls "
+        f"(load average {os.getloadavg()[0]:.1f})"
+    )
     for name in ("guide, 4 sections", "guide, + DB + URL"):
         say(
             f"  {name} / hakobu: {statistics.median(times[name]) / ours:.1f}x the time, "
             f"{calls[name] / calls['hakobu status --json']:.2f}x the calls"
         )
+    say(f"  the floor's calls: {bench.floor_calls()}")
     say(
         "  the guide's calls per step: "
         + ", ".join(f"{step} {count}" for step, count in per_step.items())
@@ -258,18 +323,28 @@ def in_process(bench: Bench, runs: int) -> None:
     env = load_project(bench.root / "hakobu.toml").environment(None)
     server = sandbox.running(bench.root)
     assert server is not None
-    aws = Target(
-        region=env.region,
-        endpoint_url=server.endpoint,
-        variables=sandbox.client_environment(server, env.region),
-        masked=sandbox.MASKED_VARIABLES,
-    )
+
+    def target() -> Target:
+        return Target(
+            region=env.region,
+            endpoint_url=server.endpoint,
+            variables=sandbox.client_environment(server, env.region),
+            masked=sandbox.MASKED_VARIABLES,
+        )
+
     made: list[StatusClients] = []
-    making = [wall(lambda: made.append(StatusClients.of(aws))) for _ in range(runs)]
+
+    def make() -> None:  # a new target each time: its session is made once per target
+        clients = StatusClients.of(target())
+        _ = clients.ecs, clients.elbv2, clients.rds  # made on first use
+        made.append(clients)
+
+    making = [wall(make) for _ in range(runs)]
+    aws = target()
     gathering = [wall(lambda: gather_status(aws, env, clients=made[0])) for _ in range(runs)]
     say("\nInside one hakobu process (median):")
-    say(f"  making the ecs, elbv2 and rds clients  {statistics.median(making):6.3f} s")
-    say(f"  gather_status (the 6 calls, 3 at once)  {statistics.median(gathering):6.3f} s")
+    say(f"  a session, the ecs, elbv2 and rds clients  {statistics.median(making):6.3f} s")
+    say(f"  gather_status (its calls, 3 lanes at once) {statistics.median(gathering):6.3f} s")
 
 
 def say(line: str) -> None:
@@ -282,7 +357,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the app and its emulator")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="hakobu-status-bench-"))
-    base_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    # As a user's shell has it: bytecode written and then read (bench/startup.py).
+    base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    base_env |= {"COLUMNS": "200", "NO_COLOR": "1"}
     try:
         bench = set_up(tmp, base_env)
         compare(bench, args.runs)
