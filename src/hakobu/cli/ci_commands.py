@@ -85,22 +85,41 @@ def policy(
     """Print the least-privilege policy a deploy, operate or provision user needs.
 
     Resources are this environment's ARNs wherever AWS allows; each statement whose
-    resource is "*" says in its Sid that AWS requires it.
+    resource is "*" says in its Sid that AWS requires it. Provision needs more than one
+    customer managed policy holds (6,144 characters): it prints one policy per group,
+    each with its name (--json: a list of {"name", "document"}).
     """
     import json
 
     from hakobu.provision import iam_policies
+    from hakobu.provision.iam_managed_policies import managed_policies
 
     chosen = iam_policies.parse_kind(kind)  # before anything else: a bad kind calls nothing
     ctx = CommandContext(config, env_name, sandbox)
     env = ctx.env
     target = None if account else ctx.target
-    document = iam_policies.policy(env, chosen, iam_policies.scope_of(env, target, account))
+    policies = managed_policies(env, chosen, iam_policies.scope_of(env, target, account))
     if as_json:
-        ctx.consoles.write(json.dumps(document, indent=2) + "\n")
+        # One policy is its document, as before; several are a list of named documents.
+        listed = [p.as_json() for p in policies]
+        printed = policies[0].document if len(policies) == 1 else listed
+        ctx.consoles.write(json.dumps(printed, indent=2) + "\n")
+        return
+    if len(policies) == 1:
+        ctx.err.print(
+            f"The {chosen} policy for {env.app} ({env.name}); attach it to the user or role "
+            "(--json prints it alone):"
+        )
+        ctx.consoles.write(json.dumps(policies[0].document, indent=2) + "\n")
         return
     ctx.err.print(
-        f"The {chosen} policy for {env.app} ({env.name}); attach it to the user or role "
-        "(--json prints it alone):"
+        f"The {chosen} policy for {env.app} ({env.name}) is {len(policies)} customer managed "
+        "policies (IAM allows 6,144 characters in one); create each under its name and "
+        "attach them all to the user or role (--json lists them as name and document):"
     )
-    ctx.consoles.write(json.dumps(document, indent=2) + "\n")
+    for number, named in enumerate(policies, 1):
+        ctx.err.print(f"\n{number}/{len(policies)} {named.name}:")
+        ctx.consoles.write(json.dumps(named.document, indent=2) + "\n")
+    ctx.err.print(
+        "\nFor each: aws iam create-policy --policy-name NAME --policy-document file://NAME.json"
+    )

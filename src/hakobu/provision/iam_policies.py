@@ -368,6 +368,9 @@ EC2_CREATE = [
     "ec2:CreateVpc",
     "ec2:CreateVpcEndpoint",
 ]
+# aws_vpc_security_group_ingress_rule / _egress_rule: each rule is a resource of its own.
+EC2_RULE_CREATE = ["ec2:AuthorizeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress"]
+EC2_TAGGED_CREATE = [*EC2_CREATE, *EC2_RULE_CREATE]
 EC2_CHANGE = [
     "ec2:AssociateRouteTable",
     "ec2:AttachInternetGateway",
@@ -539,25 +542,74 @@ LOG_GROUP_WRITES = [
 ]
 
 
+# The provision policy is too big for one customer managed policy (6,144 characters), so
+# its statements come in groups, each printed as its own policy (`iam_managed_policies`).
+Group = Literal["network", "edge", "compute", "iam", "data", "monitoring"]
+Grouped = dict[Group, list[Statement]]
+
+
 def provision_statements(arns: Arns) -> list[Statement]:
-    """What `hakobu up` and `hakobu destroy` need, bounded by names and tags."""
-    names = arns.names
-    prefix = names.prefix
+    """What `hakobu up` and `hakobu destroy` need for the guide's stack, bounded by names
+    and tags: every group's statements, in one list."""
+    return [s for group in provision_groups(arns).values() for s in group]
+
+
+def provision_groups(arns: Arns) -> Grouped:
+    groups: Grouped = {
+        "network": _network_provisioning(arns),
+        "edge": _load_balancer_provisioning(arns),
+        "compute": _compute_provisioning(arns),
+        "iam": _role_provisioning(arns),
+        "data": _data_provisioning(arns),
+        "monitoring": [],
+    }
+    if arns.schedules:
+        groups["compute"] += schedule_provisioning(arns)
+        groups["iam"] += scheduler_role_provisioning(arns)
+    if arns.bucket:
+        groups["data"] += storage_provisioning(arns)
+    return groups
+
+
+def _network_provisioning(arns: Arns) -> list[Statement]:
     ec2_any = arns._arn("ec2", "*")  # ids (vpc-..., sg-...) are not known before creation
     return [
-        _identity(),
         _allow("CreateNetworkTaggedHakobu", EC2_CREATE, ec2_any, TAGGED_HAKOBU_ON_CREATE),
-        # Tags are set by the create call itself (the provider's default tags).
+        # Tags are set by the create call itself (the provider's default tags); a security
+        # group rule (aws_vpc_security_group_*_rule) is created, and tagged, by Authorize*.
         _allow(
             "TagNetworkOnCreate",
             ["ec2:CreateTags"],
             ec2_any,
-            {"StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in EC2_CREATE]}},
+            {"StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in EC2_TAGGED_CREATE]}},
+        ),
+        # A new rule has no tags yet to match: it is named by the tags its request gives it.
+        _allow(
+            "CreateSecurityGroupRulesTaggedHakobu",
+            EC2_RULE_CREATE,
+            arns._arn("ec2", "security-group-rule/*"),
+            TAGGED_HAKOBU_ON_CREATE,
+        ),
+        # The VPC's default security group (aws_default_security_group) exists untagged
+        # until the provider gives it the default tags, before it strips its rules. No
+        # condition key tells a default group from another, so this allows tagging a
+        # group that has no ManagedBy tag yet, never retagging one another tool manages.
+        _allow(
+            "TagDefaultSecurityGroup",
+            ["ec2:CreateTags"],
+            arns._arn("ec2", "security-group/*"),
+            {**TAGGED_HAKOBU_ON_CREATE, "Null": {"aws:ResourceTag/ManagedBy": "true"}},
         ),
         _allow("ChangeHakobuNetwork", EC2_CHANGE, ec2_any, MANAGED_BY_HAKOBU),
         # These EC2 Describe* calls take no resource: AWS requires "*".
         _allow("NetworkReadsAnyResourceAwsRequires", EC2_READS, ANY),
         _allow("ReadNetworkAttributes", ["ec2:DescribeVpcAttribute"], ec2_any),
+    ]
+
+
+def _load_balancer_provisioning(arns: Arns) -> list[Statement]:
+    prefix = arns.names.prefix
+    return [
         _allow(
             "LoadBalancerAndTargetGroup",
             ELB_WRITES,
@@ -570,6 +622,12 @@ def provision_statements(arns: Arns) -> list[Statement]:
         ),
         # Elastic Load Balancing's Describe* calls take no resource: AWS requires "*".
         _allow("LoadBalancerReadsAnyResourceAwsRequires", ELB_READS, ANY),
+    ]
+
+
+def _compute_provisioning(arns: Arns) -> list[Statement]:
+    return [
+        _identity(),
         _allow(
             "ClusterServiceTaskDefinitions",
             ECS_WRITES,
@@ -586,6 +644,14 @@ def provision_statements(arns: Arns) -> list[Statement]:
             ANY,
         ),
         _allow("Repository", ECR_WRITES, arns.repository),
+        _allow("LogGroup", LOG_GROUP_WRITES, [arns.log_group, arns.log_streams]),
+        _find_log_group(),
+    ]
+
+
+def _role_provisioning(arns: Arns) -> list[Statement]:
+    names = arns.names
+    return [
         _allow(
             "TaskAndDeployRoles",
             IAM_ROLE_WRITES,
@@ -599,6 +665,13 @@ def provision_statements(arns: Arns) -> list[Statement]:
         # Finding an existing provider ([ci] oidc_provider = "existing") lists them all:
         # ListOpenIDConnectProviders takes no resource, so AWS requires "*".
         _allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
+    ]
+
+
+def _data_provisioning(arns: Arns) -> list[Statement]:
+    names = arns.names
+    prefix = names.prefix
+    return [
         _allow(
             "Database",
             RDS_WRITES,
@@ -608,16 +681,41 @@ def provision_statements(arns: Arns) -> list[Statement]:
                 arns._arn("rds", f"cluster:{prefix}-*"),
             ],
         ),
+        # `final_snapshot = true`: deleting the database takes its last snapshot, which
+        # AWS authorizes as a snapshot create (and tags it: copy_tags_to_snapshot).
+        _allow(
+            "FinalSnapshot",
+            [
+                "rds:AddTagsToResource",
+                "rds:CreateDBClusterSnapshot",
+                "rds:CreateDBSnapshot",
+                "rds:DeleteDBCluster",
+                "rds:DeleteDBInstance",
+            ],
+            [
+                arns.db_instance,
+                arns._arn("rds", f"cluster:{names.db_cluster}"),
+                arns._arn("rds", f"snapshot:{names.db_instance}-final"),
+                arns._arn("rds", f"cluster-snapshot:{names.db_cluster}-final"),
+            ],
+        ),
+        # A database created without its own parameter or option group is authorized on
+        # the engine's default ones (AWS's, in this account's ARN space).
+        _allow(
+            "DefaultParameterAndOptionGroups",
+            ["rds:CreateDBCluster", "rds:CreateDBInstance"],
+            [
+                arns._arn("rds", "cluster-pg:default.*"),
+                arns._arn("rds", "pg:default.*"),
+                arns._arn("rds", "og:default:*"),
+            ],
+        ),
         _allow("Secrets", SECRET_WRITES, arns.secrets),
         _allow(
             "ListSecretsAnyResourceAwsRequires",
             ["secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets"],
             ANY,
         ),
-        _allow("LogGroup", LOG_GROUP_WRITES, [arns.log_group, arns.log_streams]),
-        _find_log_group(),
-        *(schedule_provisioning(arns) if arns.schedules else []),
-        *(storage_provisioning(arns) if arns.bucket else []),
     ]
 
 
@@ -646,11 +744,17 @@ SCHEDULER = "scheduler.amazonaws.com"
 
 
 def schedule_provisioning(arns: Arns) -> list[Statement]:
-    """The schedules, their dead-letter queue and the role Scheduler runs tasks with."""
-    role = arns.role(arns.names.scheduler_role)
+    """The schedules and their dead-letter queue."""
     return [
         _allow("Schedules", SCHEDULE_WRITES, _one_or_all(arns.schedule_arns)),
         _allow("SchedulesDeadLetterQueue", DEAD_LETTER_QUEUE_WRITES, arns.schedules_dlq),
+    ]
+
+
+def scheduler_role_provisioning(arns: Arns) -> list[Statement]:
+    """The role Scheduler runs tasks with."""
+    role = arns.role(arns.names.scheduler_role)
+    return [
         _allow("SchedulerRole", [a for a in IAM_ROLE_WRITES if a != "iam:PassRole"], role),
         _pass_scheduler_role(role),
     ]
@@ -719,24 +823,45 @@ BUILDERS: dict[Kind, Callable[[Arns], list[Statement]]] = {
 }
 
 
-def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
-    """The policy document a `kind` user of `env` needs, its ARNs in `scope`."""
+def arns_of(env: Environment, scope: Scope) -> Arns:
     from hakobu.provision.blueprint.storage import bucket_name_in
 
     settings = env.settings
-    arns = Arns(
+    return Arns(
         Names.of(env),
         scope,
         workers=tuple(workers(env)),
         schedules=tuple(s.name for s in settings.schedules),
         bucket=bucket_name_in(env, scope.account) if settings.storage.bucket else None,
     )
+
+
+def policy(env: Environment, kind: Kind, scope: Scope) -> dict[str, Any]:
+    """The policy document a `kind` user of `env` needs, its ARNs in `scope`.
+
+    For provision this is every statement in one document, too big to create as one
+    managed policy: `iam_managed_policies.managed_policies` splits it into those."""
+    if kind == "provision":
+        groups = provision_policy_groups(env, scope)
+        return document([statement for group in groups.values() for statement in group])
+    arns = arns_of(env, scope)
     statements = BUILDERS[kind](arns)
     if kind == "operate" and arns.schedules:
         statements += schedule_operations(arns)
     if kind == "operate" and env.settings.ci is not None:
         statements += ci_reads(arns)  # doctor's CI checks; nothing of it without [ci]
     return document(_with_optional_parts(env, arns, kind, statements))
+
+
+def provision_policy_groups(env: Environment, scope: Scope) -> Grouped:
+    """The provision statements by group: the guide's stack and the optional parts."""
+    from hakobu.provision import iam_provision_parts as parts  # it builds on this module
+
+    arns = arns_of(env, scope)
+    groups = provision_groups(arns)
+    for group, statements in parts.provision_part_statements(env, arns).items():
+        groups[group] += statements
+    return groups
 
 
 def _with_optional_parts(

@@ -39,7 +39,12 @@ def state_bucket_name(env: Environment, target: Target) -> str:
     if env.settings.state_bucket:
         return env.settings.state_bucket
     account = caller_identity(target.client("sts"))["Account"]
-    return f"hakobu-state-{account}-{env.region}"
+    return default_state_bucket(account, env.region)
+
+
+def default_state_bucket(account: str, region: str) -> str:
+    """The state bucket without `state_bucket` set (the provision policy names it too)."""
+    return f"hakobu-state-{account}-{region}"
 
 
 def backend(env: Environment, bucket: str | None) -> dict[str, Any]:
