@@ -53,6 +53,7 @@ from tests.support.stubbed_aws import (
     SERVICE,
     Recorder,
     StubbedAws,
+    no_newer_revision,
     service_response,
 )
 
@@ -302,6 +303,7 @@ def expect_register(aws: StubbedAws, secrets: list[dict[str, str]], change: str)
         {"key": TAG_CHANGE, "value": change},
     ]
     registered = dict(DESCRIBED, taskDefinitionArn=NEW, revision=5)
+    no_newer_revision(aws.stub("ecs"))
     aws.stub("ecs").add_response(
         "register_task_definition", {"taskDefinition": registered}, request
     )

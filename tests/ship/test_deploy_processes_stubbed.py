@@ -29,6 +29,7 @@ from tests.support.stubbed_aws import (
     Recorder,
     StubbedAws,
     deployment_entry,
+    no_newer_revision,
     service_entry,
     service_response,
 )
@@ -97,6 +98,7 @@ def stub_registration(aws: StubbedAws) -> None:
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
         },
     )
+    no_newer_revision(ecs)
     ecs.add_response("register_task_definition", definition(WEB_NEW, "rails-app", 5, None), None)
     tagged = {**definition(WEB_NEW, "rails-app", 5, None), "tags": TAGS}
     ecs.add_response(
@@ -113,6 +115,7 @@ def stub_registration(aws: StubbedAws) -> None:
         definition(WORKER_OLD, "rails-app-worker", 2, ["bin/jobs"]),
         {"taskDefinition": WORKER_OLD},
     )
+    no_newer_revision(ecs, "rails-app-worker", 2)
     ecs.add_response(
         "register_task_definition",
         definition(WORKER_NEW, "rails-app-worker", 3, ["bin/jobs"]),

@@ -33,6 +33,7 @@ from tests.support.stubbed_aws import (
     Recorder,
     StubbedAws,
     deployment_entry,
+    no_newer_revision,
     service_entry,
     service_response,
 )
@@ -52,6 +53,7 @@ def _start_of_deploy(aws: StubbedAws, exit_code: int) -> None:
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
         },
     )
+    no_newer_revision(ecs)
     registered = dict(TASK_DEFINITION["taskDefinition"], taskDefinitionArn=NEW, revision=5)
     ecs.add_response("register_task_definition", {"taskDefinition": registered}, None)
     ecs.add_response(
@@ -275,6 +277,7 @@ def test_release_task_logs_stream_while_it_runs(tmp_path: Path) -> None:
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
         },
     )
+    no_newer_revision(ecs)
     registered = dict(TASK_DEFINITION["taskDefinition"], taskDefinitionArn=NEW, revision=5)
     ecs.add_response("register_task_definition", {"taskDefinition": registered}, None)
     ecs.add_response("run_task", {"tasks": [{"taskArn": TASK}], "failures": []}, None)

@@ -149,3 +149,14 @@ TASK_DEFINITION = {
         ],
     }
 }
+
+
+def no_newer_revision(ecs: Stubber, family: str = "rails-app", revision: int = 4) -> None:
+    """The family lists no revision above the running one (`hakobu up` changed nothing
+    since): a deploy or a secrets change builds on the running revision."""
+    running = f"arn:aws:ecs:ap-northeast-1:{ACCOUNT}:task-definition/{family}:{revision}"
+    ecs.add_response(
+        "list_task_definitions",
+        {"taskDefinitionArns": [running]},
+        {"familyPrefix": family, "sort": "DESC"},
+    )

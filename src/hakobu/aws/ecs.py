@@ -314,6 +314,29 @@ def task_definition_arns(ecs: Any, family: str) -> list[str]:
     return arns
 
 
+def revisions_after(ecs: Any, family: str, revision: int) -> list[int]:
+    """The ACTIVE revision numbers of `family` above `revision`, newest first.
+
+    Paged newest first, so the pages stop at the first one that reaches `revision` (a
+    family may hold hundreds of revisions; the newer ones are usually none or two).
+    """
+    numbers: list[int] = []
+    paginator = ecs.get_paginator("list_task_definitions")
+    for page in paginator.paginate(familyPrefix=family, sort="DESC"):
+        listed = [_family_revision(arn) for arn in page["taskDefinitionArns"]]
+        # familyPrefix names one family on AWS; checked anyway, as it reads like a prefix.
+        found = [number for name, number in listed if name == family]
+        numbers.extend(n for n in found if n > revision)
+        if any(n <= revision for n in found):
+            break
+    return sorted(numbers, reverse=True)
+
+
+def _family_revision(arn: str) -> tuple[str, int]:
+    name, number = arn.rsplit("/", 1)[-1].rsplit(":", 1)
+    return name, int(number)
+
+
 def stopped_tasks(
     ecs: Any, cluster: str, service: str, call: Caller = _direct
 ) -> list[dict[str, Any]]:

@@ -9,8 +9,11 @@ secrets at once cannot lose each other's write).
 
 A change registers a new task-definition revision: the running one with only the
 container's `secrets` changed (image, sizes, roles and the rest kept), tagged with what
-changed, then rolled out like a deploy. Values are read from stdin or a hidden prompt by
-the CLI, go straight to Secrets Manager and are never printed (docs/design.md, "Secrets").
+changed, then rolled out like a deploy. When `hakobu up` changed the container definition
+since, it is built on Terraform's newer revision instead, as a deploy's is
+(ship/config_base.py), so the change is not buried under a newer revision without it.
+Values are read from stdin or a hidden prompt by the CLI, go straight to Secrets Manager
+and are never printed (docs/design.md, "Secrets").
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.managed_secrets import ManagedSecret, managed_secrets
 from hakobu.core.names import Names
+from hakobu.ship.config_base import base_definition
 from hakobu.ship.deploy import (
     TAG_AT,
     TAG_BY,
@@ -56,6 +60,8 @@ TAG_CHANGE = "hakobu:change"  # on a revision: what `hakobu secrets` changed
 TAG_APP_SECRET = "hakobu:app-secret"  # on an app secret: the variable it is injected as
 DB_WAIT_SECONDS = 900
 DB_POLL_SECONDS = 10
+# A change to the container's `secrets` list (set, unset, or none for a redeploy).
+SecretsEdit = Callable[[list[dict[str, str]]], list[dict[str, str]]]
 
 
 # --- names and values -------------------------------------------------------------------
@@ -287,8 +293,9 @@ class AppSecrets:
         )
         if not changed and current.reference(variable) == arn:
             return None
-        secrets = secrets_with(current.secrets, variable, arn)
-        return self._register(current, secrets, f"secrets set {variable}")
+        return self._register(
+            current, lambda secrets: secrets_with(secrets, variable, arn), f"secrets set {variable}"
+        )
 
     def remove_reference(self, variable: str, current: Current) -> str | None:
         """Register a revision without `variable`; its ARN, or None if none referenced it."""
@@ -307,8 +314,9 @@ class AppSecrets:
             )
         if reference is None:
             return None
-        secrets = secrets_without(current.secrets, variable)
-        return self._register(current, secrets, f"secrets unset {variable}")
+        return self._register(
+            current, lambda secrets: secrets_without(secrets, variable), f"secrets unset {variable}"
+        )
 
     def schedule_deletion(self, variable: str) -> datetime | None:
         """Schedule the secret's deletion (30-day recovery window); the date it goes."""
@@ -322,20 +330,26 @@ class AppSecrets:
         return self.follower.roll_out(arn)
 
     def redeploy(self, current: Current, change: str) -> str:
-        """A revision identical to the running one (new tasks read the secrets afresh)."""
-        return self._register(current, current.secrets, change)
+        """A revision like the running one (new tasks read the secrets afresh)."""
+        return self._register(current, lambda secrets: secrets, change)
 
-    def _register(self, current: Current, secrets: list[dict[str, str]], change: str) -> str:
+    def _register(self, current: Current, edit: SecretsEdit, change: str) -> str:
+        """A revision with `edit` applied to the container's secrets, built on what a deploy
+        builds on (ship/config_base.py): Terraform's newer definition, if `hakobu up` changed
+        it since the running revision, with the running image and app secrets; else the
+        running revision."""
+        ecs = self._client("ecs")
+        container = self.names.container
+        base = base_definition(ecs, current.task_definition, container, self.names.prefix)
         tags = revision_tags(
             current.tags,
             change,
             deployer_identity(self.follower.target),  # who: as a deploy records it
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        request = secrets_revision_request(
-            current.task_definition, self.names.container, secrets, tags
-        )
-        arn = ecs_ops.register_revision(self._client("ecs"), request)
+        secrets = edit(list(_container(base, container).get("secrets", [])))
+        request = secrets_revision_request(base, container, secrets, tags)
+        arn = ecs_ops.register_revision(ecs, request)
         self.events.step("Registered", f"task definition {_revision(arn)} ({change})")
         return arn
 

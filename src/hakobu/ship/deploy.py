@@ -32,6 +32,7 @@ from hakobu.core.names import Names
 from hakobu.core.target import Target
 from hakobu.ship import processes, tasks
 from hakobu.ship.alarm_rollback import alarm_rollback_reason
+from hakobu.ship.config_base import base_definition
 from hakobu.ship.rollout import RolloutResult, RolloutUpdate, follow_rollout
 
 # Tags on each task-definition revision: the deploy history (`hakobu releases`) reads them.
@@ -141,10 +142,21 @@ class Deployer:
                 f"{release.image} is not pinned to a digest: if the "
                 "tag moves, new tasks run different code. Prefer repo@sha256:...",
             )
-        request = ecs_ops.revision_request(current, self.names.container, release.image, tags)
+        base = base_definition(ecs, current, self.names.container, self.names.prefix)
+        self._say_configuration(base, current)
+        request = ecs_ops.revision_request(base, self.names.container, release.image, tags)
         arn = ecs_ops.register_revision(ecs, request)
         self.events.step("Registered", f"task definition {_revision(arn)} runs {release.image}")
         return arn
+
+    def _say_configuration(self, base: dict[str, Any], current: dict[str, Any]) -> None:
+        if base["revision"] != current["revision"]:
+            family = base["family"]
+            self.events.step(
+                "Configuration",
+                f"from {family}:{base['revision']}, which `hakobu up` registered after "
+                f"{family}:{current['revision']} (the one running)",
+            )
 
     def _release_task(
         self, ecs: Any, service: dict[str, Any], arn: str, result: DeployResult
@@ -244,8 +256,9 @@ class RolloutFollower:
         """Point each process at its revision and follow the rollouts (the circuit breaker
         rolls a failing one back); in the sandbox, say they cannot be followed."""
         processes.update_services(ecs, self.env, arns, self.events.step, title)
-        release = Release(image="", tag=_revision(arns[WEB]), commit=None)
-        result = DeployResult(task_definition_arn=arns[WEB], release=release)
+        shown = arns.get(WEB) or next(iter(arns.values()))  # `up` may move workers alone
+        release = Release(image="", tag=_revision(shown), commit=None)
+        result = DeployResult(task_definition_arn=shown, release=release)
         if not self.target.runs_tasks:
             result.notes.append(SANDBOX_ROLLOUT_NOTE)
         else:
@@ -254,7 +267,7 @@ class RolloutFollower:
 
     def follow_all(self, ecs: Any, arns: dict[str, str]) -> RolloutResult:
         """Every process's rollout; a DeployError naming each that ECS rolled back."""
-        if len(arns) == 1:
+        if list(arns) == [WEB]:
             return self.follow(ecs, arns[WEB])
         shown, failures = processes.follow_all(
             self.env, arns, lambda process, revision: self._follow_process(ecs, process, revision)

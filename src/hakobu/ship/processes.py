@@ -20,6 +20,7 @@ from hakobu.core.config import Environment
 from hakobu.core.config.processes import WEB, workers
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
+from hakobu.ship.config_base import base_definition
 from hakobu.ship.rollout import RolloutResult
 
 # As many revisions as `hakobu releases` shows: a rollback goes back at most that far.
@@ -55,7 +56,8 @@ def image_of(definition: dict[str, Any], container: str) -> str:
 def register_workers(
     ecs: Any, env: Environment, image: str, tags: dict[str, str]
 ) -> dict[str, str]:
-    """A revision of each worker running `image`, from the revision its service runs now."""
+    """A revision of each worker running `image`, built on the revision its service runs
+    now, or on Terraform's newer one (ship/config_base.py)."""
     return {p.name: register_for(ecs, env, p, image, tags) for p in worker_processes(env)}
 
 
@@ -65,7 +67,9 @@ def register_for(
     names = Names.of(env)
     service = ecs_ops.service_description(ecs, names.cluster, process.service)
     current = ecs_ops.task_definition(ecs, service["taskDefinition"])
-    request = ecs_ops.revision_request(current, names.container, image, tags)
+    # Terraform's newer definition of the family, if `hakobu up` changed it since.
+    base = base_definition(ecs, current, names.container, names.prefix)
+    request = ecs_ops.revision_request(base, names.container, image, tags)
     return ecs_ops.register_revision(ecs, request)
 
 

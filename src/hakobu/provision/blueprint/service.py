@@ -8,14 +8,14 @@ so a later `terraform apply` never rolls a deploy back (docs/design.md, "Deploys
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import web_command
 from hakobu.core.engines import engine
 from hakobu.core.managed_secrets import managed_secrets
 from hakobu.core.names import Names
+from hakobu.core.placeholder import BOOTSTRAP_TAG
+from hakobu.core.placeholder import runs_placeholder as runs_placeholder  # re-exported
 from hakobu.provision.blueprint.alarms import deployment_alarms
 from hakobu.provision.blueprint.autoscaling import initial_count, scaled_fields
 from hakobu.provision.blueprint.database import host, port
@@ -31,23 +31,10 @@ from hakobu.provision.blueprint.storage import storage_environment
 
 CLUSTER = "aws_ecs_cluster.main"
 TASK_DEFINITION = "aws_ecs_task_definition.app"
-# The image of the first revision, before any deploy. The service cannot start tasks
-# until `hakobu deploy` pushes an image and registers a revision that runs its digest.
-BOOTSTRAP_TAG = "bootstrap"
 # Rails and gunicorn boot in well under a minute; failed health checks are ignored that
 # long after a task starts so a slow boot is not killed mid-way.
 HEALTH_CHECK_GRACE_SECONDS = 60
 ARCHITECTURES = {"linux/amd64": "X86_64", "linux/arm64": "ARM64"}
-
-
-def runs_placeholder(task_or_definition: Mapping[str, Any]) -> bool:
-    """A task (or task definition) of the revision `hakobu up` registers before any deploy:
-    its image, the repository's :bootstrap tag, is never pushed, so its tasks cannot start
-    (on AWS as in the sandbox). That is "no deploy yet", not a failure to diagnose."""
-    containers = task_or_definition.get("containers") or task_or_definition.get(
-        "containerDefinitions", []
-    )
-    return any(str(c.get("image", "")).endswith(f":{BOOTSTRAP_TAG}") for c in containers)
 
 
 def service(env: Environment) -> Fragment:
