@@ -107,6 +107,8 @@ def up(
             f"Next: `hakobu deploy{' --sandbox' if sandbox else ''}` builds the app's "
             "image and ships it (the service has no image to run until then)."
         )
+    if outcome.applied:
+        _roll_out_configuration(ctx)
     _finish(ctx, provisioner, then=lambda: _show_local_url(ctx))
 
 
@@ -227,6 +229,38 @@ def _provisioner(ctx: CommandContext) -> Provisioner:
     for warning in preflight(env):
         ctx.warn(warning)
     return Provisioner(env, ctx.target)
+
+
+def _roll_out_configuration(ctx: CommandContext) -> None:
+    """The apply changed a running process's container definition: roll the release it runs
+    out on the new one (operate/config_rollout.py), unless paused (no task runs it)."""
+    from hakobu.cli.rollout_view import ConsoleEvents, conclude, showing_failure
+    from hakobu.operate.config_rollout import pending_changes, roll_out_configuration
+    from hakobu.operate.pausing.record import pause_in_effect
+    from hakobu.ship.commands import app_url
+    from hakobu.ship.deploy import DeployError, RolloutFollower
+
+    pending = pending_changes(ctx.target.client("ecs"), ctx.env)
+    if not pending:
+        return
+    changed = ", ".join(p.process for p in pending)
+    if pause_in_effect(ctx.env, ctx.sandbox) is not None:
+        ctx.out.print(
+            f"The new configuration of {changed} reaches the app with the next "
+            f"`{_again(ctx, 'deploy')}` (paused now: nothing was rolled out)."
+        )
+        return
+    follower = RolloutFollower(ctx.env, ctx.target, ConsoleEvents(ctx.err))
+    try:
+        with showing_failure(ctx, "rollout"):
+            result = roll_out_configuration(follower, pending)
+    except DeployError:
+        ctx.err.print(
+            "The apply is done; the running release keeps its previous configuration. "
+            f"The next `{_again(ctx, 'deploy')}` builds on the new one."
+        )
+        raise
+    conclude(ctx, result, "Rolled out", lambda: app_url(ctx.env, ctx.target))
 
 
 def _warn_if_paused(ctx: CommandContext, ask: bool) -> None:

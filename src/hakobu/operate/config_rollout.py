@@ -1,0 +1,80 @@
+"""After `hakobu up`: a configuration change reaches the release that runs.
+
+The services ignore `task_definition`, so an apply that changes a container definition (an
+environment variable, a secret reference, the task size, a worker's command) only
+registers Terraform's new revision, running the :bootstrap placeholder; the services keep
+theirs. Once the apply is done, each process that runs a release and has such a newer
+revision gets a revision of it running the release it runs now (its image and tags, and
+the app secrets `hakobu secrets set` gave it: ship/config_base.py), and every such
+service is moved and followed as a deploy's are. ECS's circuit breaker rolls a failing
+one back, so the last good version keeps serving; the next deploy still builds on
+Terraform's revision. Before the first deploy there is no release, and nothing moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.arn import last_part
+from hakobu.core.config import Environment
+from hakobu.core.errors import HakobuError
+from hakobu.core.names import Names
+from hakobu.core.placeholder import runs_placeholder
+from hakobu.operate.secrets import revision_tags
+from hakobu.ship import processes
+from hakobu.ship.config_base import base_definition
+from hakobu.ship.deploy import DeployResult, RolloutFollower, deployer_identity
+
+CHANGE = "up: configuration"  # the hakobu:change tag of the revisions registered here
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A process whose service runs a release older than Terraform's configuration."""
+
+    process: str
+    running: str  # `family:N` its service runs
+    base: dict[str, Any]  # Terraform's newer revision, with the running image and app secrets
+    tags: dict[str, str]  # the running revision's (which release it is)
+
+
+def pending_changes(ecs: Any, env: Environment) -> list[Pending]:
+    """Each process (web first) whose next revision would carry a configuration change."""
+    names = Names.of(env)
+    found = []
+    for process in processes.processes_of(env):
+        try:
+            service = ecs_ops.service_description(ecs, names.cluster, process.service)
+        except HakobuError:  # not created (or deleted by hand): nothing runs to update
+            continue
+        running, tags = ecs_ops.tagged_task_definition(ecs, service["taskDefinition"])
+        if runs_placeholder(running):  # never deployed: the first deploy takes it all
+            continue
+        base = base_definition(ecs, running, names.container, names.prefix)
+        if base["revision"] != running["revision"]:
+            found.append(Pending(process.name, last_part(running["taskDefinitionArn"]), base, tags))
+    return found
+
+
+def roll_out_configuration(follower: RolloutFollower, pending: list[Pending]) -> DeployResult:
+    """Register each pending process's revision and move its service, followed like a
+    deploy (a DeployError names each one ECS rolled back to what it ran)."""
+    env, ecs = follower.env, follower.target.client("ecs")
+    container = Names.of(env).container
+    by = deployer_identity(follower.target)
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    arns = {}
+    for change in pending:
+        image = processes.image_of(change.base, container)
+        tags = revision_tags(change.tags, CHANGE, by, at)
+        request = ecs_ops.revision_request(change.base, container, image, tags)
+        arns[change.process] = ecs_ops.register_revision(ecs, request)
+        follower.events.step(
+            "Registered",
+            f"task definition {last_part(arns[change.process])} ({change.process}: "
+            f"{change.running}'s release on the new configuration)",
+        )
+    return follower.move(ecs, arns, "Rolling out")
