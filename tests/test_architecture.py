@@ -1,7 +1,9 @@
-"""The dependency rule holds: cli > operate > ship | provision > aws | sandbox > core.
+"""The dependency rule holds: cli > operate > ship | provision > aws | sandbox > core, and
+cli imports no hakobu.aws module.
 
-The contract is `[tool.importlinter]` in pyproject.toml (docs/design.md, "Layout"); this
-runs import-linter on it, so an import that breaks the layering fails the suite.
+The contracts are `[tool.importlinter]` in pyproject.toml (docs/design.md, "Layout and the
+dependency rule"); this runs import-linter on them, so an import that breaks the layering
+fails the suite.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ that one object, not any module's globals.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,6 +100,18 @@ def current_consoles() -> Consoles:
     return current_wiring().consoles
 
 
+def write_json(
+    consoles: Consoles, payload: Any, key: str | None = None, indent: int | None = 2
+) -> None:
+    """The `--json` envelope on stdout: `{"version": 1, KEY: payload}`, or `payload` as
+    it is when it carries its own version. `CommandContext.json`, and the commands that
+    read no hakobu.toml (`sandbox status`)."""
+    document = {"version": JSON_VERSION, key: payload} if key else payload
+    import json  # here, not at import: a help screen needs none of it
+
+    consoles.write(json.dumps(document, indent=indent, ensure_ascii=False) + "\n")
+
+
 @dataclass
 class CommandContext:
     """What one command works on. `env` and `target` are resolved on first use, so a
@@ -137,12 +148,9 @@ class CommandContext:
             return self.wiring.make_target(self)
         if self.sandbox:
             return self._sandbox_target()
-        from hakobu.aws.sts import require_caller_identity
-        from hakobu.core.target import Target
+        from hakobu.operate.account import checked_target
 
-        target = Target(region=self.env.region)
-        require_caller_identity(target)
-        return target
+        return checked_target(self.env.region)
 
     def unchecked_target(self) -> Target:
         """The target without the credentials check, for `doctor`, whose own first check
@@ -178,8 +186,7 @@ class CommandContext:
     def json(self, payload: dict[str, Any], key: str | None = None, indent: int | None = 2) -> None:
         """The `--json` envelope: `{"version": 1, KEY: payload}`, or `payload` as it is
         when it carries its own version (status, doctor, cost)."""
-        document = {"version": JSON_VERSION, key: payload} if key else payload
-        self.consoles.write(json.dumps(document, indent=indent, ensure_ascii=False) + "\n")
+        write_json(self.consoles, payload, key, indent)
 
     def warn(self, text: str) -> None:
         from rich.markup import escape

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hakobu.cli.app import app
-from hakobu.cli.context import JSON_VERSION, current_consoles
+from hakobu.cli.context import current_consoles, write_json
 
 if TYPE_CHECKING:
     from hakobu.sandbox.report import SandboxStatus
@@ -59,8 +58,7 @@ def sandbox_status(
     consoles = current_consoles()
     status = gather(directory.resolve())
     if as_json:
-        document = {"version": JSON_VERSION, "sandbox": status.as_json()}
-        consoles.write(json.dumps(document, indent=2) + "\n")
+        write_json(consoles, status.as_json(), key="sandbox")
     else:
         for line in status_lines(status):
             consoles.out.print(escape(line), markup=True, soft_wrap=True)

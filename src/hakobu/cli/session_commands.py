@@ -195,11 +195,10 @@ def conclude_run(ctx: CommandContext, result: sessions.RunResult, command: list[
     """What a one-off task did (`hakobu run`, `hakobu schedules run`)."""
     from rich.markup import escape
 
-    from hakobu.aws.ecs import task_id
     from hakobu.core.errors import HakobuError
 
     shown = escape(shlex.join(command))
-    ident = task_id(result.task_arn)
+    ident = result.task_id
     outcome = result.outcome
     if outcome is None:
         ctx.out.print(

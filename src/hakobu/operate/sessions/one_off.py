@@ -29,6 +29,10 @@ class RunResult:
     log_lines: list[LogLine]
 
     @property
+    def task_id(self) -> str:
+        return ecs_ops.task_id(self.task_arn)
+
+    @property
     def exit_code(self) -> int:
         """The command's own exit code, or 1 if the task stopped without one."""
         if self.outcome is None:
