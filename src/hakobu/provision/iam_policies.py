@@ -437,6 +437,9 @@ ELB_WRITES = [
     "elasticloadbalancing:SetSubnets",
 ]
 ELB_READS = [
+    # The provider (5.100) reads an ALB's capacity reservation on every refresh (found by
+    # `up --sandbox` under the emulator's IAM enforcement).
+    "elasticloadbalancing:DescribeCapacityReservation",
     "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeListenerCertificates",
     "elasticloadbalancing:DescribeListeners",
