@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from hakobu.core.errors import HakobuError
 from hakobu.core.target import Target
 from hakobu.operate.secrets import AppSecrets
+from hakobu.ship import commands
 from hakobu.ship.deploy import Deployer, Release, RolloutFollower
 from tests.conftest import environment_of
 from tests.support.ecs_revisions import (
@@ -178,3 +180,20 @@ def test_a_rollback_runs_the_earlier_release_as_it_was_and_the_next_deploy_takes
     revision = _deploy(tmp_path, target, events)
     assert revision == "rails-app:4"
     assert variables(described(ecs, revision)[0]) == NEW_ENV
+
+
+def test_rollback_skips_terraforms_revisions_and_refuses_one_by_number(
+    tmp_path: Path, target: Target
+) -> None:
+    """Between two releases sits the :bootstrap revision `up` registered: the revision just
+    before the running one, it cannot start; the release before it is the way back."""
+    ecs, events = target.client("ecs"), Recorder()
+    run_service(ecs, WEB, register(ecs, "rails-app", RELEASE, OLD_ENV, tags=RELEASE_TAGS))  # :1
+    register(ecs, "rails-app", BOOTSTRAP, NEW_ENV)  # :2
+    assert _deploy(tmp_path, target, events) == "rails-app:3"
+
+    with pytest.raises(HakobuError, match="revision 2 is one `hakobu up` registered"):
+        commands.roll_back(_env(tmp_path), target, events, 2)
+    commands.roll_back(_env(tmp_path), target, events, None)
+
+    assert service_runs(ecs, WEB) == "rails-app:1"

@@ -9,6 +9,7 @@ from typing import Any
 from hakobu.aws import ecr as ecr_ops
 from hakobu.aws import ecs as ecs_ops
 from hakobu.core.errors import HakobuError
+from hakobu.core.placeholder import BOOTSTRAP_TAG
 from hakobu.ship.deploy import TAG_AT, TAG_BY, TAG_COMMIT, TAG_IMAGE
 
 HISTORY_LENGTH = 20
@@ -28,6 +29,11 @@ class ReleaseRecord:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def placeholder(self) -> bool:
+        """Terraform's revision (`hakobu up`), not a release: nothing can run it."""
+        return self.image.endswith(f":{BOOTSTRAP_TAG}")
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ def release_record(ecs: Any, arn: str, container: str, current_arn: str | None) 
 def rollback_target(
     history: list[ReleaseRecord], current_arn: str, to_revision: int | None
 ) -> ReleaseRecord:
-    """The revision to go back to: the one given, or the newest older than the current."""
+    """The revision to go back to: the one given, or the newest older than the current
+    that runs a release (Terraform's revisions run the never-pushed :bootstrap image)."""
     if to_revision is not None:
         for record in history:
             if record.revision == to_revision:
@@ -85,13 +92,21 @@ def rollback_target(
                         f"revision {to_revision} is already running",
                         "pick another with `hakobu releases`",
                     )
+                if record.placeholder:
+                    raise HakobuError(
+                        f"revision {to_revision} is one `hakobu up` registered: it runs the "
+                        f"never-pushed :{BOOTSTRAP_TAG} image, so its tasks cannot start",
+                        "pick a revision that runs a release (`hakobu releases`)",
+                    )
                 return record
         raise HakobuError(
             f"no revision {to_revision} in the last {len(history)} releases",
             "see `hakobu releases` for the revisions you can roll back to",
         )
     current = next((r.revision for r in history if r.task_definition_arn == current_arn), None)
-    older = [r for r in history if current is not None and r.revision < current]
+    older = [
+        r for r in history if current is not None and r.revision < current and not r.placeholder
+    ]
     if not older:
         raise HakobuError(
             "there is no earlier revision to roll back to",
