@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hakobu.core.config import Environment
 from hakobu.core.engines import engine
-from hakobu.provision.iam_policies import ANY, Arns, Kind, Statement, _allow
+from hakobu.provision.iam_policies import ANY, Arns, Kind, Statement, allow
 
 # The base operate policy's statement for an RDS instance; an Aurora cluster replaces it.
 RDS_INSTANCE_SID = "DatabaseStatusAndPause"
@@ -39,23 +39,23 @@ def without_rds_instance(statements: list[Statement]) -> list[Statement]:
 def _aurora(arns: Arns) -> list[Statement]:
     cluster = arns.names.db_cluster
     return [
-        _allow(
+        allow(
             "AuroraClusterStatusAndPause",
             ["rds:DescribeDBClusters", "rds:StartDBCluster", "rds:StopDBCluster"],
-            arns._arn("rds", f"cluster:{cluster}"),
+            arns.arn("rds", f"cluster:{cluster}"),
         ),
         # The cluster's instances are numbered (names.db_cluster_instance).
-        _allow("AuroraInstances", ["rds:DescribeDBInstances"], arns._arn("rds", f"db:{cluster}-*")),
+        allow("AuroraInstances", ["rds:DescribeDBInstances"], arns.arn("rds", f"db:{cluster}-*")),
         # CloudWatch's metric reads take no resource: AWS requires "*". `status` reads the
         # writer's ServerlessDatabaseCapacity (0 when it has paused itself).
-        _allow("ServerlessCapacityAnyResourceAwsRequires", ["cloudwatch:GetMetricStatistics"], ANY),
+        allow("ServerlessCapacityAnyResourceAwsRequires", ["cloudwatch:GetMetricStatistics"], ANY),
     ]
 
 
 def _autoscaling(env: Environment, arns: Arns) -> list[Statement]:
     return [
         # Application Auto Scaling's Describe* actions take no resource: AWS requires "*".
-        _allow(
+        allow(
             "ReadAutoScalingAnyResourceAwsRequires",
             [
                 "application-autoscaling:DescribeScalableTargets",
@@ -67,10 +67,10 @@ def _autoscaling(env: Environment, arns: Arns) -> list[Statement]:
         # target's ARN ends in an id AWS makes up, so it is matched by the tags Terraform's
         # default_tags put on it.
         {
-            **_allow(
+            **allow(
                 "SuspendAndResumeAutoScaling",
                 ["application-autoscaling:RegisterScalableTarget"],
-                arns._arn("application-autoscaling", "scalable-target/*"),
+                arns.arn("application-autoscaling", "scalable-target/*"),
             ),
             "Condition": {
                 "StringEquals": {
@@ -83,15 +83,15 @@ def _autoscaling(env: Environment, arns: Arns) -> list[Statement]:
 
 
 def _alarms(arns: Arns, kind: Kind) -> list[Statement]:
-    alarms = arns._arn("cloudwatch", f"alarm:{arns.names.prefix}-*")
+    alarms = arns.arn("cloudwatch", f"alarm:{arns.names.prefix}-*")
     if kind == "deploy":  # a rollout rolled back by an alarm is reported by that alarm's name
-        return [_allow("ReadDeploymentAlarms", ["cloudwatch:DescribeAlarms"], alarms)]
-    topic = arns._arn("sns", f"{arns.names.prefix}-alarms")
+        return [allow("ReadDeploymentAlarms", ["cloudwatch:DescribeAlarms"], alarms)]
+    topic = arns.arn("sns", f"{arns.names.prefix}-alarms")
     return [
-        _allow("ReadAlarms", ["cloudwatch:DescribeAlarms"], alarms),
-        _allow("ReadAlarmSubscriptions", ["sns:ListSubscriptionsByTopic"], topic),
+        allow("ReadAlarms", ["cloudwatch:DescribeAlarms"], alarms),
+        allow("ReadAlarmSubscriptions", ["sns:ListSubscriptionsByTopic"], topic),
         # ListTopics takes no resource: AWS requires "*" (the topic is found by its name).
-        _allow("FindAlarmTopicAnyResourceAwsRequires", ["sns:ListTopics"], ANY),
+        allow("FindAlarmTopicAnyResourceAwsRequires", ["sns:ListTopics"], ANY),
     ]
 
 
@@ -102,8 +102,8 @@ def _certificates(arns: Arns, cdn: bool) -> list[Statement]:
         # ListCertificates takes no resource: AWS requires "*". A certificate's ARN ends in
         # an id AWS makes up, so DescribeCertificate names the account's certificates in the
         # regions this environment uses.
-        _allow("FindCertificatesAnyResourceAwsRequires", ["acm:ListCertificates"], ANY),
-        _allow(
+        allow("FindCertificatesAnyResourceAwsRequires", ["acm:ListCertificates"], ANY),
+        allow(
             "ReadCertificates",
             ["acm:DescribeCertificate"],
             [f"arn:{scope.partition}:acm:{r}:{scope.account}:certificate/*" for r in regions],
@@ -115,5 +115,4 @@ def _certificates(arns: Arns, cdn: bool) -> list[Statement]:
 
 
 def _find_distribution() -> Statement:
-    return _allow("FindDistributionAnyResourceAwsRequires", ["cloudfront:ListDistributions"], ANY)
-
+    return allow("FindDistributionAnyResourceAwsRequires", ["cloudfront:ListDistributions"], ANY)

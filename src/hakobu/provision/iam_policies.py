@@ -57,32 +57,34 @@ class Arns:
     # [storage] bucket = true: the bucket's name (the default one holds the account id).
     bucket: str | None = None
 
-    def _arn(self, service: str, resource: str, region: bool = True) -> str:
+    def arn(self, service: str, resource: str, region: bool = True) -> str:
+        """The ARN of `resource` of `service` in this scope (without a region for
+        global services such as IAM): the optional parts name theirs with it too."""
         where = self.scope.region if region else ""
         return f"arn:{self.scope.partition}:{service}:{where}:{self.scope.account}:{resource}"
 
     @property
     def repository(self) -> str:
-        return self._arn("ecr", f"repository/{self.names.repository}")
+        return self.arn("ecr", f"repository/{self.names.repository}")
 
     @property
     def cluster(self) -> str:
-        return self._arn("ecs", f"cluster/{self.names.cluster}")
+        return self.arn("ecs", f"cluster/{self.names.cluster}")
 
     @property
     def service(self) -> str:
-        return self._arn("ecs", f"service/{self.names.cluster}/{self.names.service}")
+        return self.arn("ecs", f"service/{self.names.cluster}/{self.names.service}")
 
     @property
     def task_definitions(self) -> str:
-        return self._arn("ecs", f"task-definition/{self.names.task_family}:*")
+        return self.arn("ecs", f"task-definition/{self.names.task_family}:*")
 
     @property
     def services(self) -> list[str]:
         """web's service and each worker's."""
         cluster = self.names.cluster
         workers = [
-            self._arn("ecs", f"service/{cluster}/{self.names.process(w)}") for w in self.workers
+            self.arn("ecs", f"service/{cluster}/{self.names.process(w)}") for w in self.workers
         ]
         return [self.service, *workers]
 
@@ -92,18 +94,18 @@ class Arns:
         rollback register revisions in all of them; `schedules run` runs the last)."""
         own = [self.names.process(w) for w in self.workers]
         own += [self.names.schedule_family] if self.schedules else []
-        return [self.task_definitions, *(self._arn("ecs", f"task-definition/{f}:*") for f in own)]
+        return [self.task_definitions, *(self.arn("ecs", f"task-definition/{f}:*") for f in own)]
 
     @property
     def schedule_arns(self) -> list[str]:
         return [
-            self._arn("scheduler", f"schedule/default/{self.names.schedule(n)}")
+            self.arn("scheduler", f"schedule/default/{self.names.schedule(n)}")
             for n in self.schedules
         ]
 
     @property
     def schedules_dlq(self) -> str:
-        return self._arn("sqs", self.names.schedules_dlq)
+        return self.arn("sqs", self.names.schedules_dlq)
 
     @property
     def storage_bucket(self) -> str:
@@ -113,23 +115,23 @@ class Arns:
 
     @property
     def tasks(self) -> str:
-        return self._arn("ecs", f"task/{self.names.cluster}/*")
+        return self.arn("ecs", f"task/{self.names.cluster}/*")
 
     @property
     def container_instances(self) -> str:
-        return self._arn("ecs", f"container-instance/{self.names.cluster}/*")
+        return self.arn("ecs", f"container-instance/{self.names.cluster}/*")
 
     @property
     def log_group(self) -> str:
-        return self._arn("logs", f"log-group:{self.names.log_group}")
+        return self.arn("logs", f"log-group:{self.names.log_group}")
 
     @property
     def log_streams(self) -> str:
         # `log-group:NAME:*` is the group and every stream in it (log-stream:...).
-        return self._arn("logs", f"log-group:{self.names.log_group}:*")
+        return self.arn("logs", f"log-group:{self.names.log_group}:*")
 
     def role(self, name: str) -> str:
-        return self._arn("iam", f"role/{name}", region=False)
+        return self.arn("iam", f"role/{name}", region=False)
 
     @property
     def task_roles(self) -> list[str]:
@@ -137,10 +139,10 @@ class Arns:
 
     @property
     def db_instance(self) -> str:
-        return self._arn("rds", f"db:{self.names.db_instance}")
+        return self.arn("rds", f"db:{self.names.db_instance}")
 
     def secret(self, name_or_prefix: str, suffix: str = SECRET_SUFFIX) -> str:
-        return self._arn("secretsmanager", f"secret:{name_or_prefix}{suffix}")
+        return self.arn("secretsmanager", f"secret:{name_or_prefix}{suffix}")
 
     @property
     def secrets(self) -> list[str]:
@@ -156,9 +158,10 @@ def _one_or_all(resources: list[str]) -> str | list[str]:
     return resources[0] if len(resources) == 1 else resources
 
 
-def _allow(
+def allow(
     sid: str, actions: list[str], resources: str | list[str], condition: Statement | None = None
 ) -> Statement:
+    """One Allow statement, its actions sorted; every policy part builds its own with it."""
     statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions)}
     statement["Resource"] = resources
     if condition:
@@ -188,12 +191,12 @@ ECR_PUSH_PULL = [
 
 def _identity() -> Statement:
     # GetCallerIdentity has no resource: AWS requires "*" (it names who deployed a revision).
-    return _allow("CallerIdentityAnyResourceAwsRequires", ["sts:GetCallerIdentity"], ANY)
+    return allow("CallerIdentityAnyResourceAwsRequires", ["sts:GetCallerIdentity"], ANY)
 
 
 def _task_definition_reads() -> Statement:
     # ECS offers no resource-level permission for these: AWS requires "*".
-    return _allow(
+    return allow(
         "TaskDefinitionReadsAnyResourceAwsRequires",
         ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"],
         ANY,
@@ -202,7 +205,7 @@ def _task_definition_reads() -> Statement:
 
 def _load_balancer_reads() -> Statement:
     # Elastic Load Balancing's Describe* calls take no resource: AWS requires "*".
-    return _allow(
+    return allow(
         "LoadBalancerReadsAnyResourceAwsRequires",
         [
             "elasticloadbalancing:DescribeLoadBalancers",
@@ -216,16 +219,16 @@ def _load_balancer_reads() -> Statement:
 def _register_revisions(arns: Arns) -> Statement:
     # Deregister: a deploy whose release command fails withdraws the revision it registered.
     actions = ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"]
-    return _allow("RegisterRevisionsOfFamily", actions, _one_or_all(arns.families))
+    return allow("RegisterRevisionsOfFamily", actions, _one_or_all(arns.families))
 
 
 def _find_log_group() -> Statement:
     # DescribeLogGroups lists by name prefix and takes no resource: AWS requires "*".
-    return _allow("FindLogGroupAnyResourceAwsRequires", ["logs:DescribeLogGroups"], ANY)
+    return allow("FindLogGroupAnyResourceAwsRequires", ["logs:DescribeLogGroups"], ANY)
 
 
 def _pass_task_roles(arns: Arns) -> Statement:
-    return _allow(
+    return allow(
         "PassTaskRolesToEcsTasks",
         ["iam:PassRole"],
         arns.task_roles,
@@ -234,7 +237,7 @@ def _pass_task_roles(arns: Arns) -> Statement:
 
 
 def _run_tasks(arns: Arns) -> Statement:
-    return _allow(
+    return allow(
         "RunOneOffTasksInCluster",
         ["ecs:RunTask"],
         _one_or_all(arns.families),
@@ -243,7 +246,7 @@ def _run_tasks(arns: Arns) -> Statement:
 
 
 def _read_logs(arns: Arns) -> Statement:
-    return _allow(
+    return allow(
         "ReadLogGroup",
         ["logs:FilterLogEvents", "logs:GetLogEvents"],
         [arns.log_group, arns.log_streams],
@@ -255,24 +258,24 @@ def deploy_statements(arns: Arns) -> list[Statement]:
     return [
         _identity(),
         # An ECR login token is account-wide: AWS requires "*" for GetAuthorizationToken.
-        _allow("EcrLoginAnyResourceAwsRequires", ["ecr:GetAuthorizationToken"], ANY),
-        _allow("PushAndReadImages", ECR_PUSH_PULL, arns.repository),
+        allow("EcrLoginAnyResourceAwsRequires", ["ecr:GetAuthorizationToken"], ANY),
+        allow("PushAndReadImages", ECR_PUSH_PULL, arns.repository),
         _task_definition_reads(),
         _register_revisions(arns),
         # Tags on a new revision (who, which image) are added by the register call itself.
-        _allow(
+        allow(
             "TagNewRevisions",
             ["ecs:TagResource"],
             _one_or_all(arns.families),
             {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
         ),
-        _allow(
+        allow(
             "DescribeAndUpdateService",
             ["ecs:DescribeServices", "ecs:UpdateService"],
             _one_or_all(arns.services),
         ),
         _run_tasks(arns),
-        _allow("FollowOneOffTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
+        allow("FollowOneOffTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
         _pass_task_roles(arns),
         _read_logs(arns),
         _load_balancer_reads(),
@@ -300,42 +303,42 @@ def operate_statements(arns: Arns) -> list[Statement]:
         _task_definition_reads(),
         # ListTasks is authorized on the cluster's container-instance ARNs (Fargate has none
         # to name), and the ecs:cluster condition keeps it to this cluster.
-        _allow(
+        allow(
             "ListClusterTasks",
             ["ecs:ListTasks"],
             arns.container_instances,
             {"ArnEquals": {"ecs:cluster": arns.cluster}},
         ),
-        _allow(
+        allow(
             "DescribeAndScaleService",
             ["ecs:DescribeServices", "ecs:UpdateService"],
             _one_or_all(arns.services),
         ),
-        _allow("DescribeTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
-        _allow("ExecIntoTasks", ["ecs:ExecuteCommand"], [arns.cluster, arns.tasks]),
-        _allow("SessionsToTasks", ["ssm:StartSession"], [arns.tasks, _port_forwarding(arns)]),
-        _allow(
+        allow("DescribeTasks", ["ecs:DescribeTasks", "ecs:StopTask"], arns.tasks),
+        allow("ExecIntoTasks", ["ecs:ExecuteCommand"], [arns.cluster, arns.tasks]),
+        allow("SessionsToTasks", ["ssm:StartSession"], [arns.tasks, _port_forwarding(arns)]),
+        allow(
             "EndOwnSessions",
             ["ssm:TerminateSession", "ssm:ResumeSession"],
-            arns._arn("ssm", "session/${aws:userid}-*"),
+            arns.arn("ssm", "session/${aws:userid}-*"),
         ),
         _run_tasks(arns),
         # `hakobu secrets set` registers a revision that reads the new secret.
         _register_revisions(arns),
         _pass_task_roles(arns),
-        _allow("ReadImages", ["ecr:DescribeImages", "ecr:DescribeRepositories"], arns.repository),
+        allow("ReadImages", ["ecr:DescribeImages", "ecr:DescribeRepositories"], arns.repository),
         _read_logs(arns),
-        _allow("TailLogGroup", ["logs:StartLiveTail"], [arns.log_group, arns.log_streams]),
+        allow("TailLogGroup", ["logs:StartLiveTail"], [arns.log_group, arns.log_streams]),
         _find_log_group(),
         _load_balancer_reads(),
-        _allow(
+        allow(
             "DatabaseStatusAndPause",
             ["rds:DescribeDBInstances", "rds:StartDBInstance", "rds:StopDBInstance"],
             arns.db_instance,
         ),
-        _allow("AppSecrets", SECRET_ACTIONS, arns.secrets),
+        allow("AppSecrets", SECRET_ACTIONS, arns.secrets),
         # ListSecrets and GetRandomPassword take no resource: AWS requires "*".
-        _allow(
+        allow(
             "ListSecretsAnyResourceAwsRequires",
             ["secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets"],
             ANY,
@@ -575,69 +578,69 @@ def provision_groups(arns: Arns) -> Grouped:
 
 
 def _network_provisioning(arns: Arns) -> list[Statement]:
-    ec2_any = arns._arn("ec2", "*")  # ids (vpc-..., sg-...) are not known before creation
+    ec2_any = arns.arn("ec2", "*")  # ids (vpc-..., sg-...) are not known before creation
     return [
-        _allow("CreateNetworkTaggedHakobu", EC2_CREATE, ec2_any, TAGGED_HAKOBU_ON_CREATE),
+        allow("CreateNetworkTaggedHakobu", EC2_CREATE, ec2_any, TAGGED_HAKOBU_ON_CREATE),
         # Tags are set by the create call itself (the provider's default tags); a security
         # group rule (aws_vpc_security_group_*_rule) is created, and tagged, by Authorize*.
-        _allow(
+        allow(
             "TagNetworkOnCreate",
             ["ec2:CreateTags"],
             ec2_any,
             {"StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in EC2_TAGGED_CREATE]}},
         ),
         # A new rule has no tags yet to match: it is named by the tags its request gives it.
-        _allow(
+        allow(
             "CreateSecurityGroupRulesTaggedHakobu",
             EC2_RULE_CREATE,
-            arns._arn("ec2", "security-group-rule/*"),
+            arns.arn("ec2", "security-group-rule/*"),
             TAGGED_HAKOBU_ON_CREATE,
         ),
         # The VPC's default security group (aws_default_security_group) exists untagged
         # until the provider gives it the default tags, before it strips its rules. No
         # condition key tells a default group from another, so this allows tagging a
         # group that has no ManagedBy tag yet, never retagging one another tool manages.
-        _allow(
+        allow(
             "TagDefaultSecurityGroup",
             ["ec2:CreateTags"],
-            arns._arn("ec2", "security-group/*"),
+            arns.arn("ec2", "security-group/*"),
             {**TAGGED_HAKOBU_ON_CREATE, "Null": {"aws:ResourceTag/ManagedBy": "true"}},
         ),
-        _allow("ChangeHakobuNetwork", EC2_CHANGE, ec2_any, MANAGED_BY_HAKOBU),
+        allow("ChangeHakobuNetwork", EC2_CHANGE, ec2_any, MANAGED_BY_HAKOBU),
         # These EC2 Describe* calls take no resource: AWS requires "*".
-        _allow("NetworkReadsAnyResourceAwsRequires", EC2_READS, ANY),
-        _allow("ReadNetworkAttributes", ["ec2:DescribeVpcAttribute"], ec2_any),
+        allow("NetworkReadsAnyResourceAwsRequires", EC2_READS, ANY),
+        allow("ReadNetworkAttributes", ["ec2:DescribeVpcAttribute"], ec2_any),
     ]
 
 
 def _load_balancer_provisioning(arns: Arns) -> list[Statement]:
     prefix = arns.names.prefix
     return [
-        _allow(
+        allow(
             "LoadBalancerAndTargetGroup",
             ELB_WRITES,
             [
-                arns._arn("elasticloadbalancing", f"loadbalancer/app/{prefix}-*"),
-                arns._arn("elasticloadbalancing", f"listener/app/{prefix}-*"),
-                arns._arn("elasticloadbalancing", f"listener-rule/app/{prefix}-*"),
-                arns._arn("elasticloadbalancing", f"targetgroup/{prefix}-*"),
+                arns.arn("elasticloadbalancing", f"loadbalancer/app/{prefix}-*"),
+                arns.arn("elasticloadbalancing", f"listener/app/{prefix}-*"),
+                arns.arn("elasticloadbalancing", f"listener-rule/app/{prefix}-*"),
+                arns.arn("elasticloadbalancing", f"targetgroup/{prefix}-*"),
             ],
         ),
         # Elastic Load Balancing's Describe* calls take no resource: AWS requires "*".
-        _allow("LoadBalancerReadsAnyResourceAwsRequires", ELB_READS, ANY),
+        allow("LoadBalancerReadsAnyResourceAwsRequires", ELB_READS, ANY),
     ]
 
 
 def _compute_provisioning(arns: Arns) -> list[Statement]:
     return [
         _identity(),
-        _allow(
+        allow(
             "ClusterServiceTaskDefinitions",
             ECS_WRITES,
             [arns.cluster, *arns.services, *arns.families],
         ),
         # Task definitions are read and retired by ARN without resource-level support.
-        _allow(
+        allow(
             "TaskDefinitionReadsAnyResourceAwsRequires",
             [
                 "ecs:DeregisterTaskDefinition",
@@ -646,8 +649,8 @@ def _compute_provisioning(arns: Arns) -> list[Statement]:
             ],
             ANY,
         ),
-        _allow("Repository", ECR_WRITES, arns.repository),
-        _allow("LogGroup", LOG_GROUP_WRITES, [arns.log_group, arns.log_streams]),
+        allow("Repository", ECR_WRITES, arns.repository),
+        allow("LogGroup", LOG_GROUP_WRITES, [arns.log_group, arns.log_streams]),
         _find_log_group(),
     ]
 
@@ -655,19 +658,19 @@ def _compute_provisioning(arns: Arns) -> list[Statement]:
 def _role_provisioning(arns: Arns) -> list[Statement]:
     names = arns.names
     return [
-        _allow(
+        allow(
             "TaskAndDeployRoles",
             IAM_ROLE_WRITES,
             [*arns.task_roles, arns.role(names.github_deploy_role)],
         ),
-        _allow(
+        allow(
             "GithubOidcProvider",
             OIDC_PROVIDER_WRITES,
             github_oidc_provider(arns),
         ),
         # Finding an existing provider ([ci] oidc_provider = "existing") lists them all:
         # ListOpenIDConnectProviders takes no resource, so AWS requires "*".
-        _allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
+        allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
     ]
 
 
@@ -675,18 +678,18 @@ def _data_provisioning(arns: Arns) -> list[Statement]:
     names = arns.names
     prefix = names.prefix
     return [
-        _allow(
+        allow(
             "Database",
             RDS_WRITES,
             [
                 arns.db_instance,
-                arns._arn("rds", f"subgrp:{names.db_subnet_group}"),
-                arns._arn("rds", f"cluster:{prefix}-*"),
+                arns.arn("rds", f"subgrp:{names.db_subnet_group}"),
+                arns.arn("rds", f"cluster:{prefix}-*"),
             ],
         ),
         # `final_snapshot = true`: deleting the database takes its last snapshot, which
         # AWS authorizes as a snapshot create (and tags it: copy_tags_to_snapshot).
-        _allow(
+        allow(
             "FinalSnapshot",
             [
                 "rds:AddTagsToResource",
@@ -697,24 +700,24 @@ def _data_provisioning(arns: Arns) -> list[Statement]:
             ],
             [
                 arns.db_instance,
-                arns._arn("rds", f"cluster:{names.db_cluster}"),
-                arns._arn("rds", f"snapshot:{names.db_instance}-final"),
-                arns._arn("rds", f"cluster-snapshot:{names.db_cluster}-final"),
+                arns.arn("rds", f"cluster:{names.db_cluster}"),
+                arns.arn("rds", f"snapshot:{names.db_instance}-final"),
+                arns.arn("rds", f"cluster-snapshot:{names.db_cluster}-final"),
             ],
         ),
         # A database created without its own parameter or option group is authorized on
         # the engine's default ones (AWS's, in this account's ARN space).
-        _allow(
+        allow(
             "DefaultParameterAndOptionGroups",
             ["rds:CreateDBCluster", "rds:CreateDBInstance"],
             [
-                arns._arn("rds", "cluster-pg:default.*"),
-                arns._arn("rds", "pg:default.*"),
-                arns._arn("rds", "og:default:*"),
+                arns.arn("rds", "cluster-pg:default.*"),
+                arns.arn("rds", "pg:default.*"),
+                arns.arn("rds", "og:default:*"),
             ],
         ),
-        _allow("Secrets", SECRET_WRITES, arns.secrets),
-        _allow(
+        allow("Secrets", SECRET_WRITES, arns.secrets),
+        allow(
             "ListSecretsAnyResourceAwsRequires",
             ["secretsmanager:GetRandomPassword", "secretsmanager:ListSecrets"],
             ANY,
@@ -749,8 +752,8 @@ SCHEDULER = "scheduler.amazonaws.com"
 def schedule_provisioning(arns: Arns) -> list[Statement]:
     """The schedules and their dead-letter queue."""
     return [
-        _allow("Schedules", SCHEDULE_WRITES, _one_or_all(arns.schedule_arns)),
-        _allow("SchedulesDeadLetterQueue", DEAD_LETTER_QUEUE_WRITES, arns.schedules_dlq),
+        allow("Schedules", SCHEDULE_WRITES, _one_or_all(arns.schedule_arns)),
+        allow("SchedulesDeadLetterQueue", DEAD_LETTER_QUEUE_WRITES, arns.schedules_dlq),
     ]
 
 
@@ -758,7 +761,7 @@ def scheduler_role_provisioning(arns: Arns) -> list[Statement]:
     """The role Scheduler runs tasks with."""
     role = arns.role(arns.names.scheduler_role)
     return [
-        _allow("SchedulerRole", [a for a in IAM_ROLE_WRITES if a != "iam:PassRole"], role),
+        allow("SchedulerRole", [a for a in IAM_ROLE_WRITES if a != "iam:PassRole"], role),
         _pass_scheduler_role(role),
     ]
 
@@ -810,12 +813,12 @@ def storage_provisioning(arns: Arns) -> list[Statement]:
     Not s3:GetObject or s3:PutObject: provisioning never reads or writes an upload."""
     bucket = arns.storage_bucket
     return [
-        _allow(
+        allow(
             "StorageBucket",
             [*STORAGE_BUCKET_WRITES, *STORAGE_BUCKET_REFRESH_READS, "s3:ListBucketVersions"],
             bucket,
         ),
-        _allow("EmptyStorageBucketOnDeleteData", STORAGE_EMPTYING, f"{bucket}/*"),
+        allow("EmptyStorageBucketOnDeleteData", STORAGE_EMPTYING, f"{bucket}/*"),
     ]
 
 
@@ -883,16 +886,16 @@ def schedule_operations(arns: Arns) -> list[Statement]:
     resume disable and enable them (UpdateSchedule sends the schedule's role again)."""
     role = arns.role(arns.names.scheduler_role)
     return [
-        _allow("ReadSchedules", ["scheduler:GetSchedule"], arns.schedule_arns),
-        _allow("ReadSchedulerRole", ["iam:GetRole", "iam:GetRolePolicy"], role),
-        _allow("PauseAndResumeSchedules", ["scheduler:UpdateSchedule"], arns.schedule_arns),
+        allow("ReadSchedules", ["scheduler:GetSchedule"], arns.schedule_arns),
+        allow("ReadSchedulerRole", ["iam:GetRole", "iam:GetRolePolicy"], role),
+        allow("PauseAndResumeSchedules", ["scheduler:UpdateSchedule"], arns.schedule_arns),
         _pass_scheduler_role(role),
     ]
 
 
 def _pass_scheduler_role(role: str) -> Statement:
     # A schedule names its role: CreateSchedule/UpdateSchedule pass it to Scheduler only.
-    return _allow(
+    return allow(
         "PassSchedulerRoleToScheduler",
         ["iam:PassRole"],
         role,
@@ -901,15 +904,15 @@ def _pass_scheduler_role(role: str) -> Statement:
 
 
 def github_oidc_provider(arns: Arns) -> str:
-    return arns._arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region=False)
+    return arns.arn("iam", f"oidc-provider/{GITHUB_OIDC_HOST}", region=False)
 
 
 def ci_reads(arns: Arns) -> list[Statement]:
     """`hakobu doctor` reads which GitHub OIDC provider applies, and the deploy role."""
     return [
         # ListOpenIDConnectProviders takes no resource: AWS requires "*".
-        _allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
-        _allow(
+        allow("ListOidcProvidersAnyResourceAwsRequires", ["iam:ListOpenIDConnectProviders"], ANY),
+        allow(
             "ReadGithubOidcProviderAndDeployRole",
             ["iam:GetOpenIDConnectProvider", "iam:GetRole"],
             [github_oidc_provider(arns), arns.role(arns.names.github_deploy_role)],

@@ -25,7 +25,7 @@ from hakobu.provision.iam_policies import (
     Arns,
     Group,
     Statement,
-    _allow,
+    allow,
 )
 from hakobu.provision.state import default_state_bucket, state_key
 
@@ -69,7 +69,7 @@ def _dual_stack_network(arns: Arns) -> list[Statement]:
     # With a domain the VPC, its public subnets and the ALB are dual-stack: a stack that
     # gains a domain associates an IPv6 block with what it already has.
     return [
-        _allow(
+        allow(
             "DualStackHakobuNetwork",
             [
                 "ec2:AssociateSubnetCidrBlock",
@@ -77,7 +77,7 @@ def _dual_stack_network(arns: Arns) -> list[Statement]:
                 "ec2:DisassociateSubnetCidrBlock",
                 "ec2:DisassociateVpcCidrBlock",
             ],
-            arns._arn("ec2", "*"),
+            arns.arn("ec2", "*"),
             MANAGED_BY_HAKOBU,
         )
     ]
@@ -96,7 +96,7 @@ def _domain(arns: Arns, domain: DomainSettings) -> list[Statement]:
     statements = [
         # RequestCertificate has no resource (the ARN is made by ACM): AWS requires "*".
         # It may ask only for this environment's names, tagged as hakobu's.
-        _allow(
+        allow(
             "RequestCertificatesAnyResourceAwsRequires",
             ["acm:RequestCertificate"],
             ANY,
@@ -105,28 +105,28 @@ def _domain(arns: Arns, domain: DomainSettings) -> list[Statement]:
                 "ForAllValues:StringEquals": {"acm:DomainNames": names},
             },
         ),
-        _allow(
+        allow(
             "TagNewCertificates",
             ["acm:AddTagsToCertificate"],
             certificates,
             TAGGED_HAKOBU_ON_CREATE,
         ),
-        _allow(
+        allow(
             "HakobuCertificates",
             ["acm:DeleteCertificate", "acm:RemoveTagsFromCertificate"],
             certificates,
             MANAGED_BY_HAKOBU,
         ),
         # aws_acm_certificate_validation waits on DescribeCertificate.
-        _allow(
+        allow(
             "ReadCertificates",
             ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
             certificates,
         ),
-        _allow(
+        allow(
             "DualStackLoadBalancer",
             ["elasticloadbalancing:SetIpAddressType"],
-            arns._arn("elasticloadbalancing", f"loadbalancer/app/{arns.names.prefix}-*"),
+            arns.arn("elasticloadbalancing", f"loadbalancer/app/{arns.names.prefix}-*"),
         ),
     ]
     if not domain.external:
@@ -142,8 +142,8 @@ def _records(arns: Arns, name: str) -> list[Statement]:
     return [
         # The zone is found by name (data.aws_route53_zone): ListHostedZones takes no
         # resource, AWS requires "*".
-        _allow("FindHostedZoneAnyResourceAwsRequires", ["route53:ListHostedZones"], ANY),
-        _allow(
+        allow("FindHostedZoneAnyResourceAwsRequires", ["route53:ListHostedZones"], ANY),
+        allow(
             "ReadHostedZone",
             [
                 "route53:GetHostedZone",
@@ -152,7 +152,7 @@ def _records(arns: Arns, name: str) -> list[Statement]:
             ],
             zones,
         ),
-        _allow(
+        allow(
             "DomainRecords",
             ["route53:ChangeResourceRecordSets"],
             zones,
@@ -168,9 +168,7 @@ def _records(arns: Arns, name: str) -> list[Statement]:
                 },
             },
         ),
-        _allow(
-            "WaitForRecordChanges", ["route53:GetChange"], f"arn:{partition}:route53:::change/*"
-        ),
+        allow("WaitForRecordChanges", ["route53:GetChange"], f"arn:{partition}:route53:::change/*"),
     ]
 
 
@@ -182,13 +180,13 @@ def _origin_facing_prefix_list(arns: Arns) -> list[Statement]:
     return [
         # data.aws_ec2_managed_prefix_list finds CloudFront's list by name:
         # DescribeManagedPrefixLists takes no resource, AWS requires "*".
-        _allow(
+        allow(
             "FindOriginFacingPrefixListAnyResourceAwsRequires",
             ["ec2:DescribeManagedPrefixLists"],
             ANY,
         ),
         # The list is AWS's own: its ARN's account is "aws", which IAM matches with "*".
-        _allow(
+        allow(
             "ReadOriginFacingPrefixList",
             ["ec2:GetManagedPrefixListEntries"],
             f"arn:{scope.partition}:ec2:{scope.region}:*:prefix-list/*",
@@ -203,7 +201,7 @@ def _distribution(arns: Arns) -> list[Statement]:
     # managed ones, named by id in the blueprint (blueprint.cdn): nothing reads them.
     distributions = f"arn:{arns.scope.partition}:cloudfront::{arns.scope.account}:distribution/*"
     return [
-        _allow(
+        allow(
             "Distribution",
             [
                 "cloudfront:CreateDistribution",
@@ -216,7 +214,7 @@ def _distribution(arns: Arns) -> list[Statement]:
             ],
             distributions,
         ),
-        _allow(
+        allow(
             "TagDistribution", ["cloudfront:TagResource"], distributions, TAGGED_HAKOBU_ON_CREATE
         ),
     ]
@@ -230,7 +228,7 @@ def _web_acl(arns: Arns, cdn: bool) -> list[Statement]:
     prefix = arns.names.prefix
     acl = f"arn:{scope.partition}:wafv2:{region}:{scope.account}:{kind}/webacl/{prefix}-waf/*"
     statements = [
-        _allow(
+        allow(
             "WebAcl",
             [
                 "wafv2:CreateWebACL",
@@ -246,16 +244,16 @@ def _web_acl(arns: Arns, cdn: bool) -> list[Statement]:
     ]
     if cdn:
         return statements
-    load_balancer = arns._arn("elasticloadbalancing", f"loadbalancer/app/{prefix}-*")
+    load_balancer = arns.arn("elasticloadbalancing", f"loadbalancer/app/{prefix}-*")
     return [
         *statements,
-        _allow(
+        allow(
             "AssociateWebAclWithLoadBalancer",
             ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:GetWebACLForResource"],
             [acl, load_balancer],
         ),
         # SetWebAcl, which an association implies, has no resource: AWS requires "*".
-        _allow("SetWebAclAnyResourceAwsRequires", ["elasticloadbalancing:SetWebAcl"], ANY),
+        allow("SetWebAclAnyResourceAwsRequires", ["elasticloadbalancing:SetWebAcl"], ANY),
     ]
 
 
@@ -264,12 +262,12 @@ def _web_acl(arns: Arns, cdn: bool) -> list[Statement]:
 
 def _alarms(env: Environment, arns: Arns) -> list[Statement]:
     scope = arns.scope
-    topic = arns._arn("sns", topic_name(env))
+    topic = arns.arn("sns", topic_name(env))
     # Dashboards are global: their ARN has no region.
     dashboard = f"arn:{scope.partition}:cloudwatch::{scope.account}:dashboard/"
     dashboard += dashboard_name(env)
     return [
-        _allow(
+        allow(
             "AlarmTopic",
             [
                 "sns:CreateTopic",
@@ -285,7 +283,7 @@ def _alarms(env: Environment, arns: Arns) -> list[Statement]:
             topic,
         ),
         # A subscription's own calls take no resource: AWS requires "*".
-        _allow(
+        allow(
             "AlarmSubscriptionsAnyResourceAwsRequires",
             [
                 "sns:GetSubscriptionAttributes",
@@ -294,7 +292,7 @@ def _alarms(env: Environment, arns: Arns) -> list[Statement]:
             ],
             ANY,
         ),
-        _allow(
+        allow(
             "Alarms",
             [
                 "cloudwatch:DeleteAlarms",
@@ -304,9 +302,9 @@ def _alarms(env: Environment, arns: Arns) -> list[Statement]:
                 "cloudwatch:TagResource",
                 "cloudwatch:UntagResource",
             ],
-            arns._arn("cloudwatch", f"alarm:{arns.names.prefix}-*"),
+            arns.arn("cloudwatch", f"alarm:{arns.names.prefix}-*"),
         ),
-        _allow(
+        allow(
             "Dashboard",
             ["cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"],
             dashboard,
@@ -319,9 +317,9 @@ def _alarms(env: Environment, arns: Arns) -> list[Statement]:
 
 def _autoscaling(arns: Arns) -> list[Statement]:
     names = arns.names
-    targets = arns._arn("application-autoscaling", "scalable-target/*")  # ids made by AWS
+    targets = arns.arn("application-autoscaling", "scalable-target/*")  # ids made by AWS
     return [
-        _allow(
+        allow(
             "CreateScalableTargetTaggedHakobu",
             ["application-autoscaling:RegisterScalableTarget"],
             targets,
@@ -334,13 +332,13 @@ def _autoscaling(arns: Arns) -> list[Statement]:
         ),
         # The register call tags the new target itself (service-namespace is not a key
         # TagResource knows: a condition on it would never match).
-        _allow(
+        allow(
             "TagNewScalableTarget",
             ["application-autoscaling:TagResource"],
             targets,
             TAGGED_HAKOBU_ON_CREATE,
         ),
-        _allow(
+        allow(
             "HakobuScalableTarget",
             [
                 "application-autoscaling:DeleteScalingPolicy",
@@ -355,7 +353,7 @@ def _autoscaling(arns: Arns) -> list[Statement]:
             MANAGED_BY_HAKOBU,
         ),
         # Describe* take no resource: AWS requires "*".
-        _allow(
+        allow(
             "ReadAutoScalingAnyResourceAwsRequires",
             [
                 "application-autoscaling:DescribeScalableTargets",
@@ -364,10 +362,10 @@ def _autoscaling(arns: Arns) -> list[Statement]:
             ANY,
         ),
         # A target-tracking policy makes (and removes) its alarms with the caller's rights.
-        _allow(
+        allow(
             "TargetTrackingAlarms",
             ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"],
-            arns._arn("cloudwatch", f"alarm:TargetTracking-service/{names.cluster}/*"),
+            arns.arn("cloudwatch", f"alarm:TargetTracking-service/{names.cluster}/*"),
         ),
     ]
 
@@ -381,7 +379,7 @@ def _autoscaling_role(arns: Arns) -> Statement:
         f"arn:{arns.scope.partition}:iam::{arns.scope.account}:role/aws-service-role/"
         f"{AUTOSCALING_ECS}/AWSServiceRoleForApplicationAutoScaling_ECSService"
     )
-    return _allow(
+    return allow(
         "AutoScalingServiceLinkedRole",
         ["iam:CreateServiceLinkedRole"],
         role,
@@ -393,7 +391,7 @@ def _aurora_instances(arns: Arns) -> list[Statement]:
     # The cluster is under `Database` (cluster:PREFIX-*); its instances are numbered.
     cluster = arns.names.db_cluster
     return [
-        _allow(
+        allow(
             "AuroraInstances",
             [
                 "rds:AddTagsToResource",
@@ -404,7 +402,7 @@ def _aurora_instances(arns: Arns) -> list[Statement]:
                 "rds:ModifyDBInstance",
                 "rds:RemoveTagsFromResource",
             ],
-            arns._arn("rds", f"db:{cluster}-*"),
+            arns.arn("rds", f"db:{cluster}-*"),
         )
     ]
 
@@ -416,7 +414,7 @@ def _state_bucket(env: Environment, arns: Arns) -> list[Statement]:
     bucket_arn = f"arn:{arns.scope.partition}:s3:::{bucket}"
     state = f"{bucket_arn}/{state_key(env)}"
     return [
-        _allow(
+        allow(
             "StateBucket",
             [
                 "s3:CreateBucket",
@@ -428,6 +426,6 @@ def _state_bucket(env: Environment, arns: Arns) -> list[Statement]:
             ],
             bucket_arn,
         ),
-        _allow("StateObject", ["s3:GetObject", "s3:PutObject"], [state, f"{state}.tflock"]),
-        _allow("StateLockRelease", ["s3:DeleteObject"], f"{state}.tflock"),
+        allow("StateObject", ["s3:GetObject", "s3:PutObject"], [state, f"{state}.tflock"]),
+        allow("StateLockRelease", ["s3:DeleteObject"], f"{state}.tflock"),
     ]
