@@ -187,3 +187,40 @@ def test_rollback_goes_to_the_previous_revision_and_back(
     assert _service(ecs)["taskDefinition"] == second_arn
     again = run_hakobu("rollback", "--sandbox", "--to", str(revision), cwd=sandbox_stack.root)
     assert again.code == 1 and "already running" in again.stderr
+
+
+def _serving(sandbox_stack: SandboxStack) -> list[str]:
+    """Which of this module's two versions the load balancer serves."""
+    bodies = (UP_BODY, f"{UP_BODY}, v2")
+    return [body for body in bodies if served_body(sandbox_stack.root, "/up", body) == body]
+
+
+def test_up_after_a_deploy_rolls_a_changed_task_size_out_on_the_running_release(
+    sandbox_stack: SandboxStack, deployed: dict[str, Any]
+) -> None:
+    """The service ignores task_definition, so the apply alone only registers Terraform's
+    revision (running :bootstrap); `up` then rolls the release that runs out on it, and the
+    restoring `up` rolls it back to 512 MiB the same way."""
+    ecs, path = sandbox_stack.client("ecs"), sandbox_stack.root / "hakobu.toml"
+    config = path.read_text()
+    running = _service(ecs)["taskDefinition"]
+    image = ecs.describe_task_definition(taskDefinition=running)["taskDefinition"][
+        "containerDefinitions"
+    ][0]["image"]
+    serving = _serving(sandbox_stack)
+    path.write_text(config.replace("memory = 512\n", "memory = 1024\n", 1))
+    try:
+        up = run_hakobu("up", "--sandbox", "--yes", cwd=sandbox_stack.root)
+        assert up.code == 0, up.output
+        now = _service(ecs)["taskDefinition"]
+        assert now != running and "Rolled out" in up.output, up.output
+        described = ecs.describe_task_definition(taskDefinition=now)["taskDefinition"]
+        assert described["memory"] == "1024"
+        assert described["containerDefinitions"][0]["image"] == image  # the same release
+        assert serving and _serving(sandbox_stack) == serving
+    finally:
+        path.write_text(config)
+        back = run_hakobu("up", "--sandbox", "--yes", cwd=sandbox_stack.root)
+    assert back.code == 0, back.output
+    restored = ecs.describe_task_definition(taskDefinition=_service(ecs)["taskDefinition"])
+    assert restored["taskDefinition"]["memory"] == "512"
