@@ -135,32 +135,63 @@ def test_a_name_no_zone_holds_keeps_the_emulators_timer(aws: Aws) -> None:
     assert _status(acm, arn) == "PENDING_VALIDATION"
 
 
-def test_a_subnets_ipv6_block_reads_associated(aws: Aws) -> None:
-    """As the provider creates a dual-stack ALB's public subnet, then waits for its block to
-    read "associated" (moto's nested state made it wait until its 3-minute timeout)."""
+def _dual_stack_subnets(aws: Aws, cidr: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """A VPC with an Amazon-provided /56 and two subnets given a /64 of it, as the provider
+    does: one created with its block, one given it afterwards (a domain added later)."""
     ec2 = aws.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]
+    vpc = ec2.create_vpc(CidrBlock=cidr, AmazonProvidedIpv6CidrBlock=True)["Vpc"]
     [described] = ec2.describe_vpcs(VpcIds=[vpc["VpcId"]])["Vpcs"]
     [vpc_block] = described["Ipv6CidrBlockAssociationSet"]
     first, second = list(ipaddress.IPv6Network(vpc_block["Ipv6CidrBlock"]).subnets(8))[:2]
     created = ec2.create_subnet(
-        VpcId=vpc["VpcId"], CidrBlock="10.0.1.0/24", Ipv6CidrBlock=str(first),
-        AvailabilityZone="ap-northeast-1a",
+        VpcId=vpc["VpcId"], CidrBlock=cidr.replace(".0.0/16", ".1.0/24"),
+        Ipv6CidrBlock=str(first), AvailabilityZone="ap-northeast-1a",
     )["Subnet"]  # fmt: skip
     later = ec2.create_subnet(
-        VpcId=vpc["VpcId"], CidrBlock="10.0.2.0/24", AvailabilityZone="ap-northeast-1c"
-    )["Subnet"]
+        VpcId=vpc["VpcId"], CidrBlock=cidr.replace(".0.0/16", ".2.0/24"),
+        AvailabilityZone="ap-northeast-1c",
+    )["Subnet"]  # fmt: skip
     ec2.associate_subnet_cidr_block(SubnetId=later["SubnetId"], Ipv6CidrBlock=str(second))
-    for subnet, block in ((created, first), (later, second)):
-        [listed] = ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"]
-        [association] = listed["Ipv6CidrBlockAssociationSet"]
-        assert association["Ipv6CidrBlock"] == str(block)
+    return ec2, created, later
+
+
+def _blocks(ec2: Any, subnet: dict[str, Any]) -> list[dict[str, Any]]:
+    [listed] = ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"]
+    return list(listed.get("Ipv6CidrBlockAssociationSet", []))
+
+
+def _subnets_where(ec2: Any, name: str, value: str) -> list[str]:
+    answer = ec2.describe_subnets(Filters=[{"Name": name, "Values": [value]}])
+    return sorted(subnet["SubnetId"] for subnet in answer["Subnets"])
+
+
+def test_a_subnets_ipv6_block_reads_associated(aws: Aws) -> None:
+    """The provider waits for a new block to read "associated"; moto's nested state made it
+    wait until its 3-minute timeout."""
+    ec2, created, later = _dual_stack_subnets(aws, "10.10.0.0/16")
+    for subnet in (created, later):
+        [association] = _blocks(ec2, subnet)
+        assert ipaddress.IPv6Network(association["Ipv6CidrBlock"]).prefixlen == 64
         assert association["Ipv6CidrBlockState"] == {"State": "associated"}
         assert association["AssociationId"].startswith("subnet-cidr-assoc-")
     # Disassociated, a block is no longer listed (as on AWS once it is gone).
     ec2.disassociate_subnet_cidr_block(AssociationId=association["AssociationId"])
-    [listed] = ec2.describe_subnets(SubnetIds=[later["SubnetId"]])["Subnets"]
-    assert not listed.get("Ipv6CidrBlockAssociationSet")
+    assert _blocks(ec2, later) == []
+
+
+def test_subnets_are_found_by_their_ipv6_blocks(aws: Aws) -> None:
+    """The provider finds a block it added by its association id (moto: HTTP 500)."""
+    ec2, created, later = _dual_stack_subnets(aws, "10.20.0.0/16")
+    [association] = _blocks(ec2, later)
+    prefix = "ipv6-cidr-block-association"
+    by_id = _subnets_where(ec2, f"{prefix}.association-id", association["AssociationId"])
+    assert by_id == [later["SubnetId"]]
+    by_block = _subnets_where(ec2, f"{prefix}.ipv6-cidr-block", association["Ipv6CidrBlock"])
+    assert by_block == [later["SubnetId"]]
+    associated = _subnets_where(ec2, f"{prefix}.state", "associated")
+    assert {created["SubnetId"], later["SubnetId"]} <= set(associated)
+    # The filters moto had are answered as before.
+    assert _subnets_where(ec2, "subnet-id", created["SubnetId"]) == [created["SubnetId"]]
 
 
 def test_install_twice_patches_once(aws: Aws) -> None:

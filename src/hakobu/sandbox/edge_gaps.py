@@ -10,7 +10,10 @@ emulator whose record is missing was "issued" all the same, and one whose record
 made every `up` wait a minute for nothing. With [domain] the ALB is dual-stack, and
 moto's DescribeSubnets wraps a subnet's IPv6 block state in a second dict, so its `State`
 reads "{'State': 'associated'}": the provider waited for "associated" until its 3-minute
-timeout and failed `aws_subnet` with an IPv6 block.
+timeout and failed `aws_subnet` with an IPv6 block. Adding a block to an existing subnet
+(a domain added to a running stack) failed the same way: the provider finds the new
+association with the `ipv6-cidr-block-association.association-id` filter, which moto
+answered with HTTP 500 (filter not implemented).
 
 Installed by `sandbox/server.py` beside `moto_gaps`; tests in tests/sandbox/test_edge_gaps.py.
 """
@@ -45,6 +48,8 @@ def install() -> None:
         _patches.wrap(CertBundle, "check", _check_certificate)
         # EC2: a subnet's IPv6 block state as AWS writes it ({"State": "associated"}).
         _patches.replace_property(Subnet, "ipv6_cidr_block_association_set", _subnet_ipv6)
+        # EC2: DescribeSubnets filters on the IPv6 blocks (the provider's waiter uses one).
+        _patches.wrap(Subnet, "get_filter_value", _subnet_filter)
 
 
 def uninstall() -> None:
@@ -84,6 +89,23 @@ def _subnet_ipv6(subnet: Any) -> list[dict[str, Any]]:
         for association in subnet.ipv6_cidr_block_associations.values()
         if association["ipv6CidrBlockState"]["State"] == "associated"
     ]
+
+
+IPV6_FILTERS = {
+    "ipv6-cidr-block-association.association-id": "associationId",
+    "ipv6-cidr-block-association.ipv6-cidr-block": "ipv6CidrBlock",
+}
+
+
+def _subnet_filter(
+    original: Callable[..., Any], subnet: Any, name: str, method: str | None = None
+) -> Any:
+    associations = subnet.ipv6_cidr_block_associations.values()
+    if name in IPV6_FILTERS:
+        return [str(a[IPV6_FILTERS[name]]) for a in associations]
+    if name == "ipv6-cidr-block-association.state":
+        return [str(a["ipv6CidrBlockState"]["State"]) for a in associations]
+    return original(subnet, name, method)
 
 
 # --- ACM ------------------------------------------------------------------------------------
