@@ -12,6 +12,7 @@ need no sandbox around it.
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,9 +64,20 @@ def moto_server(*patches: Patches) -> Iterator[Aws]:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         try:
-            yield Aws(f"http://127.0.0.1:{server.get_host_and_port()[1]}")
+            endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+            _reset(endpoint)
+            yield Aws(endpoint)
         finally:
             server.stop()
     finally:
         for patch in reversed(patches):
             patch.uninstall()
+
+
+def _reset(endpoint: str) -> None:
+    """Start empty: moto's backends are this process's globals, so an earlier module's
+    server (same xdist worker) left its resources behind, names and all."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as answer:
+        assert answer.status == 200
