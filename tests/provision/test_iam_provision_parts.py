@@ -62,7 +62,12 @@ STATEMENTS_OF_TYPE = {
     "aws_lb_listener": ["LoadBalancerAndTargetGroup"],
     "aws_lb_target_group": ["LoadBalancerAndTargetGroup"],
     "aws_nat_gateway": NETWORK,
-    "aws_rds_cluster": ["Database", "FinalSnapshot", "DefaultParameterAndOptionGroups"],
+    "aws_rds_cluster": [
+        "Database",
+        "FinalSnapshot",
+        "DefaultParameterAndOptionGroups",
+        "AuroraGlobalClusterReads",
+    ],
     "aws_rds_cluster_instance": ["AuroraInstances"],
     "aws_route": ["ChangeHakobuNetwork"],
     "aws_route53_record": ["DomainRecords", "ReadHostedZone", "WaitForRecordChanges"],
@@ -237,6 +242,9 @@ def test_aurora_instances_and_final_snapshots() -> None:
     sids = _sids(WITH_EVERYTHING)
     assert sids["AuroraInstances"]["Resource"] == (
         "arn:aws:rds:ap-northeast-1:123456789012:db:rails-app-db-*"
+    )
+    assert sids["AuroraGlobalClusterReads"]["Resource"] == (
+        "arn:aws:rds::123456789012:global-cluster:*"
     )
     assert sids["FinalSnapshot"]["Resource"][2:] == [
         "arn:aws:rds:ap-northeast-1:123456789012:snapshot:rails-app-db-final",

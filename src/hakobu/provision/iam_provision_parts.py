@@ -403,7 +403,15 @@ def _aurora_instances(arns: Arns) -> list[Statement]:
                 "rds:RemoveTagsFromResource",
             ],
             arns.arn("rds", f"db:{cluster}-*"),
-        )
+        ),
+        # The provider reads whether the cluster belongs to a global cluster on every
+        # refresh (found by `up --sandbox` under the emulator's IAM enforcement). Global
+        # clusters have no region in their ARN.
+        allow(
+            "AuroraGlobalClusterReads",
+            ["rds:DescribeGlobalClusters"],
+            arns.arn("rds", "global-cluster:*", region=False),
+        ),
     ]
 
 
