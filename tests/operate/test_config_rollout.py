@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from hakobu.core.target import Target
-from hakobu.operate.config_rollout import CHANGE, pending_changes, roll_out_configuration
+from hakobu.operate.config_rollout import (
+    CHANGE,
+    pending_changes,
+    roll_out_after_apply,
+    roll_out_configuration,
+)
 from hakobu.ship.deploy import SANDBOX_ROLLOUT_NOTE, RolloutFollower
 from tests.conftest import environment_of
 from tests.support.ecs_revisions import (
@@ -112,3 +117,20 @@ def test_an_apply_that_changed_no_definition_leaves_the_services_alone(
     _deployed(ecs, "rails-app", WEB)
     _deployed(ecs, WORKER, WORKER, command=["w"])
     assert pending_changes(ecs, _env(tmp_path)) == []
+
+
+def test_up_rolls_out_what_changed_and_nothing_else(tmp_path: Path, target: Target) -> None:
+    """What `hakobu up` calls once its apply is done (cli/provisioning.py renders it)."""
+    ecs = target.client("ecs")
+    _deployed(ecs, "rails-app", WEB)
+    _deployed(ecs, WORKER, WORKER, command=["w"])
+    env = _env(tmp_path)
+    unchanged = roll_out_after_apply(env, target, Recorder())
+    assert (unchanged.changed, unchanged.paused, unchanged.result) == ((), False, None)
+
+    register(ecs, "rails-app", BOOTSTRAP, NEW_ENV)  # :3, the apply's
+    after = roll_out_after_apply(env, target, Recorder())
+
+    assert (after.changed, after.paused) == (("web",), False)
+    assert after.result is not None and after.result.task_definition_arn.endswith("/rails-app:4")
+    assert (service_runs(ecs, WEB), service_runs(ecs, WORKER)) == ("rails-app:4", f"{WORKER}:2")

@@ -232,35 +232,29 @@ def _provisioner(ctx: CommandContext) -> Provisioner:
 
 
 def _roll_out_configuration(ctx: CommandContext) -> None:
-    """The apply changed a running process's container definition: roll the release it runs
-    out on the new one (operate/config_rollout.py), unless paused (no task runs it)."""
+    """The apply changed a running process's container definition: the release it runs
+    moves onto the new one (operate/config_rollout.py), unless paused (no task runs it)."""
     from hakobu.cli.rollout_view import ConsoleEvents, conclude, showing_failure
-    from hakobu.operate.config_rollout import pending_changes, roll_out_configuration
-    from hakobu.operate.pausing.record import pause_in_effect
+    from hakobu.operate.config_rollout import roll_out_after_apply
     from hakobu.ship.commands import app_url
-    from hakobu.ship.deploy import DeployError, RolloutFollower
+    from hakobu.ship.deploy import DeployError
 
-    pending = pending_changes(ctx.target.client("ecs"), ctx.env)
-    if not pending:
-        return
-    changed = ", ".join(p.process for p in pending)
-    if pause_in_effect(ctx.env, ctx.sandbox) is not None:
-        ctx.out.print(
-            f"The new configuration of {changed} reaches the app with the next "
-            f"`{_again(ctx, 'deploy')}` (paused now: nothing was rolled out)."
-        )
-        return
-    follower = RolloutFollower(ctx.env, ctx.target, ConsoleEvents(ctx.err))
     try:
         with showing_failure(ctx, "rollout"):
-            result = roll_out_configuration(follower, pending)
+            after = roll_out_after_apply(ctx.env, ctx.target, ConsoleEvents(ctx.err))
     except DeployError:
         ctx.err.print(
             "The apply is done; the running release keeps its previous configuration. "
             f"The next `{_again(ctx, 'deploy')}` builds on the new one."
         )
         raise
-    conclude(ctx, result, "Rolled out", lambda: app_url(ctx.env, ctx.target))
+    if after.paused:
+        ctx.out.print(
+            f"The new configuration of {', '.join(after.changed)} reaches the app with the "
+            f"next `{_again(ctx, 'deploy')}` (paused now: nothing was rolled out)."
+        )
+    elif after.result is not None:
+        conclude(ctx, after.result, "Rolled out", lambda: app_url(ctx.env, ctx.target))
 
 
 def _warn_if_paused(ctx: CommandContext, ask: bool) -> None:

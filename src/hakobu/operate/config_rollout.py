@@ -23,10 +23,12 @@ from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.placeholder import runs_placeholder
+from hakobu.core.target import Target
+from hakobu.operate.pausing.record import pause_in_effect
 from hakobu.operate.secrets import revision_tags
 from hakobu.ship import processes
 from hakobu.ship.config_base import base_definition
-from hakobu.ship.deploy import DeployResult, RolloutFollower, deployer_identity
+from hakobu.ship.deploy import DeployEvents, DeployResult, RolloutFollower, deployer_identity
 
 CHANGE = "up: configuration"  # the hakobu:change tag of the revisions registered here
 
@@ -39,6 +41,28 @@ class Pending:
     running: str  # `family:N` its service runs
     base: dict[str, Any]  # Terraform's newer revision, with the running image and app secrets
     tags: dict[str, str]  # the running revision's (which release it is)
+
+
+@dataclass(frozen=True)
+class AfterApply:
+    """What `up` did with the configuration change once its apply was done."""
+
+    changed: tuple[str, ...]  # the processes whose container definition changed
+    paused: bool  # paused now: nothing runs to move, the next deploy takes it
+    result: DeployResult | None  # the rollout, when one was made
+
+
+def roll_out_after_apply(env: Environment, target: Target, events: DeployEvents) -> AfterApply:
+    """Roll each changed process out on its new configuration, unless the environment is
+    paused. A failed rollout raises the DeployError that names it (ECS rolled it back)."""
+    pending = pending_changes(target.client("ecs"), env)
+    changed = tuple(p.process for p in pending)
+    if not pending:
+        return AfterApply(changed, paused=False, result=None)
+    if pause_in_effect(env, target.sandbox) is not None:
+        return AfterApply(changed, paused=True, result=None)
+    follower = RolloutFollower(env, target, events)
+    return AfterApply(changed, paused=False, result=roll_out_configuration(follower, pending))
 
 
 def pending_changes(ecs: Any, env: Environment) -> list[Pending]:
