@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hakobu.sandbox import edge_gaps, moto_gaps
 from hakobu.sandbox.emulator import (
@@ -49,11 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
 
     import moto  # here, not at the top: importing moto is most of the startup time
-    from moto.server import ThreadedMotoServer
 
     moto_gaps.install()  # answer the AWS calls moto lacks before any request arrives
     edge_gaps.install()  # CloudFront read back as AWS returns it, ACM validated by records
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+    server = _moto_server()
     server.start()  # returns once the socket listens; early requests wait in its backlog
     port = server.get_host_and_port()[1]
     # moto reads MOTO_PORT when it builds URLs that point back at itself.
@@ -76,6 +75,25 @@ def main(argv: list[str] | None = None) -> int:
     if recorded is not None and recorded.pid == me.pid:
         state_file.unlink(missing_ok=True)
     return 0  # the server thread is a daemon and ends with the interpreter
+
+
+def _moto_server() -> Any:
+    """moto's threaded server, its application behind RetriedAttempts (a retried attempt
+    of an SDK call gets its first attempt's answer instead of being applied twice)."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from hakobu.sandbox.retried_attempts import RetriedAttempts
+
+    class Server(ThreadedMotoServer):  # type: ignore[misc]
+        def _server_entry(self) -> None:  # moto's own, with the middleware around the app
+            app = RetriedAttempts(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(ip_address=LOOPBACK, port=0, verbose=False)
 
 
 def _start_runtime(state_file: Path) -> Callable[[], None]:
