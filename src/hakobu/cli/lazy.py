@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
+from typer._click.exceptions import UsageError  # typer 0.26+ carries its own click
 from typer.main import (
     get_command_from_info,
     get_command_name,
@@ -32,11 +33,6 @@ from typer.models import CommandInfo, DefaultPlaceholder, TyperInfo
 
 from hakobu.cli.app import app
 from hakobu.cli.help import HelpGroup, install_help
-
-try:
-    from typer._click.exceptions import UsageError
-except ImportError:  # a typer that still runs on click itself
-    from click.exceptions import UsageError  # type: ignore[no-redef]
 
 # Every command, in the order typer registers them (commands, then groups, each in the
 # import order of hakobu.cli.commands): the help's order within each panel.
