@@ -17,11 +17,9 @@ from hakobu.core.target import Target
 from hakobu.operate.pausing.plan import Facts, plan_pause, plan_resume
 from hakobu.operate.schedule_pausing import set_schedules
 from hakobu.provision.prices import shipped_prices
-from hakobu.sandbox import emulator as sandbox
-from tests.conftest import environment_of, make_rails_app
+from tests.conftest import environment_of
+from tests.support.ecs_revisions import ACCOUNT, REGION, sandbox_target
 
-REGION = "ap-northeast-1"
-ACCOUNT = "123456789012"
 TARGET = {
     "Arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/rails-app-cluster",
     "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/rails-app-scheduler-role",
@@ -34,14 +32,8 @@ TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rails-app"
 
 @pytest.fixture
 def target(tmp_path: Path) -> Iterator[Target]:
-    root = make_rails_app(tmp_path / "rails-app")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HAKOBU_CONTAINER_ENGINE", "none")  # the control plane only
-        server, _ = sandbox.start(root)
-    try:
-        yield Target(REGION, server.endpoint, sandbox.client_environment(server, REGION))
-    finally:
-        sandbox.stop(root)
+    with sandbox_target(tmp_path) as found:
+        yield found
 
 
 def _env(*names: str) -> Environment:
