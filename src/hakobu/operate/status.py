@@ -37,7 +37,7 @@ from hakobu.aws.ecs import service_description
 from hakobu.aws.polling import call_patiently
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import workers
-from hakobu.core.engines import engine
+from hakobu.core.engines import SERVERLESS_CLASS, engine
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.sandbox import emulator
@@ -322,8 +322,10 @@ def gather_status(
             patient, partial(service_description, clients.ecs, names.cluster, names.service)
         )
         aurora = engine(env.settings.database.engine).aurora
-        # Made here, not in the pool's thread: boto3 makes clients safely on one thread only.
-        cloudwatch = clients.client("cloudwatch") if aurora else None
+        # Only a Serverless v2 writer publishes its capacity; made here, not in the pool's
+        # thread: boto3 makes clients safely on one thread only.
+        serverless = aurora and env.settings.database.instance_class == SERVERLESS_CLASS
+        cloudwatch = clients.client("cloudwatch") if serverless else None
         database = pool.submit(
             patient, partial(_database, clients.rds, names.db_instance, aurora, cloudwatch)
         )
