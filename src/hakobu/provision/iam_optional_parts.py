@@ -18,22 +18,22 @@ from hakobu.provision.iam_policies import ANY, Arns, Kind, Statement, allow
 RDS_INSTANCE_SID = "DatabaseStatusAndPause"
 
 
-def optional_part_statements(env: Environment, arns: Arns, kind: Kind) -> list[Statement]:
+def with_optional_parts(
+    env: Environment, arns: Arns, kind: Kind, statements: list[Statement]
+) -> list[Statement]:
+    """`statements` (a base document's) with what the environment's optional parts add."""
     settings = env.settings
-    statements: list[Statement] = []
+    added: list[Statement] = []
     if kind == "operate" and engine(settings.database.engine).aurora:
-        statements += _aurora(arns)
+        statements = [s for s in statements if s["Sid"] != RDS_INSTANCE_SID]
+        added += _aurora(arns)
     if kind == "operate" and settings.autoscaling is not None:
-        statements += _autoscaling(env, arns)
+        added += _autoscaling(env, arns)
     if settings.alarms is not None and kind in ("deploy", "operate"):
-        statements += _alarms(arns, kind)
+        added += _alarms(arns, kind)
     if kind == "operate" and settings.domain is not None and settings.domain.name:
-        statements += _certificates(arns, cdn=bool(settings.domain.cdn))
-    return statements
-
-
-def without_rds_instance(statements: list[Statement]) -> list[Statement]:
-    return [s for s in statements if s["Sid"] != RDS_INSTANCE_SID]
+        added += _certificates(arns, cdn=bool(settings.domain.cdn))
+    return statements + added
 
 
 def _aurora(arns: Arns) -> list[Statement]:

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import workers
-from hakobu.core.engines import engine
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
 from hakobu.core.names import Names
 from hakobu.core.target import Target
@@ -876,9 +875,7 @@ def _with_optional_parts(
     """Aurora, [autoscaling], [alarms] and [domain]: what their commands read or change."""
     from hakobu.provision import iam_optional_parts as parts  # it builds on this module
 
-    if kind == "operate" and engine(env.settings.database.engine).aurora:
-        statements = parts.without_rds_instance(statements)
-    return statements + parts.optional_part_statements(env, arns, kind)
+    return parts.with_optional_parts(env, arns, kind, statements)
 
 
 def schedule_operations(arns: Arns) -> list[Statement]:
