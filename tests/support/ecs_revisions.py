@@ -1,7 +1,9 @@
 """Task-definition revisions as a deploy and `hakobu up` leave them, on the sandbox emulator
 (the control plane only: no container engine, so nothing runs): a release's revision runs an
 image digest, Terraform's runs the :bootstrap placeholder. For the tests of what the next
-revision is built on (tests/ship/test_config_base.py, tests/operate/test_config_rollout.py).
+revision is built on (tests/ship/test_config_base.py, tests/operate/test_config_rollout.py)
+and of what runs the schedules (tests/provision/test_schedule_release.py,
+tests/operate/test_schedule_pausing.py).
 """
 
 from __future__ import annotations
