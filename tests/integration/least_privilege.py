@@ -28,7 +28,7 @@ from hakobu.core.names import Names
 from hakobu.provision.iam_policies import Scope, policy
 from hakobu.sandbox import emulator as sandbox
 from hakobu.sandbox import images
-from tests.conftest import run_hakobu
+from tests.conftest import Run, run_hakobu
 from tests.support.iam_enforcement import Keys, enforced, moto_view, without_statement
 
 REGION = "ap-northeast-1"
@@ -117,8 +117,10 @@ def _commands(kind: str, image: str) -> dict[str, tuple[str, ...]]:
             "secrets": ("secrets", "list")}  # fmt: skip
 
 
-def _run(root: Path, keys: Keys, args: tuple[str, ...]) -> Any:
-    return run_hakobu(*args, "--sandbox", cwd=root, env={**NO_ENGINE, **keys.environment()})
+def run_as(root: Path, keys: Keys, args: tuple[str, ...], timeout: float = 600) -> Run:
+    """`hakobu ARGS --sandbox` as the user of `keys`, without a container engine."""
+    environment = {**NO_ENGINE, **keys.environment()}
+    return run_hakobu(*args, "--sandbox", cwd=root, env=environment, timeout=timeout)
 
 
 def check_least_privilege(root: Path) -> None:
@@ -142,20 +144,20 @@ def check_least_privilege(root: Path) -> None:
                 enforcement.grant(keys[kind], moto_view(without_statement(document, sid)))
                 [statement] = [s for s in document["Statement"] if s["Sid"] == sid]
                 for name in failing:
-                    _check_refused(_run(root, keys[kind], commands[name]), kind, statement)
+                    _check_refused(run_as(root, keys[kind], commands[name]), kind, statement)
             enforcement.grant(keys[kind], users[kind])
     check_arns_name_the_stack(root, env, documents)
 
 
 def _check_policy_suffices(root: Path, keys: dict[str, Keys], first: str, second: str) -> None:
     for args in (("deploy", "--image", first), ("deploy", "--image", second)):
-        _ok(_run(root, keys["deploy"], args), args)
-    releases = _run(root, keys["deploy"], ("releases",))
+        _ok(run_as(root, keys["deploy"], args), args)
+    releases = run_as(root, keys["deploy"], ("releases",))
     _ok(releases, ("releases",))
     assert first.rsplit("@", 1)[1][:19] in releases.stdout, releases.stdout
-    _ok(_run(root, keys["deploy"], ("rollback",)), ("rollback",))
+    _ok(run_as(root, keys["deploy"], ("rollback",)), ("rollback",))
     for args in (("status",), ("logs",), ("scale", "1"), ("secrets", "list")):
-        _ok(_run(root, keys["operate"], args), args)
+        _ok(run_as(root, keys["operate"], args), args)
 
 
 def _ok(result: Any, args: tuple[str, ...]) -> None:

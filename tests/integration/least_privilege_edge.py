@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.core.config import load_project
-from hakobu.provision.iam_policies import Scope, policy
+from hakobu.provision.iam_policies import policy
 from hakobu.sandbox import emulator as sandbox
-from tests.conftest import Run, run_hakobu
-from tests.support.iam_enforcement import Keys, enforced, moto_view, without_statement
+from tests.integration.least_privilege import SCOPE, run_as
+from tests.support.iam_enforcement import enforced, moto_view, without_statement
 
-SCOPE = Scope("aws", "ap-northeast-1", "123456789012")
-NO_ENGINE = {"HAKOBU_CONTAINER_ENGINE": "none"}
 COMMANDS = (("alarms",), ("domain", "status"), ("status",), ("pause", "--yes"), ("resume", "--yes"))
 
 
@@ -36,17 +34,12 @@ def check_operate_policy_covers_the_edge(root: Path) -> None:
     with enforced(server.endpoint, bootstrap, users) as (enforcement, keys):
         operator = keys["edge-operator"]
         for args in COMMANDS:
-            result = _run(root, operator, args)
+            result = run_as(root, operator, args, timeout=300)
             assert result.code == 0, f"hakobu {' '.join(args)} as operate:\n{result.output}"
         enforcement.grant(operator, moto_view(without_statement(document, "ReadAlarms")))
-        refused = _run(root, operator, ("alarms",))
+        refused = run_as(root, operator, ("alarms",), timeout=300)
         _check_refused(refused, "DescribeAlarms")  # moto says monitoring:, AWS cloudwatch:
         enforcement.grant(operator, users["edge-operator"])
-
-
-def _run(root: Path, keys: Keys, args: tuple[str, ...]) -> Run:
-    environment = {**NO_ENGINE, **keys.environment()}
-    return run_hakobu(*args, "--sandbox", cwd=root, env=environment, timeout=300)
 
 
 def _check_refused(result: Any, action: str) -> None:

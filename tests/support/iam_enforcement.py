@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from tests.support.moto_server import post_moto_api
 
 REGION = "ap-northeast-1"
 ADMIN_POLICY = {
@@ -102,18 +103,6 @@ def _user(iam: Any, name: str, document: dict[str, Any]) -> Keys:
     return Keys(key["AccessKeyId"], key["SecretAccessKey"])
 
 
-def _reset_auth(endpoint: str, count: str) -> None:
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth",
-        data=count.encode(),
-        method="POST",
-        headers={"Content-Type": "text/plain"},  # a form body would reach moto empty
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=10) as answer:
-        assert answer.status == 200
-
-
 @contextmanager
 def enforced(
     endpoint: str, bootstrap: Any, users: dict[str, dict[str, Any]]
@@ -123,8 +112,8 @@ def enforced(
     run = uuid.uuid4().hex[:8]  # the emulator outlives one test: names must not repeat
     admin = _user(bootstrap, f"hakobu-test-admin-{run}", ADMIN_POLICY)
     keys = {name: _user(bootstrap, f"{name}-{run}", policy) for name, policy in users.items()}
-    _reset_auth(endpoint, "0")
+    post_moto_api(endpoint, "reset-auth", "0")
     try:
         yield Enforcement(endpoint, admin), keys
     finally:
-        _reset_auth(endpoint, "inf")  # the other tests share this emulator
+        post_moto_api(endpoint, "reset-auth", "inf")  # the other tests share this emulator

@@ -77,7 +77,17 @@ def moto_server(*patches: Patches) -> Iterator[Aws]:
 def _reset(endpoint: str) -> None:
     """Start empty: moto's backends are this process's globals, so an earlier module's
     server (same xdist worker) left its resources behind, names and all."""
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    post_moto_api(endpoint, "reset")
+
+
+def post_moto_api(endpoint: str, action: str, body: str = "") -> None:
+    """POST to moto's own `/moto-api/ACTION` (never through a proxy); it must answer 200."""
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/{action}",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain"},  # a form body would reach moto empty
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=10) as answer:
         assert answer.status == 200
