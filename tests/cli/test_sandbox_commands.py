@@ -33,6 +33,7 @@ def test_sandbox_lifecycle_and_the_guides_aws_commands(app_dir: Path, hakobu: Ha
     document = json.loads(hakobu("sandbox", "status", "--json", cwd=app_dir).stdout)
     assert document["version"] == 1 and document["sandbox"]["running"] is True
     assert document["sandbox"]["endpoint"].startswith("http://127.0.0.1:")
+    assert document["sandbox"]["replayed_attempts"] == 0
 
     if shutil.which("aws") is None:
         missing("the aws CLI", "pip install -e '.[test]'")
@@ -54,7 +55,8 @@ def test_sandbox_lifecycle_and_the_guides_aws_commands(app_dir: Path, hakobu: Ha
     stopped_json = hakobu("sandbox", "status", "--json", cwd=app_dir)
     assert stopped_json.code == 1
     assert json.loads(stopped_json.stdout)["sandbox"] == {
-        "running": False, "endpoint": None, "pid": None, "started_at": None, "runtime": None
+        "running": False, "endpoint": None, "pid": None, "started_at": None, "runtime": None,
+        "replayed_attempts": None,
     }  # fmt: skip
     env = hakobu("sandbox", "env", cwd=app_dir)
     assert env.code == 1 and "hakobu sandbox start" in env.stderr
@@ -87,3 +89,8 @@ def test_status_lines_list_each_container_and_database() -> None:
     ]
     no_engine = status_lines(SandboxStatus(server, None))
     assert no_engine[1].startswith("Runtime: none: no container runs (no podman or docker")
+    replayed = status_lines(SandboxStatus(server, None, replayed_attempts=3))
+    assert replayed[1] == (
+        "Retried SDK attempts answered with their first answer: 3 "
+        '(lines "replayed a retried attempt" in .hakobu/sandbox.log).'
+    )

@@ -71,6 +71,13 @@ def status_lines(status: SandboxStatus) -> list[str]:
     if server is None:
         return ["No sandbox is running (`hakobu sandbox start`, or any command with --sandbox)."]
     lines = [f"Sandbox running on {server.endpoint} (pid {server.pid}, since {server.started_at})."]
+    if status.replayed_attempts:
+        from hakobu.sandbox.retried_attempts import REPLAYED
+
+        lines.append(
+            f"Retried SDK attempts answered with their first answer: {status.replayed_attempts} "
+            f'(lines "{REPLAYED}" in .hakobu/sandbox.log).'
+        )
     if runtime is None:
         return [
             *lines,

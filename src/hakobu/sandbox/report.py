@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.sandbox import emulator
+from hakobu.sandbox.retried_attempts import REPLAYED
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,12 @@ class RuntimeReport:
 
 @dataclass(frozen=True)
 class SandboxStatus:
-    """The emulator (None: not running) and what its runtime runs (None: no engine)."""
+    """The emulator (None: not running), what its runtime runs (None: no engine), and how
+    many retried SDK attempts it answered with their first attempt's answer."""
 
     server: emulator.SandboxServer | None
     runtime: RuntimeReport | None
+    replayed_attempts: int = 0
 
     def as_json(self) -> dict[str, Any]:
         server = self.server
@@ -75,6 +78,7 @@ class SandboxStatus:
             "pid": server.pid if server else None,
             "started_at": server.started_at if server else None,
             "runtime": self.runtime.as_json() if self.runtime else None,
+            "replayed_attempts": self.replayed_attempts if server else None,
         }
 
 
@@ -129,4 +133,16 @@ def runtime_report(root: Path) -> RuntimeReport | None:
 def sandbox_status(root: Path) -> SandboxStatus:
     """The emulator for `root` and what it runs. Facts left by a dead emulator are ignored."""
     server = emulator.running(root)
-    return SandboxStatus(server, runtime_report(root) if server is not None else None)
+    if server is None:
+        return SandboxStatus(None, None)
+    return SandboxStatus(server, runtime_report(root), replayed_attempts(root))
+
+
+def replayed_attempts(root: Path) -> int:
+    """The lines the running emulator wrote for a replayed attempt (its log starts anew with
+    each start, so this counts since `started_at`)."""
+    try:
+        with emulator.log_path(root).open(encoding="utf-8", errors="replace") as log:
+            return sum(1 for line in log if REPLAYED in line)
+    except OSError:
+        return 0

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     moto_gaps.install()  # answer the AWS calls moto lacks before any request arrives
     edge_gaps.install()  # CloudFront read back as AWS returns it, ACM validated by records
+    _log_to_stdout()  # before the first request: a replayed attempt logs a line
     server = _moto_server()
     server.start()  # returns once the socket listens; early requests wait in its backlog
     port = server.get_host_and_port()[1]
@@ -103,7 +104,6 @@ def _start_runtime(state_file: Path) -> Callable[[], None]:
     socket listens: the parent's start-up wait stays as short as moto's. Returns what stops
     the runtime (every container and database process it started) on the way out.
     """
-    _log_runtime_to_stdout()
     started: list[Runtime] = []
     ready = threading.Event()
 
@@ -139,9 +139,9 @@ def _start_runtime(state_file: Path) -> Callable[[], None]:
     return stop
 
 
-def _log_runtime_to_stdout() -> None:
-    """The runtime's log lines go to the server's output (.hakobu/sandbox.log); moto's
-    request log stays off."""
+def _log_to_stdout() -> None:
+    """The sandbox's log lines (the runtime's, each replayed SDK attempt) go to the server's
+    output (.hakobu/sandbox.log); moto's request log stays off."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("hakobu sandbox: %(name)s: %(message)s"))
     runtime_log = logging.getLogger("hakobu.sandbox")
