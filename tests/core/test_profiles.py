@@ -117,3 +117,13 @@ def test_no_nat_with_private_tasks_is_refused() -> None:
 @pytest.mark.parametrize("profile", ["guide", "lean", "ha"])
 def test_profiles_render_deterministically(profile: str) -> None:
     assert json.dumps(_doc(profile=profile)) == json.dumps(_doc(profile=profile))
+
+
+def test_the_cli_names_the_same_profiles_and_file_as_the_config() -> None:
+    # cli/common.py writes them out so that declaring --profile and --config imports no
+    # config module; `hakobu cost --profile lean` must accept exactly the config's names.
+    from hakobu.cli import common
+    from hakobu.core.config import CONFIG_FILE, PROFILES
+
+    assert tuple(PROFILES) == common.PROFILE_NAMES
+    assert common.CONFIG_FILE == CONFIG_FILE

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hakobu.core.config import ServiceSettings, load_project, parse_project
-from hakobu.core.errors import HakobuError, InvalidArgument
+from hakobu.core.config import load_project, parse_project
+from hakobu.core.errors import ConfigError, HakobuError, InvalidArgument
 from hakobu.operate.scaling import (
     MAX_COUNT,
     MIN_COUNT,
@@ -77,9 +77,16 @@ def test_count_refuses_the_rest_with_exit_code_2(text: str) -> None:
 def test_count_bounds_are_the_config_schemas() -> None:
     # hakobu.toml must accept every count scale writes, and scale nothing it would refuse.
     assert (MIN_COUNT, MAX_COUNT) == (0, 100)
-    ServiceSettings(desired_count=MAX_COUNT)
-    with pytest.raises(ValueError):
-        ServiceSettings(desired_count=MAX_COUNT + 1)
+
+    def count_file(count: int) -> dict[str, object]:
+        return {"app": "shop", "service": {"desired_count": count}}
+
+    for count in (MIN_COUNT, MAX_COUNT):
+        parse_project(count_file(count), Path("."))
+    for count in (MIN_COUNT - 1, MAX_COUNT + 1):
+        with pytest.raises(ConfigError) as caught:
+            parse_project(count_file(count), Path("."))
+        assert caught.value.key == "service.desired_count"
 
 
 def test_update_request_changes_only_the_count() -> None:

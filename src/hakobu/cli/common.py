@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 # The same values as hakobu.core.config's CONFIG_FILE and PROFILES, written out here so
-# that declaring the options costs no pydantic import; tests/cli/test_common.py keeps
+# that declaring the options imports no config module; tests/core/test_profiles.py keeps
 # them equal.
 CONFIG_FILE = "hakobu.toml"
 PROFILE_NAMES = ("guide", "lean", "ha")

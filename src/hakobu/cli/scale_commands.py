@@ -34,7 +34,7 @@ def scale(
     """
     from rich.markup import escape
 
-    # Imported here: the config models (pydantic) cost every other command's start-up.
+    # Imported here: the config models cost every other command's start-up.
     from hakobu.core.config.processes import WEB
     from hakobu.operate import scaling
     from hakobu.operate.autoscaling import check_within_range

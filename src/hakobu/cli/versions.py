@@ -16,7 +16,7 @@ def version_lines(verbose: bool) -> list[str]:
     from hakobu.provision.terraform import engine_version
 
     lines.append(f"Python {platform.python_version()} ({platform.platform(terse=True)})")
-    for package in ("boto3", "botocore", "typer", "rich", "pydantic", "moto"):
+    for package in ("boto3", "botocore", "typer", "rich", "msgspec", "moto"):
         lines.append(f"{package} {_package_version(package)}")
     lines.append(f"engine {engine_version()}")
     return lines

@@ -14,6 +14,7 @@ that section, which hakobu.toml merges over the shared `[processes.NAME]`.
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from dataclasses import dataclass
@@ -24,23 +25,15 @@ import tomlkit
 from tomlkit.items import InlineTable, Table
 
 from hakobu.aws.ecs import send_service_update, service_description
-from hakobu.core.config import Environment, ServiceSettings, parse_project
+from hakobu.core.config import Environment, parse_project
 from hakobu.core.config.processes import WEB, workers
+from hakobu.core.config.schema import MAX_DESIRED_COUNT, MIN_DESIRED_COUNT
 from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.names import Names
 from hakobu.core.target import Target
 
-
-def _count_bounds() -> tuple[int, int]:
-    """The bounds hakobu.toml accepts for service.desired_count, so both always agree."""
-    low, high = 0, 100
-    for rule in ServiceSettings.model_fields["desired_count"].metadata:
-        low = getattr(rule, "ge", low)
-        high = getattr(rule, "le", high)
-    return low, high
-
-
-MIN_COUNT, MAX_COUNT = _count_bounds()
+# The bounds hakobu.toml accepts for service.desired_count, so both always agree.
+MIN_COUNT, MAX_COUNT = MIN_DESIRED_COUNT, MAX_DESIRED_COUNT
 
 
 @dataclass(frozen=True)
@@ -204,7 +197,7 @@ def check_edit(
         for name in old
         if name != env_name and (name not in new or old[name].settings != new[name].settings)
     ]
-    expected = old[env_name].settings.model_copy(deep=True)
+    expected = copy.deepcopy(old[env_name].settings)
     if process == WEB:
         expected.service.desired_count = count
     else:

@@ -13,7 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hakobu.core.config import PROFILES, DatabaseSettings, Environment
+from hakobu.core.config import PROFILES, Environment
+from hakobu.core.config.schema import DEFAULT_INSTANCE_CLASS
 from hakobu.core.errors import PreflightError
 from hakobu.core.target import Target
 from hakobu.provision.cost import (
@@ -81,7 +82,7 @@ def _refresh(env: Environment) -> RefreshReport:
             "run `aws configure` (or set AWS_PROFILE), or leave out --refresh to use the "
             "prices shipped with hakobu",
         )
-    default_class = DatabaseSettings.model_fields["instance_class"].default
+    default_class = DEFAULT_INSTANCE_CLASS
     # The classes of every profile too, so the side-by-side totals use fresh prices.
     classes = {env.settings.database.instance_class} | {
         settings.get("database", {}).get("instance_class", default_class)

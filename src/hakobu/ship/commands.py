@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from msgspec.structs import replace
+
 from hakobu.aws.ecs import service_description
 from hakobu.aws.elbv2 import load_balancer
 from hakobu.core.config import Environment
@@ -20,9 +22,8 @@ def with_timeout(env: Environment, timeout: int | None) -> Environment:
     """`env` with deploy.timeout_seconds replaced by `--timeout`, when given."""
     if timeout is None:
         return env
-    settings = env.settings.model_copy(deep=True)
-    settings.deploy.timeout_seconds = timeout
-    return env.model_copy(update={"settings": settings})
+    deploy = replace(env.settings.deploy, timeout_seconds=timeout)
+    return replace(env, settings=replace(env.settings, deploy=deploy))
 
 
 def deployer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from hakobu.core.config.section import KeyProblem, Section
 
 # GitHub: an owner is 1-39 letters, digits and inner hyphens; a repository name is letters,
 # digits, ".", "-" and "_" (not "." or ".." alone).
@@ -77,10 +77,8 @@ def check_environment(name: str) -> str:
     return name
 
 
-class CiSettings(BaseModel):
+class CiSettings(Section):
     """`[ci] github = "OWNER/NAME"` and either `branch` or `environment`."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     github: str | None = None
     # The branch whose pushes deploy (default main), or the GitHub environment the deploy
@@ -91,10 +89,7 @@ class CiSettings(BaseModel):
     # (created by another environment or by hand) and never deletes it.
     oidc_provider: Literal["create", "existing"] = "create"
 
-    @model_validator(mode="after")
-    def _subject(self) -> CiSettings:
-        from hakobu.core.config.schema import KeyProblem  # schema imports this module
-
+    def __post_init__(self) -> None:
         try:
             if self.github is None:
                 raise CiProblem(
@@ -115,7 +110,6 @@ class CiSettings(BaseModel):
                 check_environment(self.environment)
         except CiProblem as exc:
             raise KeyProblem(exc.key, exc.problem, exc.fix) from None
-        return self
 
     @property
     def subject(self) -> str:

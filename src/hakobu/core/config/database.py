@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hakobu.core.config.section import KeyProblem
 from hakobu.core.engines import (
     ACU_STEP,
     AURORA_POSTGRES_PAUSE_FROM,
@@ -21,13 +22,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_ACU = 2.0
 # Aurora has no micro or small classes; its smallest provisioned ones are the mediums.
 NOT_ON_AURORA = ("db.t3.micro", "db.t4g.micro", "db.t3.small", "db.t4g.small")
-
-
-def _problem(key: str, problem: str, fix: str) -> Exception:
-    # schema imports this module, so KeyProblem is looked up when a check fails.
-    from hakobu.core.config.schema import KeyProblem
-
-    return KeyProblem(key, problem, fix)
 
 
 def engine_defaults(data: Any) -> Any:
@@ -48,7 +42,7 @@ def engine_defaults(data: Any) -> Any:
 def check_engine_settings(settings: DatabaseSettings) -> None:
     facts = BY_NAME[settings.engine]
     if facts.version(settings.engine_version) is None:
-        raise _problem(
+        raise KeyProblem(
             "engine_version",
             f"{settings.engine_version!r} is not a version of {facts.label} that hakobu knows",
             f"use {describe_versions(facts.name)}",
@@ -65,14 +59,14 @@ def _check_rds(settings: DatabaseSettings, facts: Engine) -> None:
     aurora = f"aurora-{'mysql' if facts.family == 'mysql' else 'postgresql'}"
     for key in ("min_capacity", "max_capacity"):
         if getattr(settings, key) is not None:
-            raise _problem(
+            raise KeyProblem(
                 key,
                 f"{key} is Aurora Serverless v2 capacity; engine = {facts.name!r} is RDS, "
                 "sized by instance_class",
                 f'remove {key}, or set engine = "{aurora}"',
             )
     if settings.instance_class == SERVERLESS_CLASS:
-        raise _problem(
+        raise KeyProblem(
             "instance_class",
             f"{SERVERLESS_CLASS} exists on Aurora only, not on engine = {facts.name!r}",
             f'use a class such as "db.t4g.micro", or set engine = "{aurora}"',
@@ -84,26 +78,26 @@ def _check_capacity(settings: DatabaseSettings, facts: Engine) -> None:
     assert low is not None and high is not None  # filled in by engine_defaults
     for key, value in (("min_capacity", low), ("max_capacity", high)):
         if not 0 <= value <= MAX_ACU or value % ACU_STEP:
-            raise _problem(
+            raise KeyProblem(
                 key,
                 f"{value:g} ACUs is not a Serverless v2 capacity",
                 f"use a multiple of {ACU_STEP:g} from 0.5 to {MAX_ACU:g} "
                 "(min_capacity may be 0 where the version can pause itself)",
             )
     if high < 1:
-        raise _problem(
+        raise KeyProblem(
             "max_capacity",
             f"Serverless v2 needs a maximum above 0.5 ACUs, got {high:g}",
             "use max_capacity = 1 or more (2 is hakobu's default)",
         )
     if low > high:
-        raise _problem(
+        raise KeyProblem(
             "min_capacity",
             f"min_capacity ({low:g}) is above max_capacity ({high:g})",
             f"lower min_capacity or raise max_capacity to at least {low:g}",
         )
     if low == 0 and not facts.supports_auto_pause(settings.engine_version):
-        raise _problem(
+        raise KeyProblem(
             "min_capacity",
             f"{facts.label} {settings.engine_version} cannot pause itself, so 0 ACUs is not "
             "allowed",
@@ -125,14 +119,14 @@ def _pausing_versions(facts: Engine) -> str:
 def _check_provisioned_aurora(settings: DatabaseSettings, facts: Engine) -> None:
     for key in ("min_capacity", "max_capacity"):
         if getattr(settings, key) is not None:
-            raise _problem(
+            raise KeyProblem(
                 key,
                 f"{key} sizes Serverless v2 only; instance_class = "
                 f"{settings.instance_class!r} is provisioned",
                 f'remove {key}, or set instance_class = "{SERVERLESS_CLASS}"',
             )
     if settings.instance_class in NOT_ON_AURORA:
-        raise _problem(
+        raise KeyProblem(
             "instance_class",
             f"{facts.label} has no {settings.instance_class} instances",
             f'use "{SERVERLESS_CLASS}" (the default), or a class such as "db.t4g.medium" '

@@ -7,9 +7,11 @@ raises `KeyProblem` naming the key and the fix, before any AWS or Terraform call
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from msgspec import Meta
+
+from hakobu.core.config.section import KeyProblem, Section, field
 
 # A DNS host name: labels of letters, digits and inner hyphens, at least two labels.
 HOST_NAME_PATTERN = re.compile(
@@ -22,18 +24,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 MAX_TASKS = 100
 
 
-def _problem(key: str, problem: str, fix: str) -> Exception:
-    from hakobu.core.config.schema import KeyProblem  # schema imports this module
-
-    return KeyProblem(key, problem, fix)
-
-
-class _Section(BaseModel):
-    # As every other section: unknown keys rejected, TOML types taken strictly.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
-
-
-class DomainSettings(_Section):
+class DomainSettings(Section):
     """The public host name, served over HTTPS with an ACM certificate."""
 
     name: str | None = None
@@ -45,25 +36,24 @@ class DomainSettings(_Section):
     # AWS's managed common rule set and a per-IP rate limit in front of the app.
     waf: bool = False
 
-    @model_validator(mode="after")
-    def _names(self) -> DomainSettings:
+    def __post_init__(self) -> None:
         if self.name is None:
             what = "cdn = true" if self.cdn else "[domain]"
-            raise _problem(
+            raise KeyProblem(
                 "name",
                 f"{what} needs the public host name",
                 'add name = "app.example.com" to [domain] (or remove the section)',
             )
         _check_host("name", self.name)
         if self.zone is not None and self.dns == "external":
-            raise _problem(
+            raise KeyProblem(
                 "zone",
                 'zone and dns = "external" exclude each other',
                 "keep zone (a Route 53 hosted zone hakobu writes records in) or "
                 'dns = "external" (you add the records elsewhere), not both',
             )
         if self.zone is None and self.dns == "route53":
-            raise _problem(
+            raise KeyProblem(
                 "zone",
                 "hakobu needs to know where the DNS records go",
                 'add zone = "<your Route 53 hosted zone>" or dns = "external"',
@@ -71,12 +61,11 @@ class DomainSettings(_Section):
         if self.zone is not None:
             _check_host("zone", self.zone)
             if self.name != self.zone and not self.name.endswith("." + self.zone):
-                raise _problem(
+                raise KeyProblem(
                     "name",
                     f"{self.name!r} is not inside the zone {self.zone!r}",
                     f'use a name ending in ".{self.zone}", or the zone that holds {self.name}',
                 )
-        return self
 
     @property
     def external(self) -> bool:
@@ -85,7 +74,7 @@ class DomainSettings(_Section):
 
 def _check_host(key: str, value: str) -> None:
     if not HOST_NAME_PATTERN.match(value):
-        raise _problem(
+        raise KeyProblem(
             key,
             f"{value!r} is not a DNS host name",
             'use lowercase letters, digits, hyphens and dots, e.g. "app.example.com" '
@@ -93,78 +82,74 @@ def _check_host(key: str, value: str) -> None:
         )
 
 
-class AutoscalingSettings(_Section):
+class AutoscalingSettings(Section):
     """Application Auto Scaling target tracking on the ECS service's task count."""
 
-    min: int = Field(1, ge=1)
-    max: int = Field(4, ge=1)
+    min: Annotated[int, Meta(ge=1)] = 1
+    max: Annotated[int, Meta(ge=1)] = 4
     # Average CPU of the service's tasks, in %: 60 leaves headroom for a burst while new
     # tasks start (about a minute on Fargate).
     cpu_target: int = 60
     # ALB requests per task per minute; off unless set (it depends on the app).
-    requests_per_target: int | None = Field(None, ge=1, le=1_000_000)
+    requests_per_target: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None
 
-    @model_validator(mode="after")
-    def _range(self) -> AutoscalingSettings:
+    def __post_init__(self) -> None:
         if self.max > MAX_TASKS:
-            raise _problem(
+            raise KeyProblem(
                 "max",
                 f"{self.max} tasks is above hakobu's limit of {MAX_TASKS}",
                 f"use max = {MAX_TASKS} or fewer (a runaway policy would bill every task)",
             )
         if self.min > self.max:
-            raise _problem(
+            raise KeyProblem(
                 "min",
                 f"min = {self.min} is above max = {self.max}",
                 "make min at most max, e.g. min = 1, max = 4",
             )
         if not 1 <= self.cpu_target <= 100:
-            raise _problem(
+            raise KeyProblem(
                 "cpu_target",
                 f"{self.cpu_target} is not a CPU percentage",
                 "use a value from 1 to 100 (60 is a good start)",
             )
-        return self
 
 
 # Each alarm's threshold, with why it is the default. The key names an alarm in
 # `hakobu alarms` and overrides its threshold in [alarms].
-class AlarmsSettings(_Section):
+class AlarmsSettings(Section):
     """An SNS topic with e-mail subscriptions and alarms on the stack's health."""
 
-    email: list[str] = []
+    email: list[str] = field(list)
     # 5xx answered by the load balancer itself (no healthy task, timeouts), in % of a
     # minute's requests, in 2 of 3 minutes: more than 1 in 20 is an outage for someone.
-    alb_5xx_percent: int = Field(5, ge=1, le=100)
+    alb_5xx_percent: Annotated[int, Meta(ge=1, le=100)] = 5
     # 5xx answered by the app, in % of requests: the alarm that rolls back a deploy.
-    target_5xx_percent: int = Field(5, ge=1, le=100)
+    target_5xx_percent: Annotated[int, Meta(ge=1, le=100)] = 5
     # p95 response time, in ms: past 2 s users notice and retry.
-    p95_response_ms: int = Field(2000, ge=10, le=120_000)
+    p95_response_ms: Annotated[int, Meta(ge=10, le=120_000)] = 2000
     # Any unhealthy task for 3 minutes: ECS replaces one in about a minute, so a longer
     # spell is a crash loop or a failing health check.
-    unhealthy_hosts: int = Field(1, ge=1, le=1000)
+    unhealthy_hosts: Annotated[int, Meta(ge=1, le=1000)] = 1
     # The service's average CPU and memory, in %: above 85 for 10 minutes autoscaling (or
     # the fixed count) is not keeping up.
-    ecs_cpu_percent: int = Field(85, ge=1, le=100)
-    ecs_memory_percent: int = Field(85, ge=1, le=100)
+    ecs_cpu_percent: Annotated[int, Meta(ge=1, le=100)] = 85
+    ecs_memory_percent: Annotated[int, Meta(ge=1, le=100)] = 85
     # The database's CPU, in %, for 10 minutes: queries start to queue.
-    rds_cpu_percent: int = Field(80, ge=1, le=100)
+    rds_cpu_percent: Annotated[int, Meta(ge=1, le=100)] = 80
     # Free storage in MiB: 2 GiB is 10% of the default 20 GiB, a day or more of warning.
-    rds_free_storage_mb: int = Field(2048, ge=1)
+    rds_free_storage_mb: Annotated[int, Meta(ge=1)] = 2048
     # Connections: the smallest classes (1 GiB) allow about 80; 60 leaves room to log in.
-    rds_connections: int = Field(60, ge=1)
+    rds_connections: Annotated[int, Meta(ge=1)] = 60
     # Freeable memory in MiB: under 64 MiB on a small instance MySQL starts swapping.
-    rds_freeable_memory_mb: int = Field(64, ge=1)
+    rds_freeable_memory_mb: Annotated[int, Meta(ge=1)] = 64
 
-    @model_validator(mode="after")
-    def _emails(self) -> AlarmsSettings:
+    def __post_init__(self) -> None:
         for index, address in enumerate(self.email):
             if not EMAIL_PATTERN.match(address):
-                raise _problem(
+                raise KeyProblem(
                     f"email.{index}",
                     f"{address!r} is not an e-mail address",
                     'write it as "ops@example.com"',
                 )
         if len(set(self.email)) != len(self.email):
-            raise _problem("email", "an address is listed twice", "list each address once")
-        return self
+            raise KeyProblem("email", "an address is listed twice", "list each address once")

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+import msgspec
 
-from hakobu.core.config.messages import config_error, toml_problem
+from hakobu.core.config.messages import config_error, problem_error, toml_problem
 from hakobu.core.config.processes import check_process_environments
 from hakobu.core.config.profiles import apply_profile, deep_merge
 from hakobu.core.config.schema import (
@@ -28,10 +28,12 @@ from hakobu.core.config.schema import (
     EnvironmentSettings,
     Project,
     ProjectFile,
+    before_reading,
 )
+from hakobu.core.config.section import KeyProblem
 from hakobu.core.errors import ConfigError
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound=msgspec.Struct)
 
 
 def load_project(path: Path) -> Project:
@@ -140,9 +142,13 @@ def _validate(
     model: type[ModelT], data: dict[str, Any], prefix: str, overridden: dict[str, Any] | None = None
 ) -> ModelT:
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise config_error(exc, model, prefix, overridden) from None
+        prepared = before_reading(data)
+    except KeyProblem as problem:
+        raise problem_error(problem, prefix, overridden) from None
+    try:
+        return msgspec.convert(prepared, model)
+    except msgspec.ValidationError as exc:
+        raise config_error(exc, model, prepared, prefix, overridden) from None
 
 
 def with_profile(raw: Mapping[str, Any], env: Environment, profile: str) -> Environment:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 import shlex
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from msgspec import Meta
 
+from hakobu.core.config.section import KeyProblem, Section, within
 from hakobu.core.cron import ExpressionError, cron_expression, rate_expression
 from hakobu.core.errors import ConfigError
 from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
@@ -33,84 +34,60 @@ BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 OWN_SUFFIXES = ("app", "scheduler")
 
 
-def _problem(key: str, problem: str, fix: str) -> Exception:
-    # schema imports this module, so KeyProblem is looked up when a check fails.
-    from hakobu.core.config.schema import KeyProblem
-
-    return KeyProblem(key, problem, fix)
-
-
-class _Strict(BaseModel):
-    # As every section: unknown keys are errors, TOML types are not coerced.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
-
-
-def _command_list(data: Any, key: str = "command") -> Any:
+def _command_list(data: Any, key: str = "command") -> None:
     """A command written as one string gets a fix that splits it the way a shell would."""
     if isinstance(data, dict) and isinstance(data.get(key), str):
         split = ", ".join(f'"{word}"' for word in shlex.split(data[key]))
-        raise _problem(
+        raise KeyProblem(
             key,
             f"the command is one string ({data[key]!r}); ECS needs a list of arguments",
             f"write it as a list of strings: {key} = [{split}]",
         )
     if isinstance(data, dict) and data.get(key) == []:
-        raise _problem(
+        raise KeyProblem(
             key, "the command is empty", 'give the program and its arguments, e.g. ["bin/jobs"]'
         )
-    return data
 
 
-class ProcessSettings(_Strict):
+class ProcessSettings(Section):
     # None for web: its command is the image's (the Dockerfile's CMD) unless given here.
     command: list[str] | None = None
     cpu: int = 256
     memory: int = 512
-    desired_count: int = Field(1, ge=0, le=100)
+    desired_count: Annotated[int, Meta(ge=0, le=100)] = 1
     # Fargate Spot: workers that can be stopped with two minutes' notice and resume later.
     spot: bool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _command(cls, data: Any) -> Any:
-        return _command_list(data)
-
-    @model_validator(mode="after")
-    def _size(self) -> ProcessSettings:
+    def __post_init__(self) -> None:
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
             allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
-            raise _problem("cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}")
+            raise KeyProblem(
+                "cpu", f"{self.cpu} is not a Fargate CPU size", f"use one of {allowed}"
+            )
         if self.memory not in FARGATE_MEMORY_BY_CPU[self.cpu]:
-            raise _problem(
+            raise KeyProblem(
                 "memory",
                 f"Fargate does not accept memory = {self.memory} with cpu = {self.cpu}",
                 f"with cpu = {self.cpu}, memory must be {describe_allowed_memory(self.cpu)} (MiB)",
             )
-        return self
 
 
-class ScheduleSettings(_Strict):
+class ScheduleSettings(Section, kw_only=True):
     name: str
     cron: str | None = None
     rate: str | None = None
     timezone: str = "UTC"
     command: list[str]
 
-    @model_validator(mode="before")
-    @classmethod
-    def _command(cls, data: Any) -> Any:
-        return _command_list(data)
-
-    @model_validator(mode="after")
-    def _checks(self) -> ScheduleSettings:
+    def __post_init__(self) -> None:
         if not SCHEDULE_NAME.match(self.name):
-            raise _problem(
+            raise KeyProblem(
                 "name",
                 f"{self.name!r} cannot name a schedule",
                 "use 2-32 lowercase letters, digits and hyphens, starting with a letter",
             )
         if (self.cron is None) == (self.rate is None):
-            raise _problem(
+            raise KeyProblem(
                 "cron",
                 f"schedule {self.name!r} needs exactly one of cron and rate",
                 'give cron = "0 3 * * *" (daily at 03:00) or rate = "1 hour", not both',
@@ -118,15 +95,14 @@ class ScheduleSettings(_Strict):
         try:
             self.expression  # noqa: B018 (validates)
         except ExpressionError as exc:
-            raise _problem("cron" if self.cron else "rate", exc.problem, exc.fix) from None
+            raise KeyProblem("cron" if self.cron else "rate", exc.problem, exc.fix) from None
         if self.timezone not in _time_zones():
-            raise _problem(
+            raise KeyProblem(
                 "timezone",
                 f"{self.timezone!r} is not a time zone",
                 'use an IANA name such as "UTC", "Asia/Tokyo" or "Europe/Paris"',
             )
         ZoneInfo(self.timezone)
-        return self
 
     @property
     def expression(self) -> str:
@@ -136,27 +112,25 @@ class ScheduleSettings(_Strict):
         return rate_expression(self.rate or "")
 
 
-class StorageSettings(_Strict):
+class StorageSettings(Section):
     bucket: bool = False
     # The bucket's name; by default `{prefix}-{account}-{region}` (S3 names are global).
     name: str | None = None
 
-    @model_validator(mode="after")
-    def _bucket(self) -> StorageSettings:
+    def __post_init__(self) -> None:
         if self.name is not None and not self.bucket:
-            raise _problem(
+            raise KeyProblem(
                 "name",
                 "a bucket name is given but no bucket is asked for",
                 "add bucket = true to [storage], or remove the section",
             )
         if self.name is not None and (not BUCKET_NAME.match(self.name) or ".." in self.name):
-            raise _problem(
+            raise KeyProblem(
                 "name",
                 f"{self.name!r} is not an S3 bucket name",
                 "use 3-63 lowercase letters, digits, hyphens and dots, starting and ending "
                 "with a letter or digit",
             )
-        return self
 
 
 @cache
@@ -164,27 +138,36 @@ def _time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def check_process_names(raw: Any) -> Any:
-    """Before each process is read: names that make AWS names clash, web given a size."""
+def check_process_names(raw: Any) -> None:
+    """Before each process is read: names that make AWS names clash, web given a size, a
+    command written as one string (keys relative to [processes])."""
     if not isinstance(raw, dict):
-        return raw
+        return  # reported as "expected a table" when the section is read
     for name, body in raw.items():
         _check_process_name(name)
         given = sorted(set(body) - {"command"}) if name == WEB and isinstance(body, dict) else []
         if given:
-            raise _problem(
+            raise KeyProblem(
                 f"{WEB}.{given[0]}",
                 f"web's {given[0]} is set in [service], not [processes.web]",
                 f"move it: service.{given[0]} = ... ([processes.web] takes only command)",
             )
-    return raw
+    for name, body in raw.items():
+        within(name, lambda body=body: _command_list(body))
+
+
+def check_schedule_commands(raw: Any) -> None:
+    """Before the [[schedules]] are read: a command written as one string (keys relative to
+    [[schedules]], by index)."""
+    for index, body in enumerate(raw if isinstance(raw, list) else []):
+        within(str(index), lambda body=body: _command_list(body))
 
 
 def check_processes(processes: dict[str, ProcessSettings]) -> None:
     """Every process but web says what it runs."""
     for name, settings in processes.items():
         if name != WEB and settings.command is None:
-            raise _problem(
+            raise KeyProblem(
                 f"{name}.command",
                 f"process {name!r} has no command (it would run the web server's again)",
                 'give what it runs, e.g. command = ["bin/jobs"] or ["celery", "-A", "app"]',
@@ -193,14 +176,14 @@ def check_processes(processes: dict[str, ProcessSettings]) -> None:
 
 def _check_process_name(name: str) -> None:
     if not PROCESS_NAME.match(name):
-        raise _problem(
+        raise KeyProblem(
             name,
             f"{name!r} cannot name a process",
             "use 2-20 lowercase letters, digits and hyphens, starting with a letter",
         )
     taken = reserved_suffixes()
     if name in taken or name.endswith("-sg") or re.fullmatch(r"db-\d+", name):
-        raise _problem(
+        raise KeyProblem(
             name,
             f"a process named {name!r} would be called {{prefix}}-{name}, a name hakobu "
             "already gives another resource",
@@ -240,7 +223,7 @@ def check_schedules(schedules: list[ScheduleSettings]) -> None:
     seen: set[str] = set()
     for index, schedule in enumerate(schedules):
         if schedule.name in seen:
-            raise _problem(
+            raise KeyProblem(
                 f"{index}.name",
                 f"two schedules are named {schedule.name!r}",
                 "give every [[schedules]] entry its own name",

@@ -1,7 +1,9 @@
 """The `hakobu.toml` schema: every section, its defaults and its own checks.
 
-A wrong value raises `KeyProblem` inside a validator, naming the key and the fix;
-`messages.py` turns it into the `ConfigError` the user sees.
+A wrong value raises `KeyProblem` in a section's `__post_init__`, naming the key and the
+fix; `messages.py` turns it into the `ConfigError` the user sees. What must be looked at
+before the sections are read (an engine's defaults, a command written as one string) is
+`before_reading`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import ipaddress
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import msgspec
+from msgspec import Meta
 
 from hakobu.core.config.ci import CiSettings
 from hakobu.core.config.database import check_engine_settings, engine_defaults
@@ -24,9 +27,11 @@ from hakobu.core.config.processes import (
     StorageSettings,
     check_process_names,
     check_processes,
+    check_schedule_commands,
     check_schedules,
     process_warnings,
 )
+from hakobu.core.config.section import KeyProblem, Section, field, within
 from hakobu.core.engines import SERVERLESS_CLASS
 from hakobu.core.errors import ConfigError
 from hakobu.core.fargate import FARGATE_MEMORY_BY_CPU, describe_allowed_memory
@@ -60,27 +65,18 @@ REGISTRY_URL_PATTERN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)+$"
 MAX_PREFIX_LENGTH = 28
 
 
-class KeyProblem(ValueError):
-    """Raised inside validators so the error names the exact key and carries a fix."""
-
-    def __init__(self, key: str, problem: str, fix: str) -> None:
-        super().__init__(problem)
-        self.key, self.problem, self.fix = key, problem, fix
+__all__ = ["KeyProblem"]  # raised by the sections' checks; defined in section.py
+# The bounds of service.desired_count, also `hakobu scale`'s.
+MIN_DESIRED_COUNT, MAX_DESIRED_COUNT = 0, 100
+DEFAULT_INSTANCE_CLASS = "db.t4g.micro"
 
 
-class _Section(BaseModel):
-    """Every section rejects unknown keys: a typo must not be silently ignored."""
-
-    # strict: "1024" or true is not silently read as a number; TOML has real types.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
-
-
-class ServiceSettings(_Section):
+class ServiceSettings(Section):
     cpu: int = 256
     memory: int = 512
-    port: int = Field(3000, ge=1, le=65535)
+    port: Annotated[int, Meta(ge=1, le=65535)] = 3000
     health_check_path: str = "/up"
-    desired_count: int = Field(1, ge=0, le=100)
+    desired_count: Annotated[int, Meta(ge=MIN_DESIRED_COUNT, le=MAX_DESIRED_COUNT)] = 1
     platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
     # Tasks in the public subnets with a public IP (still reachable only from the ALB's
     # security group): no NAT Gateway needed to pull images or call AWS APIs.
@@ -88,10 +84,9 @@ class ServiceSettings(_Section):
     # Fargate Spot: up to ~70% cheaper, but AWS may stop a task with two minutes' notice.
     # `spot_base` tasks always run on regular Fargate; the rest go to Spot.
     spot: bool = False
-    spot_base: int = Field(0, ge=0, le=100)
+    spot_base: Annotated[int, Meta(ge=0, le=100)] = 0
 
-    @model_validator(mode="after")
-    def _fargate_size(self) -> ServiceSettings:
+    def __post_init__(self) -> None:
         if self.cpu not in FARGATE_MEMORY_BY_CPU:
             allowed = ", ".join(str(c) for c in FARGATE_MEMORY_BY_CPU)
             raise KeyProblem(
@@ -109,10 +104,9 @@ class ServiceSettings(_Section):
                 f"{self.health_check_path!r} is not a URL path",
                 'start it with "/", for example "/up"',
             )
-        return self
 
 
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     # RDS MySQL as in the guide's text; Aurora as in its diagram; PostgreSQL on either.
     engine: Literal["mysql", "aurora-mysql", "postgres", "aurora-postgresql"] = "mysql"
     # Per engine (see core.engines for each default and why): MySQL "8.4" (8.0 left RDS
@@ -121,13 +115,13 @@ class DatabaseSettings(_Section):
     engine_version: str = "8.4"
     # Graviton (t4g) costs less than the guide's db.t3.micro for the same size. Aurora's
     # default is "db.serverless" (Serverless v2); a provisioned class is allowed.
-    instance_class: str = "db.t4g.micro"
+    instance_class: str = DEFAULT_INSTANCE_CLASS
     # Aurora Serverless v2 capacity in ACUs (0.5 steps, up to 256). min_capacity = 0 lets an
     # idle cluster pause itself where the version supports it (the default there).
     min_capacity: float | None = None
     max_capacity: float | None = None
-    allocated_storage: int = Field(20, ge=20, le=65536)
-    backup_retention_days: int = Field(7, ge=0, le=35)
+    allocated_storage: Annotated[int, Meta(ge=20, le=65536)] = 20
+    backup_retention_days: Annotated[int, Meta(ge=0, le=35)] = 7
     name: str | None = None
     username: str = "app"
     final_snapshot: bool = True
@@ -135,18 +129,10 @@ class DatabaseSettings(_Section):
     # On Aurora, a reader instance in the other zone (also the failover target).
     multi_az: bool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _engine_defaults(cls, data: Any) -> Any:
-        return engine_defaults(data)
-
-    @model_validator(mode="after")
-    def _engine(self) -> DatabaseSettings:
+    def __post_init__(self) -> None:
+        # The engine's defaults (engine_version, Serverless v2 capacity) were filled in
+        # by `before_reading`.
         check_engine_settings(self)
-        return self
-
-    @model_validator(mode="after")
-    def _names(self) -> DatabaseSettings:
         if not INSTANCE_CLASS_PATTERN.match(self.instance_class) and not (
             self.instance_class == SERVERLESS_CLASS
         ):
@@ -163,21 +149,19 @@ class DatabaseSettings(_Section):
                     f"{value!r} is not a valid database {key}",
                     "use letters, digits and underscores, starting with a letter",
                 )
-        return self
 
 
-class NetworkSettings(_Section):
+class NetworkSettings(Section):
     vpc_cidr: str = "10.0.0.0/16"
-    public_subnets: list[str] = ["10.0.1.0/24", "10.0.2.0/24"]
-    private_subnets: list[str] = ["10.0.10.0/24", "10.0.11.0/24"]
+    public_subnets: list[str] = field(lambda: ["10.0.1.0/24", "10.0.2.0/24"])
+    private_subnets: list[str] = field(lambda: ["10.0.10.0/24", "10.0.11.0/24"])
     # The guide spreads subnets over AZ a and c (ap-northeast-1 has no AZ b for new accounts).
-    availability_zones: list[str] = ["a", "c"]
+    availability_zones: list[str] = field(lambda: ["a", "c"])
     # 1 as in the guide (in the first zone); 2 keeps each zone's outbound traffic in that
     # zone (survives a zone outage); 0 saves ~$35/month when tasks have public IPs.
-    nat_gateways: int = Field(1, ge=0, le=2)
+    nat_gateways: Annotated[int, Meta(ge=0, le=2)] = 1
 
-    @model_validator(mode="after")
-    def _cidrs(self) -> NetworkSettings:
+    def __post_init__(self) -> None:
         vpc = _parse_network("vpc_cidr", self.vpc_cidr)
         zones = len(self.availability_zones)
         if zones != 2 or len(set(self.availability_zones)) != 2:
@@ -211,28 +195,25 @@ class NetworkSettings(_Section):
                             "give every subnet its own block",
                         )
                 seen.append((f"network.{key}.{index}", subnet))
-        return self
 
 
-class RegistrySettings(_Section):
+class RegistrySettings(Section):
     # ECR keeps the newest N images; older ones expire. Enough to roll back weeks of deploys.
-    keep_images: int = Field(30, ge=1, le=1000)
+    keep_images: Annotated[int, Meta(ge=1, le=1000)] = 30
     # Push images here ("host[:port]/path") instead of the environment's ECR repository.
     # For the sandbox, whose emulated ECR cannot receive images: a registry on loopback.
     url: str | None = None
 
-    @model_validator(mode="after")
-    def _url(self) -> RegistrySettings:
+    def __post_init__(self) -> None:
         if self.url is not None and not REGISTRY_URL_PATTERN.match(self.url):
             raise KeyProblem(
                 "url",
                 f"{self.url!r} is not a registry repository address",
                 'write it as "host[:port]/repository", without a scheme or tag',
             )
-        return self
 
 
-class DeploySettings(_Section):
+class DeploySettings(Section):
     # Run before the service moves, as a one-off task of the new revision; a failure stops
     # the deploy with the old version still serving. Default per framework; "" for none.
     release_command: str | None = None
@@ -241,26 +222,24 @@ class DeploySettings(_Section):
     dockerfile: str = "Dockerfile"
     context: str = "."
     # How long to follow a rollout before giving up (the rollout itself goes on in AWS).
-    timeout_seconds: int = Field(900, ge=30, le=7200)
+    timeout_seconds: Annotated[int, Meta(ge=30, le=7200)] = 900
     # Also tag each pushed image `latest`, for humans; the service always runs a digest.
     tag_latest: bool = True
 
 
-class LogsSettings(_Section):
+class LogsSettings(Section):
     retention_days: int = 30
 
-    @model_validator(mode="after")
-    def _retention(self) -> LogsSettings:
+    def __post_init__(self) -> None:
         if self.retention_days not in LOG_RETENTION_DAYS:
             raise KeyProblem(
                 "retention_days",
                 f"CloudWatch Logs does not accept {self.retention_days}",
                 f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
             )
-        return self
 
 
-class SecretsSettings(_Section):
+class SecretsSettings(Section):
     # Rails: the master key is read from this file (or from the environment variable below
     # when the file is absent, as in CI) and written straight to Secrets Manager.
     master_key_file: str = "config/master.key"
@@ -270,7 +249,7 @@ class SecretsSettings(_Section):
     database_password_env: str = "DATABASE_PASSWORD"
 
 
-class EnvironmentSettings(_Section):
+class EnvironmentSettings(Section):
     """What an environment may set: everything but the app's identity."""
 
     region: str = "ap-northeast-1"
@@ -281,13 +260,13 @@ class EnvironmentSettings(_Section):
     name: str | None = None
     state: Literal["local", "s3"] = "local"
     state_bucket: str | None = None
-    service: ServiceSettings = Field(default_factory=ServiceSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    network: NetworkSettings = Field(default_factory=NetworkSettings)
-    registry: RegistrySettings = Field(default_factory=RegistrySettings)
-    logs: LogsSettings = Field(default_factory=LogsSettings)
-    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
-    deploy: DeploySettings = Field(default_factory=DeploySettings)
+    service: ServiceSettings = field(ServiceSettings)
+    database: DatabaseSettings = field(DatabaseSettings)
+    network: NetworkSettings = field(NetworkSettings)
+    registry: RegistrySettings = field(RegistrySettings)
+    logs: LogsSettings = field(LogsSettings)
+    secrets: SecretsSettings = field(SecretsSettings)
+    deploy: DeploySettings = field(DeploySettings)
     # The production edge; each optional section switches its blueprint part on.
     domain: DomainSettings | None = None
     autoscaling: AutoscalingSettings | None = None
@@ -295,29 +274,17 @@ class EnvironmentSettings(_Section):
     # Deploys from GitHub Actions through OIDC (core.config.ci); none without it.
     ci: CiSettings | None = None
     # What runs beside web, when, and the app's file storage (core.config.processes).
-    processes: dict[str, ProcessSettings] = Field(default_factory=dict)
-    schedules: list[ScheduleSettings] = Field(default_factory=list)
-    storage: StorageSettings = Field(default_factory=StorageSettings)
+    processes: dict[str, ProcessSettings] = field(dict)
+    schedules: list[ScheduleSettings] = field(list)
+    storage: StorageSettings = field(StorageSettings)
 
-    @field_validator("processes", mode="before")
-    @classmethod
-    def _process_names(cls, value: Any) -> Any:
-        return check_process_names(value)
+    def __post_init__(self) -> None:
+        within("processes", lambda: check_processes(self.processes))
+        within("schedules", lambda: check_schedules(self.schedules))
+        self._check_egress()
+        self._check_region()
 
-    @field_validator("processes")
-    @classmethod
-    def _processes(cls, value: dict[str, ProcessSettings]) -> dict[str, ProcessSettings]:
-        check_processes(value)
-        return value
-
-    @field_validator("schedules")
-    @classmethod
-    def _schedules(cls, value: list[ScheduleSettings]) -> list[ScheduleSettings]:
-        check_schedules(value)
-        return value
-
-    @model_validator(mode="after")
-    def _egress(self) -> EnvironmentSettings:
+    def _check_egress(self) -> None:
         if self.network.nat_gateways == 0 and not self.service.public_ip:
             raise KeyProblem(
                 "network.nat_gateways",
@@ -325,31 +292,39 @@ class EnvironmentSettings(_Section):
                 "Secrets Manager and CloudWatch Logs",
                 'set service.public_ip = true (or profile = "lean"), or nat_gateways = 1',
             )
-        return self
 
-    @model_validator(mode="after")
-    def _region(self) -> EnvironmentSettings:
+    def _check_region(self) -> None:
         regions = known_regions()
         if self.region not in regions:
             close = [r for r in regions if r.split("-")[0] == self.region.split("-")[0]] or regions
             raise KeyProblem(
                 "region", f"{self.region!r} is not an AWS region", f"use one of {', '.join(close)}"
             )
-        return self
 
 
-class ProjectFile(EnvironmentSettings):
+class ProjectFile(EnvironmentSettings, kw_only=True):
     """The whole file: the app's identity, shared settings and per-environment overrides."""
 
     app: str
     framework: Literal["rails", "django", "container"] = "container"
-    environments: dict[str, dict[str, Any]] = {}
+    environments: dict[str, dict[str, Any]] = field(dict)
 
 
-class Environment(BaseModel):
+def before_reading(data: dict[str, Any]) -> dict[str, Any]:
+    """What is looked at before the sections are read, on the file's own values: the
+    engine's defaults under [database] (its version, Serverless v2 capacity) and the
+    [processes] and [[schedules]] checks that need what the user wrote (a command given
+    as one string would otherwise be "expected a list")."""
+    prepared = dict(data)
+    if "database" in prepared:
+        prepared["database"] = engine_defaults(prepared["database"])
+    within("processes", lambda: check_process_names(prepared.get("processes")))
+    within("schedules", lambda: check_schedule_commands(prepared.get("schedules")))
+    return prepared
+
+
+class Environment(msgspec.Struct, frozen=True, kw_only=True):
     """One environment, fully resolved: what the blueprint and the commands work from."""
-
-    model_config = ConfigDict(frozen=True)
 
     app: str
     framework: Literal["rails", "django", "container"]
@@ -395,10 +370,8 @@ class Environment(BaseModel):
         return notes + process_warnings(self)
 
 
-class Project(BaseModel):
+class Project(msgspec.Struct, frozen=True, kw_only=True):
     """The validated file and every environment it declares."""
-
-    model_config = ConfigDict(frozen=True)
 
     app: str
     framework: Literal["rails", "django", "container"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from msgspec.structs import replace
+
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import WEB
 from hakobu.provision.cost import FARGATE, HOURS_PER_MONTH, CostLine, estimate, public_ipv4_count
@@ -78,17 +80,15 @@ def pause_saving(
 def _with_counts(env: Environment, count: int, processes: Mapping[str, int] | None) -> Environment:
     """`env` as it ran: web at `count` tasks, each worker at its count in `processes`."""
     settings = env.settings
-    update: dict[str, object] = {
-        "service": settings.service.model_copy(update={"desired_count": count})
-    }
+    update: dict[str, object] = {"service": replace(settings.service, desired_count=count)}
     if processes is not None:
         update["processes"] = {
             name: process
             if name == WEB
-            else process.model_copy(update={"desired_count": processes.get(name, 0)})
+            else replace(process, desired_count=processes.get(name, 0))
             for name, process in settings.processes.items()
         }
-    return env.model_copy(update={"settings": settings.model_copy(update=update)})
+    return replace(env, settings=replace(settings, **update))
 
 
 def _ipv4_saving(env: Environment, lines: tuple[CostLine, ...], deep: bool) -> list[SavingLine]:
