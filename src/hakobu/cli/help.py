@@ -9,8 +9,8 @@ Markdown hakobu's docstrings use, `code` spans, is styled here; a single line br
 a paragraph is a space, as in Markdown.
 
 `HelpGroup` is the root group's class (cli/app.py); it hands the same renderer to every
-command and group below it, so no command module has to name a class. It also keeps
-unset flags from importing pydantic (`_cheap_unset_flags`).
+command and group below it, so no command module has to name a class, and with it the
+conversion of plain parameter values without pydantic (cli/plain_params.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
+
+try:  # typer's private coercion names; with a typer without them, its own coercion runs
+    from hakobu.cli.plain_params import install as install_plain_params
+    from hakobu.cli.plain_params import with_plain_coercion
+except ImportError:  # pragma: no cover (typer 0.29 has them)
+
+    def install_plain_params(command: Any) -> None:
+        pass
+
+    def with_plain_coercion(params: list[Any]) -> list[Any]:
+        return params
+
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -45,10 +57,16 @@ class HelpGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for command in self.commands.values():
-            install_help(command)
+            self.adopt(command)
+
+    def adopt(self, command: Any) -> None:
+        """Give `command` (and its subcommands) hakobu's help and plain value conversion."""
+        install_help(command)
+        install_plain_params(command)
 
     def get_params(self, ctx: typer.Context) -> list[Any]:
-        return _cheap_unset_flags(super().get_params(ctx))
+        # The root's own flags (--help, --install-completion, ...) as well.
+        return with_plain_coercion(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         print_help(self, ctx)
@@ -58,41 +76,8 @@ def install_help(command: Any) -> None:
     # typer builds the tree with its own classes (TyperCommand, TyperGroup, or a command
     # module's subclass such as DashCommand); only their help drawing changes.
     command.format_help = MethodType(_format_help, command)
-    command.get_params = MethodType(_get_params, command)
     for sub in getattr(command, "commands", {}).values():
         install_help(sub)
-
-
-def _get_params(command: Any, ctx: typer.Context) -> list[Any]:
-    return _cheap_unset_flags(type(command).get_params(command, ctx))
-
-
-def _cheap_unset_flags(params: list[Any]) -> list[Any]:
-    """typer (0.29) builds a pydantic TypeAdapter for a parameter before it looks at the
-    value, even for a flag left unset (None): `--help`, `--install-completion` and
-    `--show-completion` on the root group, so `hakobu init --help` would import pydantic
-    (about 0.1 s) to learn that None is None. A bool flag's value is a bool (typer skips
-    coercion then) or unset, so those flags get typer's pass-through coercion, which
-    returns None for unset. Only flags without an environment variable (whose value
-    would be a string to convert); with a typer that lacks these names, nothing changes.
-    """
-    try:
-        from typer._coercion import PassThroughRuntimeParam
-    except ImportError:
-        return params
-    for param in params:
-        descriptor = getattr(param, "type_descriptor", None)
-        if (
-            getattr(param, "is_bool_flag", False)
-            and param.envvar is None
-            and descriptor is not None
-            and descriptor.annotation is bool
-            and getattr(param, "_runtime_param", False) is None
-        ):
-            param._runtime_param = PassThroughRuntimeParam(
-                parameter_info=descriptor.parameter_info, annotation=bool
-            )
-    return params
 
 
 def _format_help(command: Any, ctx: typer.Context, formatter: Any) -> None:

@@ -32,7 +32,7 @@ from typer.main import (
 from typer.models import CommandInfo, DefaultPlaceholder, TyperInfo
 
 from hakobu.cli.app import app
-from hakobu.cli.help import HelpGroup, install_help
+from hakobu.cli.help import HelpGroup
 
 # Every command, in the order typer registers them (commands, then groups, each in the
 # import order of hakobu.cli.commands): the help's order within each panel.
@@ -70,7 +70,7 @@ class LazyGroup(HelpGroup):
     def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
             command = build(cmd_name)
-            install_help(command)
+            self.adopt(command)
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
 
