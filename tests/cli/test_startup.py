@@ -89,6 +89,39 @@ def test_cost_and_diagram_import_no_aws_sdk(tmp_path: Path) -> None:
         done, modules = _imported(command, cwd=tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         assert not {m for m in modules if m.split(".")[0] in ("boto3", "botocore")}, command
+        # Nor what they do not use: cost renders no Terraform (the blueprint package), and
+        # without [ci] the render builds no IAM policy document (provision/edge_parts.py).
+        unused = {"hakobu.provision.iam_policies", "hakobu.aws.sts"}
+        if command == "cost":
+            unused |= {m for m in modules if m.startswith("hakobu.provision.blueprint")}
+            assert "hakobu.provision.blueprint" not in modules
+        assert not unused & modules, command
+
+
+def test_values_are_converted_without_typers_pydantic_adapters(tmp_path: Path) -> None:
+    """typer 0.29 converts values through pydantic adapters (`typer._adapters`); hakobu's
+    plain parameters do not load them (cli/plain_params.py): not for a help screen, nor
+    for a str, an int, a Path or an Enum given on the command line, nor for defaults."""
+    app_dir, empty = tmp_path / "app", tmp_path / "empty"
+    app_dir.mkdir()
+    empty.mkdir()
+    runs = [
+        (["init", "--app", "shop", "--profile", "lean", "--dir", str(empty)], tmp_path),
+        (["init", "--app", "shop"], app_dir),
+        (["cost", "--help"], app_dir),
+        (["eject", "--help"], app_dir),
+        (["cost", "production", "--profile", "lean", "--json"], app_dir),
+        (["diagram", "--format", "mermaid", "-c", "hakobu.toml"], app_dir),
+        (["eject", "--output", "out"], app_dir),
+    ]
+    for args, cwd in runs:
+        done, modules = _imported(*args, cwd=cwd)
+        assert done.returncode == 0, (args, done.stdout, done.stderr[-2000:])
+        assert "typer._adapters" not in modules, args
+    # A value typer rejects still gets typer's own message (its coercion, on demand).
+    rejected = run_hakobu("diagram", "--format", "png", cwd=app_dir)
+    assert rejected.code == 2, rejected.output
+    assert "'png' is not one of 'mermaid', 'svg'" in rejected.stderr
 
 
 def test_root_help_lists_every_command_in_its_panel(tmp_path: Path) -> None:

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 from hakobu.core.config import Environment
 
+# GitHub Actions' OIDC issuer; IAM names an account's provider for it by this host
+# (`oidc-provider/<host>`). blueprint.ci creates or reads it; the IAM policies name it.
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
 
 @dataclass(frozen=True)
 class Names:

@@ -14,7 +14,8 @@ from typing import Any
 from hakobu.aws import cloudwatch, sns
 from hakobu.aws.clients import ClientSource
 from hakobu.core.config import Environment
-from hakobu.provision.blueprint.alarms import ROLLBACK_KEYS, alarm_name, specs, topic_name
+from hakobu.provision.blueprint.alarms import alarm_name, topic_name
+from hakobu.provision.edge_parts import ROLLBACK_KEYS, specs
 
 IN_ALARM = "ALARM"
 

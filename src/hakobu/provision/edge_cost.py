@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hakobu.core.config import Environment
-from hakobu.provision.blueprint.alarms import ROLLBACK_KEYS, specs
-from hakobu.provision.blueprint.waf import MANAGED_GROUPS
 from hakobu.provision.cost_line import CostLine, priced
+from hakobu.provision.edge_parts import MANAGED_GROUPS, ROLLBACK_KEYS, specs
 from hakobu.provision.prices import PriceTable
 
 if TYPE_CHECKING:  # cost.py imports this module for its groups

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from hakobu.core.config import Environment
-from hakobu.provision.blueprint.alarms import specs
+from hakobu.provision.edge_parts import specs
 
 # These ids join the guide's (User, IGW, ALB, ...): stable, for tests and readers.
 DNS_ID, CDN_ID, WAF_ID, SCALING_ID, ALARMS_ID = "DNS", "CDN", "WAF", "Scaling", "Alarms"

@@ -21,7 +21,7 @@ from hakobu.aws.sts import caller_identity
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import workers
 from hakobu.core.errors import EXIT_BAD_INPUT, HakobuError
-from hakobu.core.names import Names
+from hakobu.core.names import GITHUB_OIDC_HOST, Names
 from hakobu.core.target import Target
 
 Kind = Literal["deploy", "operate", "provision"]
@@ -31,8 +31,6 @@ ANY = "*"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 # The suffix Secrets Manager appends to every secret's ARN: "-" and six characters.
 SECRET_SUFFIX = "-??????"
-# GitHub Actions' OIDC issuer (blueprint.ci creates or reads its provider).
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
 @dataclass(frozen=True)

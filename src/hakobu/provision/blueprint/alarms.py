@@ -12,7 +12,6 @@ Dimensions name the ECS service and database literally, and the ALB through its
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from hakobu.core.config import Environment
@@ -20,48 +19,17 @@ from hakobu.core.config.edge import AlarmsSettings
 from hakobu.core.engines import engine
 from hakobu.core.names import Names
 from hakobu.provision.blueprint.document import Fragment, ref
+from hakobu.provision.edge_parts import ROLLBACK_KEYS, AlarmSpec, specs
 
 TOPIC = "aws_sns_topic.alarms"
 MIB = 1024 * 1024
 # Below this many requests a minute a rate means little: one error in three requests at
 # night must not page anyone, nor roll a deploy back.
 MIN_REQUESTS_FOR_A_RATE = 20
-ROLLBACK_KEYS = ("alb_5xx_percent", "target_5xx_percent")
-
-
-@dataclass(frozen=True)
-class AlarmSpec:
-    """One alarm: the [alarms] key of its threshold, its name and what it watches."""
-
-    key: str
-    slug: str
-    description: str
-
-
-SPECS = (
-    AlarmSpec("alb_5xx_percent", "alb-5xx", "5xx answered by the load balancer, % of requests"),
-    AlarmSpec("target_5xx_percent", "app-5xx", "5xx answered by the app, % of requests"),
-    AlarmSpec("p95_response_ms", "p95-response", "95th percentile response time (ms)"),
-    AlarmSpec("unhealthy_hosts", "unhealthy-tasks", "tasks failing the health check"),
-    AlarmSpec("ecs_cpu_percent", "ecs-cpu", "the service's average CPU (%)"),
-    AlarmSpec("ecs_memory_percent", "ecs-memory", "the service's average memory (%)"),
-    AlarmSpec("rds_cpu_percent", "db-cpu", "the database's CPU (%)"),
-    AlarmSpec("rds_free_storage_mb", "db-free-storage", "the database's free storage (MiB)"),
-    AlarmSpec("rds_connections", "db-connections", "connections to the database"),
-    AlarmSpec("rds_freeable_memory_mb", "db-freeable-memory", "the database's free memory (MiB)"),
-)
 
 
 def alarms_of(env: Environment) -> AlarmsSettings | None:
     return env.settings.alarms
-
-
-def specs(env: Environment) -> list[AlarmSpec]:
-    """The alarms this environment has (Aurora grows its storage itself: no storage alarm)."""
-    if alarms_of(env) is None:
-        return []
-    aurora = engine(env.settings.database.engine).aurora
-    return [s for s in SPECS if not (aurora and s.key == "rds_free_storage_mb")]
 
 
 def alarm_name(env: Environment, spec: AlarmSpec) -> str:

@@ -12,14 +12,18 @@ there (a data source), so `hakobu destroy` can never delete it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hakobu.core.config import Environment
 from hakobu.core.config.ci import CiSettings
-from hakobu.core.names import Names
+from hakobu.core.names import GITHUB_OIDC_HOST, Names
 from hakobu.provision.blueprint.document import Fragment, ref
 from hakobu.provision.blueprint.iam import SECRET_ARN_PARTS
-from hakobu.provision.iam_policies import GITHUB_OIDC_HOST, Scope, policy
+
+# The policy documents of `hakobu iam` are imported only with [ci] set: every render (and
+# `hakobu diagram`, which renders) runs this part, most configs without [ci].
+if TYPE_CHECKING:
+    from hakobu.provision.iam_policies import Scope
 
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 AUDIENCE = "sts.amazonaws.com"
@@ -54,6 +58,8 @@ def terraform_scope() -> Scope:
     The DB password secret's parsed ARN (already in every stack, no API call) gives them,
     so this part adds no data source of its own beyond the provider lookup.
     """
+    from hakobu.provision.iam_policies import Scope
+
     return Scope(
         partition=ref(SECRET_ARN_PARTS, "partition"),
         region=ref(SECRET_ARN_PARTS, "region"),
@@ -78,6 +84,8 @@ def ci(env: Environment) -> Fragment:
     settings = env.settings.ci
     if settings is None:
         return part
+    from hakobu.provision.iam_policies import policy
+
     names = Names.of(env)
     provider = _provider(part, settings)
     part.resource(

@@ -15,9 +15,9 @@ from hakobu.core.names import Names
 from hakobu.provision.blueprint.cdn import US_EAST_1, uses_cdn
 from hakobu.provision.blueprint.document import Fragment, ref
 from hakobu.provision.blueprint.domain import domain_of
+from hakobu.provision.edge_parts import MANAGED_GROUPS
 
 WEB_ACL = "aws_wafv2_web_acl.main"
-MANAGED_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 # Requests per IP per 5 minutes (WAF's window): ~7 a second sustained is more than a person
 # browsing makes, and far less than a flood. Blocked addresses recover within minutes.
 RATE_LIMIT_PER_5_MINUTES = 2000
