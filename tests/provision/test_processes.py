@@ -100,6 +100,41 @@ def test_a_worker_runs_webs_image_environment_and_secrets_with_its_own_command_a
         assert definition[role] == resources["aws_ecs_task_definition"]["app"][role]
 
 
+def test_every_process_and_the_schedules_read_secrets_as_the_one_execution_role() -> None:
+    """The managed secrets are in every container Terraform renders; the app secrets (added
+    to revisions by `hakobu secrets set`, never to Terraform) can be read by every process
+    because every task definition names the one execution role that may read `shop-app-*`."""
+    resources = rendered()
+    definitions = resources["aws_ecs_task_definition"]
+    assert sorted(definitions) == ["app", "process_mailer", "process_worker", "schedules"]
+    [web] = containers(resources, "app")
+    for key, definition in definitions.items():
+        assert definition["execution_role_arn"] == "${aws_iam_role.execution.arn}", key
+        [container] = containers(resources, key)
+        assert container["secrets"] == web["secrets"], key
+    policy = json.loads(resources["aws_iam_role_policy"]["execution_secrets"]["policy"])
+    [app_secrets] = [s for s in policy["Statement"] if s["Sid"] == "AppSecrets"]
+    assert app_secrets["Action"] == "secretsmanager:GetSecretValue"
+    assert app_secrets["Resource"].endswith(":secret:shop-app-*")
+
+
+def test_a_shells_dollar_brace_in_a_command_reaches_the_task_not_terraforms_templates() -> None:
+    """`sh -c '... ${VAR} ...'` is the shell's: unescaped, Terraform's plan fails on it
+    ("Missing expression") or substitutes it. Doubled, Terraform registers it as written."""
+    shell = ["/bin/sh", "-c", "echo ${#API_KEY} %{x}"]
+    raw = {
+        **RAW,
+        "processes": {"web": {"command": shell}, "worker": {"command": shell}},
+        "schedules": [{"name": "nightly", "cron": "0 3 * * *", "command": shell}],
+    }
+    resources = rendered(raw)
+    escaped = ["/bin/sh", "-c", "echo $${#API_KEY} %%{x}"]
+    assert containers(resources, "app")[0]["command"] == escaped
+    assert containers(resources, "process_worker")[0]["command"] == escaped
+    target = resources["aws_scheduler_schedule"]["schedule_nightly"]["target"]
+    assert json.loads(target["input"])["containerOverrides"][0]["command"] == escaped
+
+
 def test_webs_command_from_processes_web_replaces_the_image_cmd() -> None:
     raw = {**RAW, "processes": {"web": {"command": ["bin/thrust", "bin/rails", "server"]}}}
     [web] = containers(rendered(raw), "app")

@@ -23,6 +23,11 @@ def literal(text: str) -> str:
     return text.replace("${", "$${").replace("%{", "%%{")
 
 
+def literal_words(words: list[str]) -> list[str]:
+    """A command as the user wrote it: a shell's `${VAR}` is the shell's, not Terraform's."""
+    return [literal(word) for word in words]
+
+
 @dataclass
 class Fragment:
     """The resources, data sources, ephemeral resources and outputs of one part."""

@@ -14,7 +14,7 @@ from typing import Any
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import ProcessSettings, workers
 from hakobu.core.names import Names
-from hakobu.provision.blueprint.document import Fragment, ref
+from hakobu.provision.blueprint.document import Fragment, literal_words, ref
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
 from hakobu.provision.blueprint.network import subnet_ids
 from hakobu.provision.blueprint.security import ECS_SG
@@ -52,7 +52,7 @@ def process_container(env: Environment, name: str, command: list[str] | None, me
     container.pop("portMappings")
     container["memory"] = memory
     if command is not None:
-        container["command"] = command
+        container["command"] = literal_words(command)
     container["logConfiguration"]["options"]["awslogs-stream-prefix"] = name  # type: ignore[index]
     return container
 

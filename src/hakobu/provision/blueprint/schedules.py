@@ -18,7 +18,7 @@ import json
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import ScheduleSettings
 from hakobu.core.names import Names
-from hakobu.provision.blueprint.document import Fragment, ref
+from hakobu.provision.blueprint.document import Fragment, literal_words, ref
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, SECRET_ARN_PARTS, TASK_ROLE
 from hakobu.provision.blueprint.network import subnet_ids
 from hakobu.provision.blueprint.processes import process_container, task_definition_body
@@ -74,7 +74,8 @@ def schedules(env: Environment) -> Fragment:
 def _schedule(part: Fragment, env: Environment, schedule: ScheduleSettings) -> None:
     names = Names.of(env)
     public = env.settings.service.public_ip
-    overrides = {"containerOverrides": [{"name": names.container, "command": schedule.command}]}
+    command = literal_words(schedule.command)
+    overrides = {"containerOverrides": [{"name": names.container, "command": command}]}
     part.resource(
         "aws_scheduler_schedule",
         resource_name(schedule.name),

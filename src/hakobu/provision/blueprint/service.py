@@ -19,7 +19,7 @@ from hakobu.core.placeholder import runs_placeholder as runs_placeholder  # re-e
 from hakobu.provision.blueprint.alarms import deployment_alarms
 from hakobu.provision.blueprint.autoscaling import initial_count, scaled_fields
 from hakobu.provision.blueprint.database import host, port
-from hakobu.provision.blueprint.document import Fragment, literal, ref
+from hakobu.provision.blueprint.document import Fragment, literal, literal_words, ref
 from hakobu.provision.blueprint.https import tls_environment
 from hakobu.provision.blueprint.iam import EXECUTION_ROLE, TASK_ROLE
 from hakobu.provision.blueprint.load_balancer import LISTENER, TARGET_GROUP
@@ -139,7 +139,7 @@ def _web_container(env: Environment) -> dict[str, object]:
     container = container_definition(env)
     command = web_command(env)
     if command is not None:  # [processes.web] command: run it instead of the image's CMD
-        container["command"] = command
+        container["command"] = literal_words(command)
     return container
 
 
