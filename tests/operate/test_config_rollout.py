@@ -83,6 +83,7 @@ def test_a_changed_definition_is_rolled_out_with_the_release_each_process_runs(
     assert tags["hakobu:image-tag"] == "v7" and tags["hakobu:change"] == CHANGE
     worker, _ = described(ecs, f"{WORKER}:4")
     assert (worker["image"], worker["memory"], worker["command"]) == (RELEASE, 1024, ["w"])
+    assert secret_refs(worker) == {"API": APP_SECRET}  # the app secrets web reads
     assert result.notes == [SANDBOX_ROLLOUT_NOTE]  # no container engine: not followed
     assert pending_changes(ecs, env) == []  # the next `up` has nothing more to roll out
 
@@ -101,6 +102,30 @@ def test_a_worker_alone_can_move(tmp_path: Path, target: Target) -> None:
     assert service_runs(ecs, WEB) == "rails-app:2"
     assert result.task_definition_arn.endswith(f"/{WORKER}:4")
     assert described(ecs, f"{WORKER}:4")[0]["command"] == ["w", "--fast"]
+
+
+def test_a_worker_added_after_the_first_deploy_starts_on_the_release_web_runs(
+    tmp_path: Path, target: Target
+) -> None:
+    """[processes.worker] added to a deployed app: Terraform creates its service on its first
+    revision, the never-pushed :bootstrap image. `up` gives it web's release (the same
+    digest and tags) and web's app secrets; web itself has nothing to move."""
+    ecs, events = target.client("ecs"), Recorder()
+    _deployed(ecs, "rails-app", WEB, secrets={"DATABASE_PASSWORD": DB_PASSWORD, "API": APP_SECRET})
+    secrets = {"DATABASE_PASSWORD": DB_PASSWORD}
+    run_service(ecs, WORKER, register(ecs, WORKER, BOOTSTRAP, NEW_ENV, secrets, ["w"]))  # :1
+    env = _env(tmp_path)
+
+    after = roll_out_after_apply(env, target, events)
+
+    assert after.changed == ("worker",)
+    assert (service_runs(ecs, WEB), service_runs(ecs, WORKER)) == ("rails-app:2", f"{WORKER}:2")
+    worker, tags = described(ecs, f"{WORKER}:2")
+    assert (worker["image"], worker["command"], variables(worker)) == (RELEASE, ["w"], NEW_ENV)
+    assert secret_refs(worker) == {"DATABASE_PASSWORD": DB_PASSWORD, "API": APP_SECRET}
+    assert tags["hakobu:image-tag"] == "v7" and tags["hakobu:change"] == CHANGE
+    assert any("rails-app:2's release, which web runs" in line for line in events.lines)
+    assert pending_changes(ecs, env) == []  # the next `up` has nothing more to do
 
 
 def test_before_the_first_deploy_nothing_is_pending(tmp_path: Path, target: Target) -> None:

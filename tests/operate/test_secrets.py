@@ -335,7 +335,7 @@ def test_set_creates_the_secret_then_registers_a_revision_reading_it(aws: Stubbe
         aws, secrets_with(current_secrets, "STRIPE_KEY", STRIPE_ARN), "secrets set STRIPE_KEY"
     )
     editor = secrets_of(aws)
-    assert editor.set("STRIPE_KEY", VALUE, editor.current()) == NEW
+    assert editor.set("STRIPE_KEY", VALUE, editor.current()) == {"web": NEW}
     aws.verify()
     assert VALUE not in "\n".join(editor.events.lines)  # type: ignore[attr-defined]
 
@@ -369,7 +369,7 @@ def test_setting_a_secret_scheduled_for_deletion_restores_it_first(aws: StubbedA
         aws, secrets_with(current_secrets, "STRIPE_KEY", STRIPE_ARN), "secrets set STRIPE_KEY"
     )
     editor = secrets_of(aws)
-    assert editor.set("STRIPE_KEY", VALUE, editor.current()) == NEW
+    assert editor.set("STRIPE_KEY", VALUE, editor.current()) == {"web": NEW}
     aws.verify()
 
 
@@ -408,7 +408,7 @@ def test_unset_registers_a_revision_without_the_reference(aws: StubbedAws) -> No
         {"SecretId": "rails-app-app-STRIPE_KEY"},  # no ForceDeleteWithoutRecovery
     )
     editor = secrets_of(aws)
-    assert editor.remove_reference("STRIPE_KEY", editor.current()) == NEW
+    assert editor.remove_reference("STRIPE_KEY", editor.current()) == {"web": NEW}
     assert editor.schedule_deletion("STRIPE_KEY") == NOW
     aws.verify()
 
@@ -584,7 +584,7 @@ def test_roll_out_in_the_sandbox_updates_the_service_and_says_it_is_not_followed
     aws.stub("ecs").add_response(
         "update_service", primary, {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": NEW}
     )
-    result = secrets_of(aws).roll_out(NEW)
+    result = secrets_of(aws).roll_out({"web": NEW})
     aws.verify()
     assert (result.rollout, result.notes) == (None, [SANDBOX_ROLLOUT_NOTE])
 

@@ -16,7 +16,9 @@ from hakobu.core.config import Environment
 from hakobu.provision.schedule_release import reinstate_release
 from tests.conftest import environment_of
 from tests.support.ecs_revisions import (
+    APP_SECRET,
     BOOTSTRAP,
+    DB_PASSWORD,
     REGION,
     RELEASE,
     RELEASE_TAGS,
@@ -24,6 +26,7 @@ from tests.support.ecs_revisions import (
     register,
     run_service,
     sandbox_target,
+    secret_refs,
 )
 
 SERVICE, FAMILY = "rails-app-service", "rails-app-schedules"
@@ -42,8 +45,10 @@ def _env(schedules: bool = True) -> Environment:
     return environment_of(raw)
 
 
-def _web_runs(ecs: Any, image: str, tags: dict[str, str] | None = None) -> None:
-    run_service(ecs, SERVICE, register(ecs, "rails-app", image, {}, tags=tags))
+def _web_runs(
+    ecs: Any, image: str, tags: dict[str, str] | None = None, secrets: dict[str, str] | None = None
+) -> None:
+    run_service(ecs, SERVICE, register(ecs, "rails-app", image, {}, secrets, tags=tags))
 
 
 def _newest_revision(ecs: Any) -> int:
@@ -63,6 +68,18 @@ def test_a_placeholder_revision_gets_webs_release_and_keeps_the_new_definition(e
     assert container["image"] == RELEASE
     assert container["environment"] == [{"name": "STORAGE_REGION", "value": REGION}]
     assert tags == RELEASE_TAGS  # `schedules` and `releases` name the same release
+
+
+def test_the_reinstated_revision_reads_the_app_secrets_web_reads(ecs: Any) -> None:
+    """`hakobu secrets set` records an app secret in web's revisions only; Terraform's new
+    schedules revision names the managed secrets alone, so they come from web's."""
+    _web_runs(ecs, RELEASE, RELEASE_TAGS, {"DATABASE_PASSWORD": DB_PASSWORD, "API": APP_SECRET})
+    register(ecs, FAMILY, BOOTSTRAP, {}, {"DATABASE_PASSWORD": DB_PASSWORD})
+
+    assert reinstate_release(ecs, _env()) is not None
+
+    container, _ = described(ecs, FAMILY)
+    assert secret_refs(container) == {"DATABASE_PASSWORD": DB_PASSWORD, "API": APP_SECRET}
 
 
 def test_a_newest_revision_that_runs_a_release_is_left_alone(ecs: Any) -> None:

@@ -151,9 +151,9 @@ def test_secrets_set_after_up_keeps_the_running_image_and_takes_terraforms_chang
     secrets = AppSecrets(RolloutFollower(_env(tmp_path), target, Recorder()))
 
     current = secrets.current()
-    arn = secrets.remove_reference("API_KEY", current)
+    arns = secrets.remove_reference("API_KEY", current)
 
-    assert arn is not None and arn.endswith("/rails-app:3")
+    assert arns is not None and arns["web"].endswith("/rails-app:3")
     container, tags = described(ecs, "rails-app:3")
     assert container["image"] == RELEASE
     assert variables(container) == NEW_ENV

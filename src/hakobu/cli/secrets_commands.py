@@ -23,7 +23,7 @@ from hakobu.cli.common import (
 from hakobu.cli.context import CommandContext
 
 if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` need not pay for them
-    from hakobu.operate.secrets import AppSecrets
+    from hakobu.operate.secrets import AppSecrets, Revisions
     from hakobu.ship.deploy import DeployResult
 
 secrets_app = typer.Typer(
@@ -66,11 +66,12 @@ def _read_value(name: str) -> str:
     return first
 
 
-def _roll_out(ctx: CommandContext, secrets: AppSecrets, arn: str) -> DeployResult:
+def _roll_out(ctx: CommandContext, secrets: AppSecrets, arns: Revisions) -> DeployResult:
+    """Every service that reads the app secrets (web and each worker) moves; one line each."""
     from hakobu.cli.rollout_view import showing_failure
 
     with showing_failure(ctx, "rollout"):
-        return secrets.roll_out(arn)
+        return secrets.roll_out(arns)
 
 
 def _conclude(ctx: CommandContext, secrets: AppSecrets, result: DeployResult) -> None:
@@ -118,7 +119,8 @@ def set_secret(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Set secret NAME from stdin (`printf %s "$V" | hakobu secrets set NAME`) or a hidden
-    prompt, then roll out a revision that injects it as $NAME."""
+    prompt, then roll out web and every worker on revisions that inject it as $NAME (the
+    schedules read it from their next run)."""
     env_name, raw = env_and(words, "NAME")
     from hakobu.operate import secrets as app_secrets
 
@@ -127,12 +129,12 @@ def set_secret(
     secrets = _secrets(ctx, timeout)
     current = secrets.current()
     secrets.check_settable(name, current)  # before the value is typed
-    arn = secrets.set(name, _read_value(name), current)
-    if arn is None:
+    arns = secrets.set(name, _read_value(name), current)
+    if arns is None:
         ctx.out.print(f"{name} already has this value and is injected: nothing to roll out.")
         ctx.banner()
         return
-    _conclude(ctx, secrets, _roll_out(ctx, secrets, arn))
+    _conclude(ctx, secrets, _roll_out(ctx, secrets, arns))
 
 
 @secrets_app.command("unset")
@@ -142,8 +144,8 @@ def unset_secret(
     sandbox: SandboxOpt = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Stop injecting NAME (a new revision, rolled out), then schedule its secret's
-    deletion with Secrets Manager's 30-day recovery window (never forced)."""
+    """Stop injecting NAME (new revisions of web and every worker, rolled out), then schedule
+    its secret's deletion with Secrets Manager's 30-day recovery window (never forced)."""
     env_name, raw = env_and(words, "NAME")
     from hakobu.operate import secrets as app_secrets
     from hakobu.ship.deploy import DeployError
@@ -151,11 +153,11 @@ def unset_secret(
     name = app_secrets.validate_name(raw)
     ctx = CommandContext(config, env_name, sandbox)
     secrets = _secrets(ctx, timeout)
-    arn = secrets.remove_reference(name, secrets.current())
+    arns = secrets.remove_reference(name, secrets.current())
     result = None
-    if arn is not None:
+    if arns is not None:
         try:
-            result = _roll_out(ctx, secrets, arn)
+            result = _roll_out(ctx, secrets, arns)
         except DeployError:
             ctx.err.print(f"The secret of {name} was kept: the revision ECS went back to reads it.")
             raise
@@ -189,6 +191,8 @@ def rotate_db(
     applied it, then the service rolls out. Open connections survive; new connections from
     old tasks fail until the rollout replaces them (usually a few minutes).
     """
+    from hakobu.ship.processes import processes_of
+
     ctx = CommandContext(config, env_name, sandbox)
     if not yes and not ctx.confirm(
         f"Rotate the DB password of {ctx.env.name}? Old tasks cannot open new DB connections "
@@ -199,13 +203,17 @@ def rotate_db(
     current = secrets.current()
     secrets.rotate_db_password()
     try:
-        arn = secrets.redeploy(current, "secrets rotate-db")
-        result = _roll_out(ctx, secrets, arn)
+        arns = secrets.redeploy(current, "secrets rotate-db")
+        result = _roll_out(ctx, secrets, arns)
     except Exception:
+        commands = "; ".join(
+            f"`aws ecs update-service --cluster {secrets.names.cluster} --service "
+            f"{process.service} --force-new-deployment`"
+            for process in processes_of(secrets.env)  # web and each worker read it
+        )
         ctx.err.print(
             "The password was rotated (database and secret agree), but the app was not "
-            f"rolled out: run `aws ecs update-service --cluster {secrets.names.cluster} "
-            f"--service {secrets.names.service} --force-new-deployment` so tasks read it."
+            f"rolled out: run {commands} so tasks read it."
         )
         raise
     _conclude(ctx, secrets, result)

@@ -9,6 +9,11 @@ the app secrets `hakobu secrets set` gave it: ship/config_base.py), and every su
 service is moved and followed as a deploy's are. ECS's circuit breaker rolls a failing
 one back, so the last good version keeps serving; the next deploy still builds on
 Terraform's revision. Before the first deploy there is no release, and nothing moves.
+
+A worker added to hakobu.toml after the first deploy is a new service Terraform started on
+its first revision, the placeholder: it gets a revision of that definition running the
+release web runs (the same image digest and tags), and moves to it with the others. Every
+worker's revision reads the app secrets web's reads (aws/app_secret_refs.py).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.app_secret_refs import SecretRefs, with_app_secrets
 from hakobu.aws.arn import last_part
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
 from hakobu.core.placeholder import runs_placeholder
@@ -39,8 +46,9 @@ class Pending:
 
     process: str
     running: str  # `family:N` its service runs
-    base: dict[str, Any]  # Terraform's newer revision, with the running image and app secrets
-    tags: dict[str, str]  # the running revision's (which release it is)
+    base: dict[str, Any]  # Terraform's newer revision, with the release's image and app secrets
+    tags: dict[str, str]  # the release's (which release it is)
+    what: str  # for the "Registered" line: what the revision is
 
 
 @dataclass(frozen=True)
@@ -65,22 +73,76 @@ def roll_out_after_apply(env: Environment, target: Target, events: DeployEvents)
     return AfterApply(changed, paused=False, result=roll_out_configuration(follower, pending))
 
 
+@dataclass(frozen=True)
+class _Running:
+    """What a process's service runs now: its revision, described, and its tags."""
+
+    definition: dict[str, Any]
+    tags: dict[str, str]
+
+    @property
+    def revision(self) -> str:
+        return last_part(self.definition["taskDefinitionArn"])
+
+
 def pending_changes(ecs: Any, env: Environment) -> list[Pending]:
-    """Each process (web first) whose next revision would carry a configuration change."""
-    names = Names.of(env)
+    """Each process (web first) whose next revision would carry a configuration change, and
+    each worker that still runs the placeholder while web runs a release."""
+    running = _running(ecs, env)
+    web = running.get(WEB)
+    if web is not None and runs_placeholder(web.definition):
+        web = None  # never deployed: the first deploy takes it all
+    refs = processes.web_secret_refs(env, web.definition) if web else []
     found = []
+    for process in processes.processes_of(env):
+        now = running.get(process.name)
+        if now is None:
+            continue
+        change = _pending(ecs, env, process.name, now, web, refs)
+        if change is not None:
+            found.append(change)
+    return found
+
+
+def _running(ecs: Any, env: Environment) -> dict[str, _Running]:
+    """process -> what its service runs, for each service that exists."""
+    names = Names.of(env)
+    found = {}
     for process in processes.processes_of(env):
         try:
             service = ecs_ops.service_description(ecs, names.cluster, process.service)
         except HakobuError:  # not created (or deleted by hand): nothing runs to update
             continue
-        running, tags = ecs_ops.tagged_task_definition(ecs, service["taskDefinition"])
-        if runs_placeholder(running):  # never deployed: the first deploy takes it all
-            continue
-        base = base_definition(ecs, running, names.container, names.prefix)
-        if base["revision"] != running["revision"]:
-            found.append(Pending(process.name, last_part(running["taskDefinitionArn"]), base, tags))
+        found[process.name] = _Running(
+            *ecs_ops.tagged_task_definition(ecs, service["taskDefinition"])
+        )
     return found
+
+
+def _pending(
+    ecs: Any,
+    env: Environment,
+    process: str,
+    now: _Running,
+    web: _Running | None,
+    refs: SecretRefs,
+) -> Pending | None:
+    names = Names.of(env)
+    base = base_definition(ecs, now.definition, names.container, names.prefix)
+    if process != WEB:
+        base = with_app_secrets(base, names.container, names.prefix, refs)
+    if not runs_placeholder(now.definition):
+        if base["revision"] == now.definition["revision"]:
+            return None  # nothing newer from Terraform
+        what = f"{process}: {now.revision}'s release on the new configuration"
+        return Pending(process, now.revision, base, now.tags, what)
+    if web is None or process == WEB:
+        return None  # nothing deployed yet: the first deploy starts it
+    # A worker Terraform just created (or one that never got a release): web's release.
+    image = processes.image_of(web.definition, names.container)
+    started = ecs_ops.revision_request(base, names.container, image, {})  # the definition
+    what = f"{process}: {web.revision}'s release, which web runs"
+    return Pending(process, now.revision, started, web.tags, what)
 
 
 def roll_out_configuration(follower: RolloutFollower, pending: list[Pending]) -> DeployResult:
@@ -97,8 +159,6 @@ def roll_out_configuration(follower: RolloutFollower, pending: list[Pending]) ->
         request = ecs_ops.revision_request(change.base, container, image, tags)
         arns[change.process] = ecs_ops.register_revision(ecs, request)
         follower.events.step(
-            "Registered",
-            f"task definition {last_part(arns[change.process])} ({change.process}: "
-            f"{change.running}'s release on the new configuration)",
+            "Registered", f"task definition {last_part(arns[change.process])} ({change.what})"
         )
     return follower.move(ecs, arns, "Rolling out")

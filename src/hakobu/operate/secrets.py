@@ -12,6 +12,9 @@ container's `secrets` changed (image, sizes, roles and the rest kept), tagged wi
 changed, then rolled out like a deploy. When `hakobu up` changed the container definition
 since, it is built on Terraform's newer revision instead, as a deploy's is
 (ship/config_base.py), so the change is not buried under a newer revision without it.
+web's revision is the record of the app secrets; each worker gets a revision of its own
+release reading the same ones, every service is rolled out together, and once they all
+completed the schedules' family gets them too (ship/processes.py).
 Values are read from stdin or a hidden prompt by the CLI, go straight to Secrets Manager
 and are never printed (docs/design.md, "Secrets").
 """
@@ -35,9 +38,11 @@ from hakobu.aws.arn import last_part
 from hakobu.aws.errors import error_code
 from hakobu.aws.polling import Waiter, poll_until
 from hakobu.core.config import Environment
+from hakobu.core.config.processes import WEB
 from hakobu.core.errors import HakobuError, InvalidArgument
 from hakobu.core.managed_secrets import ManagedSecret, managed_secrets
 from hakobu.core.names import Names
+from hakobu.ship import processes
 from hakobu.ship.config_base import base_definition
 from hakobu.ship.deploy import (
     TAG_AT,
@@ -62,6 +67,8 @@ DB_WAIT_SECONDS = 900
 DB_POLL_SECONDS = 10
 # A change to the container's `secrets` list (set, unset, or none for a redeploy).
 SecretsEdit = Callable[[list[dict[str, str]]], list[dict[str, str]]]
+# process ("web", "worker", ...) -> the revision a secrets change registered for it.
+Revisions = dict[str, str]
 
 
 # --- names and values -------------------------------------------------------------------
@@ -274,9 +281,9 @@ class AppSecrets:
 
     # --- set / unset ---------------------------------------------------------------------
 
-    def set(self, variable: str, value: str, current: Current) -> str | None:
-        """Write the value, then register a revision that reads it; the revision's ARN, or
-        None when the value and the reference were already as asked."""
+    def set(self, variable: str, value: str, current: Current) -> Revisions | None:
+        """Write the value, then register a revision of each process that reads it; their
+        ARNs, or None when the value and the reference were already as asked."""
         variable = validate_name(variable)
         value = validate_value(variable, value)
         self.check_settable(variable, current)
@@ -297,8 +304,9 @@ class AppSecrets:
             current, lambda secrets: secrets_with(secrets, variable, arn), f"secrets set {variable}"
         )
 
-    def remove_reference(self, variable: str, current: Current) -> str | None:
-        """Register a revision without `variable`; its ARN, or None if none referenced it."""
+    def remove_reference(self, variable: str, current: Current) -> Revisions | None:
+        """Register a revision of each process without `variable`; their ARNs, or None if
+        web's revision did not reference it."""
         variable = validate_name(variable)
         reference = current.reference(variable)
         if reference is not None and not self._is_app_reference(reference):
@@ -324,20 +332,27 @@ class AppSecrets:
         when = secrets_ops.schedule_deletion(self._client("secretsmanager"), secret)
         return when if isinstance(when, datetime) else None
 
-    def roll_out(self, arn: str) -> DeployResult:
-        """Point the service at `arn` and follow the rollout as a deploy does (the circuit
-        breaker rolls a failing one back); in the sandbox, say it cannot be followed."""
-        return self.follower.roll_out(arn)
+    def roll_out(self, arns: Revisions) -> DeployResult:
+        """Point every service at its revision and follow the rollouts as a deploy does (the
+        circuit breaker rolls a failing one back; the DeployError names it); in the sandbox,
+        say they cannot be followed. Then the schedules read what web's revision reads."""
+        ecs = self._client("ecs")
+        result = self.follower.move(ecs, arns, "Rolling out")
+        done = result.rollout is None or result.rollout.succeeded
+        if done and self.env.settings.schedules:
+            self._resecret_schedules(ecs, arns[WEB])
+        return result
 
-    def redeploy(self, current: Current, change: str) -> str:
-        """A revision like the running one (new tasks read the secrets afresh)."""
+    def redeploy(self, current: Current, change: str) -> Revisions:
+        """A revision of each process like the running one (new tasks read the secrets
+        afresh)."""
         return self._register(current, lambda secrets: secrets, change)
 
-    def _register(self, current: Current, edit: SecretsEdit, change: str) -> str:
-        """A revision with `edit` applied to the container's secrets, built on what a deploy
-        builds on (ship/config_base.py): Terraform's newer definition, if `hakobu up` changed
-        it since the running revision, with the running image and app secrets; else the
-        running revision."""
+    def _register(self, current: Current, edit: SecretsEdit, change: str) -> Revisions:
+        """web's revision with `edit` applied to the container's secrets, built on what a
+        deploy builds on (ship/config_base.py): Terraform's newer definition, if `hakobu up`
+        changed it since the running revision, with the running image and app secrets; else
+        the running revision. Then each worker's, reading the app secrets web's reads."""
         ecs = self._client("ecs")
         container = self.names.container
         base = base_definition(ecs, current.task_definition, container, self.names.prefix)
@@ -351,7 +366,22 @@ class AppSecrets:
         request = secrets_revision_request(base, container, secrets, tags)
         arn = ecs_ops.register_revision(ecs, request)
         self.events.step("Registered", f"task definition {_revision(arn)} ({change})")
-        return arn
+        refs = processes.web_secret_refs(self.env, request)
+        workers = processes.register_workers(ecs, self.env, None, tags, refs)
+        for name, worker in workers.items():
+            self.events.step("Registered", f"task definition {_revision(worker)} ({name})")
+        return {WEB: arn} | workers
+
+    def _resecret_schedules(self, ecs: Any, web_arn: str) -> None:
+        web, tags = ecs_ops.tagged_task_definition(ecs, web_arn)
+        refs = processes.web_secret_refs(self.env, web)
+        promoted = processes.resecret_schedules(ecs, self.env, tags, refs)
+        if promoted:
+            count = len(self.env.settings.schedules)
+            self.events.step(
+                "Schedules",
+                f"{count} schedule(s) now run {_revision(promoted)}, reading the same secrets",
+            )
 
     # --- listing -------------------------------------------------------------------------
 

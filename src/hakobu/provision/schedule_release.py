@@ -5,8 +5,9 @@ Terraform apply that changes that family's definition (an environment variable, 
 the task size) registers a new revision with the never-pushed :bootstrap image, which is
 then the newest: every scheduled run would fail to pull it until the next deploy. So once
 the apply is done, such a placeholder revision gets the release web runs (its image and
-the deploy's tags), keeping Terraform's new definition. Before the first deploy there is
-no release yet, and nothing is registered.
+the deploy's tags) and the app secrets web reads (which Terraform never holds), keeping
+Terraform's new definition. Before the first deploy there is no release yet, and nothing
+is registered.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.app_secret_refs import app_secret_refs, with_app_secrets
 from hakobu.aws.errors import error_code
 from hakobu.core.config import Environment
 from hakobu.core.errors import HakobuError
@@ -45,6 +47,8 @@ def reinstate_release(ecs: Any, env: Environment) -> str | None:
     image = next((c["image"] for c in containers if c["name"] == names.container), None)
     if image is None:
         return None
+    refs = app_secret_refs(web, names.container, names.prefix)
+    newest = with_app_secrets(newest, names.container, names.prefix, refs)
     request = ecs_ops.revision_request(newest, names.container, image, tags)
     return ecs_ops.register_revision(ecs, request)
 

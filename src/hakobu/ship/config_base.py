@@ -19,7 +19,7 @@ import copy
 from typing import Any
 
 from hakobu.aws import ecs as ecs_ops
-from hakobu.aws.secrets import app_secret_prefix
+from hakobu.aws.app_secret_refs import app_secret_refs, with_app_secrets
 from hakobu.core.placeholder import runs_placeholder
 
 
@@ -55,20 +55,9 @@ def carried_over(
     built = copy.deepcopy(configuration)
     source = _container(running, container)
     for definition in built.get("containerDefinitions", []):
-        if definition.get("name") != container:
-            continue
-        definition["image"] = source.get("image", definition.get("image"))
-        taken = {s["name"] for s in definition.get("secrets", [])}
-        taken |= {e["name"] for e in definition.get("environment", [])}
-        marker = f":secret:{app_secret_prefix(prefix)}"
-        kept = [
-            dict(s)
-            for s in source.get("secrets", [])
-            if marker in s["valueFrom"] and s["name"] not in taken
-        ]
-        if kept:
-            definition["secrets"] = [*definition.get("secrets", []), *kept]
-    return built
+        if definition.get("name") == container:
+            definition["image"] = source.get("image", definition.get("image"))
+    return with_app_secrets(built, container, prefix, app_secret_refs(running, container, prefix))
 
 
 def _container(definition: dict[str, Any], container: str) -> dict[str, Any]:

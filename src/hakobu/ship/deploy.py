@@ -205,8 +205,9 @@ class Deployer:
         ecs = self.target.client("ecs")
         definition, tags = ecs_ops.tagged_task_definition(ecs, arn)
         image = processes.image_of(definition, self.names.container)
-        # Every process goes back to that release's image together.
-        arns = {WEB: arn} | processes.rollback_arns(ecs, self.env, image, tags)
+        # Every process goes back to that release's image (and web's secrets) together.
+        refs = processes.web_secret_refs(self.env, definition)
+        arns = {WEB: arn} | processes.rollback_arns(ecs, self.env, image, tags, refs)
         result = self.follower.move(ecs, arns, "Rolling back")
         self._promote_schedules(ecs, arn, image, result)
         return result
@@ -214,8 +215,9 @@ class Deployer:
     def _register_workers(self, ecs: Any, arn: str, image: str) -> dict[str, str]:
         if not processes.worker_processes(self.env):
             return {}
-        tags = ecs_ops.tagged_task_definition(ecs, arn)[1]
-        arns = processes.register_workers(ecs, self.env, image, tags)
+        web, tags = ecs_ops.tagged_task_definition(ecs, arn)
+        refs = processes.web_secret_refs(self.env, web)  # the app secrets web's reads
+        arns = processes.register_workers(ecs, self.env, image, tags, refs)
         for name, worker_arn in arns.items():
             self.events.step("Registered", f"task definition {_revision(worker_arn)} ({name})")
         return arns
@@ -226,8 +228,9 @@ class Deployer:
             return
         if result.rollout is not None and not result.rollout.succeeded:
             return
-        tags = ecs_ops.tagged_task_definition(ecs, arn)[1]
-        promoted = processes.promote_schedules(ecs, self.env, image, tags)
+        web, tags = ecs_ops.tagged_task_definition(ecs, arn)
+        refs = processes.web_secret_refs(self.env, web)
+        promoted = processes.promote_schedules(ecs, self.env, image, tags, refs)
         if promoted:
             count = len(self.env.settings.schedules)
             self.events.step("Schedules", f"{count} schedule(s) now run {_revision(promoted)}")
@@ -246,11 +249,6 @@ class RolloutFollower:
     @property
     def names(self) -> Names:
         return Names.of(self.env)
-
-    def roll_out(self, arn: str) -> DeployResult:
-        """Point the web service at a revision registered elsewhere (`hakobu secrets`
-        changes one), followed like a deploy."""
-        return self.move(self.target.client("ecs"), {WEB: arn}, "Rolling out")
 
     def move(self, ecs: Any, arns: dict[str, str], title: str) -> DeployResult:
         """Point each process at its revision and follow the rollouts (the circuit breaker

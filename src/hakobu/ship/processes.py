@@ -6,7 +6,9 @@ rollout: it succeeds only when all complete. ECS's circuit breaker rolls a faili
 back on its own; the deploy names each process that failed and the ones that moved.
 Only then does the schedule family get the new image, so scheduled tasks never run a
 release that is not fully out. A rollback moves every process (and the schedules) back to
-the image of the chosen release together.
+the image of the chosen release together. Every revision registered here also injects the
+app secrets of web's revision (aws/app_secret_refs.py): `hakobu secrets set` records them
+there only, and a worker or a scheduled task needs them as much as web.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakobu.aws import ecs as ecs_ops
+from hakobu.aws.app_secret_refs import SecretRefs, app_secret_refs, with_app_secrets
 from hakobu.core.config import Environment
 from hakobu.core.config.processes import WEB, workers
 from hakobu.core.errors import HakobuError
 from hakobu.core.names import Names
+from hakobu.core.placeholder import runs_placeholder
 from hakobu.ship.config_base import base_definition
 from hakobu.ship.rollout import RolloutResult
 
@@ -53,23 +57,37 @@ def image_of(definition: dict[str, Any], container: str) -> str:
     return next((c["image"] for c in containers if c["name"] == container), containers[0]["image"])
 
 
+def web_secret_refs(env: Environment, web: dict[str, Any]) -> SecretRefs:
+    """The app secrets web's revision `web` (described) injects: every process's."""
+    names = Names.of(env)
+    return app_secret_refs(web, names.container, names.prefix)
+
+
 def register_workers(
-    ecs: Any, env: Environment, image: str, tags: dict[str, str]
+    ecs: Any, env: Environment, image: str | None, tags: dict[str, str], refs: SecretRefs
 ) -> dict[str, str]:
-    """A revision of each worker running `image`, built on the revision its service runs
-    now, or on Terraform's newer one (ship/config_base.py)."""
-    return {p.name: register_for(ecs, env, p, image, tags) for p in worker_processes(env)}
+    """A revision of each worker running `image` (None: the one it runs) and reading the
+    app secrets `refs`, built on the revision its service runs now, or on Terraform's newer
+    one (ship/config_base.py)."""
+    return {p.name: register_for(ecs, env, p, image, tags, refs) for p in worker_processes(env)}
 
 
 def register_for(
-    ecs: Any, env: Environment, process: Process, image: str, tags: dict[str, str]
+    ecs: Any,
+    env: Environment,
+    process: Process,
+    image: str | None,
+    tags: dict[str, str],
+    refs: SecretRefs,
 ) -> str:
     names = Names.of(env)
     service = ecs_ops.service_description(ecs, names.cluster, process.service)
     current = ecs_ops.task_definition(ecs, service["taskDefinition"])
     # Terraform's newer definition of the family, if `hakobu up` changed it since.
     base = base_definition(ecs, current, names.container, names.prefix)
-    request = ecs_ops.revision_request(base, names.container, image, tags)
+    base = with_app_secrets(base, names.container, names.prefix, refs)
+    running = image or image_of(base, names.container)
+    request = ecs_ops.revision_request(base, names.container, running, tags)
     return ecs_ops.register_revision(ecs, request)
 
 
@@ -88,8 +106,11 @@ def update_services(
             ecs_ops.update_service(ecs, names.cluster, process.service, arns[process.name])
 
 
-def promote_schedules(ecs: Any, env: Environment, image: str, tags: dict[str, str]) -> str | None:
-    """The schedule family's new newest revision, running `image`; None without schedules.
+def promote_schedules(
+    ecs: Any, env: Environment, image: str, tags: dict[str, str], refs: SecretRefs
+) -> str | None:
+    """The schedule family's new newest revision, running `image` and reading the app
+    secrets `refs`; None without schedules.
 
     Schedules target the family without a revision, so from now on they run this one.
     """
@@ -97,8 +118,25 @@ def promote_schedules(ecs: Any, env: Environment, image: str, tags: dict[str, st
         return None
     names = Names.of(env)
     newest = ecs_ops.task_definition(ecs, names.schedule_family)
+    newest = with_app_secrets(newest, names.container, names.prefix, refs)
     request = ecs_ops.revision_request(newest, names.container, image, tags)
     return ecs_ops.register_revision(ecs, request)
+
+
+def resecret_schedules(
+    ecs: Any, env: Environment, tags: dict[str, str], refs: SecretRefs
+) -> str | None:
+    """After a secrets change: the schedule family's new newest revision, its release as it
+    is but reading the app secrets `refs`; None when it already reads exactly those (a
+    rotation changes a value, not a reference), runs no release yet, or there are no
+    schedules."""
+    if not env.settings.schedules:
+        return None
+    names = Names.of(env)
+    newest = ecs_ops.task_definition(ecs, names.schedule_family)
+    if runs_placeholder(newest) or app_secret_refs(newest, names.container, names.prefix) == refs:
+        return None
+    return promote_schedules(ecs, env, image_of(newest, names.container), tags, refs)
 
 
 def follow_all(
@@ -144,15 +182,33 @@ def failure_summary(
     return problem, fix
 
 
-def rollback_arns(ecs: Any, env: Environment, image: str, tags: dict[str, str]) -> dict[str, str]:
-    """For each worker, a revision running `image`: its newest such, or a new one."""
-    names = Names.of(env)
+def rollback_arns(
+    ecs: Any, env: Environment, image: str, tags: dict[str, str], refs: SecretRefs
+) -> dict[str, str]:
+    """For each worker, a revision running `image` and reading the app secrets `refs` (those
+    of web's revision it goes back to): its newest such, or a new one."""
     arns = {}
     for process in worker_processes(env):
-        found = revisions_by_image(ecs, process.family, names.container).get(image)
-        # A worker added after that release gets a revision with its image now.
-        arns[process.name] = found or register_for(ecs, env, process, image, tags)
+        found = _revision_running(ecs, env, process.family, image, refs)
+        # A worker added after that release (or since given other secrets) gets one now.
+        arns[process.name] = found or register_for(ecs, env, process, image, tags, refs)
     return arns
+
+
+def _revision_running(
+    ecs: Any, env: Environment, family: str, image: str, refs: SecretRefs
+) -> str | None:
+    """The newest of `family`'s last revisions running `image` and reading exactly `refs`."""
+    names = Names.of(env)
+    arns = ecs_ops.task_definition_arns(ecs, family)
+    arns.sort(key=lambda arn: int(arn.rsplit(":", 1)[1]), reverse=True)
+    for arn in arns[:REVISIONS_SEARCHED]:
+        described = ecs_ops.task_definition(ecs, arn)
+        if image_of(described, names.container) != image:
+            continue
+        if app_secret_refs(described, names.container, names.prefix) == refs:
+            return arn
+    return None
 
 
 def revisions_by_image(
