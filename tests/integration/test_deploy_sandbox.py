@@ -140,6 +140,7 @@ def test_a_later_plan_does_not_revert_the_deploy(
 ) -> None:
     result = run_hakobu("plan", "--sandbox", cwd=sandbox_stack.root)
     assert result.code == 0, result.output
+    assert "No rollout follows: " in result.stdout, result.output  # nothing of the app changes
     workdir = sandbox_stack.root / ".hakobu" / "sandbox" / "production"
     shown = subprocess.run(
         ["terraform", "show", "-json", "tfplan"],
@@ -199,8 +200,9 @@ def test_up_after_a_deploy_rolls_a_changed_task_size_out_on_the_running_release(
     sandbox_stack: SandboxStack, deployed: dict[str, Any]
 ) -> None:
     """The service ignores task_definition, so the apply alone only registers Terraform's
-    revision (running :bootstrap); `up` then rolls the release that runs out on it, and the
-    restoring `up` rolls it back to 512 MiB the same way."""
+    revision (running :bootstrap); `up` then rolls the release that runs out on it, as the
+    plan it applies said it would, and the restoring `up` rolls it back to 512 MiB the same
+    way."""
     ecs, path = sandbox_stack.client("ecs"), sandbox_stack.root / "hakobu.toml"
     config = path.read_text()
     running = _service(ecs)["taskDefinition"]
@@ -210,7 +212,15 @@ def test_up_after_a_deploy_rolls_a_changed_task_size_out_on_the_running_release(
     serving = _serving(sandbox_stack)
     path.write_text(config.replace("memory = 512\n", "memory = 1024\n", 1))
     try:
-        up = run_hakobu("up", "--sandbox", "--yes", cwd=sandbox_stack.root)
+        planned = run_hakobu("plan", "--sandbox", cwd=sandbox_stack.root)
+        assert planned.code == 0, planned.output
+        said = (
+            "After the apply, `hakobu up` rolls out web (memory 512 → 1024 MiB) on the new "
+            "task definition, with the release it runs."
+        )
+        assert said in planned.stdout.splitlines(), planned.output
+        assert _service(ecs)["taskDefinition"] == running  # planning moved nothing
+        up = run_hakobu("up", "--sandbox", "--yes", cwd=sandbox_stack.root)  # applies that plan
         assert up.code == 0, up.output
         now = _service(ecs)["taskDefinition"]
         assert now != running and "Rolled out" in up.output, up.output

@@ -23,6 +23,7 @@ from hakobu.cli.context import CommandContext
 
 if TYPE_CHECKING:  # imported when a command runs: `hakobu --help` pays for none of them
     from hakobu.provision.pipeline import Provisioner
+    from hakobu.provision.terraform import PlanSummary
 
 PANEL = "Provision"
 
@@ -70,9 +71,9 @@ def plan(
     ctx = CommandContext(config, env_name, sandbox)
     provisioner = _provisioner(ctx)
     _warn_if_paused(ctx, ask=False)
-    plan_only(provisioner, TerminalPresenter(ctx))
+    summary = plan_only(provisioner, TerminalPresenter(ctx))
     ctx.out.print(f"Saved plan: {provisioner.terraform.plan_file}  (`hakobu up` applies it)")
-    _finish(ctx, provisioner)
+    _finish(ctx, provisioner, then=lambda: _say_what_rolls_out(ctx, provisioner, summary))
 
 
 @app.command(rich_help_panel=PANEL)
@@ -255,6 +256,20 @@ def _roll_out_configuration(ctx: CommandContext) -> None:
         )
     elif after.result is not None:
         conclude(ctx, after.result, "Rolled out", lambda: app_url(ctx.env, ctx.target))
+
+
+def _say_what_rolls_out(
+    ctx: CommandContext, provisioner: Provisioner, summary: PlanSummary
+) -> None:
+    """The plan's last word: what `up`'s configuration rollout (above) will move once this
+    plan is applied, and why, or that nothing follows (operate/rollout_preview.py)."""
+    from rich.markup import escape
+
+    from hakobu.operate.rollout_preview import preview_line, rollout_after_plan, touches_ecs
+
+    shown = provisioner.terraform.shown_plan() if touches_ecs(summary) else None
+    preview = rollout_after_plan(ctx.env, ctx.target, shown, summary.empty)
+    ctx.out.print(escape(preview_line(preview, _again(ctx, "deploy"))))
 
 
 def _warn_if_paused(ctx: CommandContext, ask: bool) -> None:

@@ -270,9 +270,15 @@ class Terraform:
 
     def saved_plan(self) -> PlanSummary | None:
         """The plan `hakobu plan` saved, if there is one."""
+        shown = self.shown_plan()
+        return summarize_saved_plan(shown) if shown is not None else None
+
+    def shown_plan(self) -> dict[str, Any] | None:
+        """The saved plan as `terraform show -json` gives it (each resource's before and
+        after), if there is one."""
         if not self.plan_file.is_file():
             return None
-        return summarize_saved_plan(json.loads(self._run(show_plan_args()).stdout))
+        return dict(json.loads(self._run(show_plan_args()).stdout))
 
     def apply(self, on_event: EventHandler | None = None) -> list[Event]:
         try:
