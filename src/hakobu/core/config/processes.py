@@ -12,7 +12,6 @@ import re
 import shlex
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo, available_timezones
 
 from msgspec import Meta
 
@@ -102,7 +101,7 @@ class ScheduleSettings(Section, kw_only=True):
                 f"{self.timezone!r} is not a time zone",
                 'use an IANA name such as "UTC", "Asia/Tokyo" or "Europe/Paris"',
             )
-        ZoneInfo(self.timezone)
+        _zone(self.timezone)
 
     @property
     def expression(self) -> str:
@@ -135,7 +134,15 @@ class StorageSettings(Section):
 
 @cache
 def _time_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones  # only a file with [[schedules]] needs it
+
     return frozenset(available_timezones())
+
+
+def _zone(name: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    ZoneInfo(name)  # a name listed but unreadable raises here, not at the first run
 
 
 def check_process_names(raw: Any) -> None:

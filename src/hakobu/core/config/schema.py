@@ -65,7 +65,6 @@ REGISTRY_URL_PATTERN = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._-]+)+$"
 MAX_PREFIX_LENGTH = 28
 
 
-__all__ = ["KeyProblem"]  # raised by the sections' checks; defined in section.py
 # The bounds of service.desired_count, also `hakobu scale`'s.
 MIN_DESIRED_COUNT, MAX_DESIRED_COUNT = 0, 100
 DEFAULT_INSTANCE_CLASS = "db.t4g.micro"
@@ -111,7 +110,7 @@ class DatabaseSettings(Section):
     engine: Literal["mysql", "aurora-mysql", "postgres", "aurora-postgresql"] = "mysql"
     # Per engine (see core.engines for each default and why): MySQL "8.4" (8.0 left RDS
     # standard support on 2026-07-31 and is allowed with a warning), PostgreSQL "18",
-    # Aurora MySQL "8.0", Aurora PostgreSQL "17". Filled in by `_engine_defaults`.
+    # Aurora MySQL "8.0", Aurora PostgreSQL "17". Filled in by `before_reading`.
     engine_version: str = "8.4"
     # Graviton (t4g) costs less than the guide's db.t3.micro for the same size. Aurora's
     # default is "db.serverless" (Serverless v2); a provisioned class is allowed.
