@@ -33,7 +33,7 @@ from hakobu.ship import processes
 TASK_DEFINITION = "aws_ecs_task_definition"
 SERVICE = "aws_ecs_service"
 ALREADY_NEWER = "Terraform's newer task definition, not running yet"
-NEW_WORKER = "a new worker, on the release web runs"
+NEW_WORKER = "new: it starts on the release web runs"
 # The task definition's arguments a reader recognises, by the name the line gives them.
 _ATTRIBUTES = {
     "execution_role_arn": "execution role",
