@@ -50,7 +50,9 @@ class Consoles:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(highlight=False)
+            # emoji=False: hakobu prints ARNs, log lines and names, where ":secret:" or
+            # ":ok:" is text; rich need not load its emoji table either.
+            self._out = Console(highlight=False, emoji=False)
         return self._out
 
     @property
@@ -58,7 +60,7 @@ class Consoles:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(stderr=True, highlight=False)
+            self._err = Console(stderr=True, highlight=False, emoji=False)
         return self._err
 
     @property

@@ -20,7 +20,6 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
@@ -221,6 +220,8 @@ def next_run(expression: str, timezone: str, after: datetime) -> datetime | None
     A rate schedule's first run is counted from `after`: Scheduler starts a rate at the
     schedule's creation, which hakobu does not know locally.
     """
+    from zoneinfo import ZoneInfo  # only `hakobu schedules` runs expressions: not on start-up
+
     zone = ZoneInfo(timezone)
     if expression.startswith("rate("):
         return (after + timedelta(seconds=rate_seconds(expression))).astimezone(zone)

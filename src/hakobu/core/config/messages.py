@@ -9,7 +9,6 @@ write instead.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 import types
@@ -166,7 +165,9 @@ def _describe(
     if found := re.fullmatch(r"Object contains unknown field `(.+)`", what):
         location = [*location, found[1]]
         known = _known_keys(model, location[:-1])
-        close = difflib.get_close_matches(location[-1], known, n=1)
+        from difflib import get_close_matches  # only a mistyped key needs it
+
+        close = get_close_matches(location[-1], known, n=1)
         hint = f"did you mean {close[0]!r}? Otherwise " if close else ""
         fix = f"{hint}remove it or use one of: {', '.join(known)}" if known else "remove it"
         return f"unknown key {location[-1]!r}", fix, location

@@ -8,7 +8,6 @@ before the sections are read (an engine's defaults, a command written as one str
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import shlex
@@ -31,6 +30,7 @@ from hakobu.core.config.processes import (
     check_schedules,
     process_warnings,
 )
+from hakobu.core.config.regions import known_regions
 from hakobu.core.config.section import KeyProblem, Section, field, within
 from hakobu.core.engines import SERVERLESS_CLASS
 from hakobu.core.errors import ConfigError
@@ -397,42 +397,6 @@ class Project(msgspec.Struct, frozen=True, kw_only=True):
                 f"[environments.{name}] to {CONFIG_FILE}",
             )
         return self.environments[name]
-
-
-@functools.cache
-def known_regions() -> list[str]:
-    """AWS regions where ECS runs, from botocore's bundled endpoint data (no network).
-
-    Read from botocore's data file itself, as `get_available_regions("ecs")` reads it
-    (the regional endpoints of the `aws` partition): importing botocore and making a
-    session to ask would cost every command that loads hakobu.toml about 0.25 s, in
-    `hakobu cost` and `hakobu diagram` more than all the rest of their work.
-    """
-    data = _botocore_endpoints()
-    if data is None:  # a botocore laid out otherwise: ask it (slower, same answer)
-        import botocore.session
-
-        return botocore.session.get_session().get_available_regions("ecs")
-    for partition in data["partitions"]:
-        if partition["partition"] == "aws":
-            endpoints = partition["services"].get("ecs", {}).get("endpoints", {})
-            return [name for name in endpoints if name in partition["regions"]]
-    return []
-
-
-def _botocore_endpoints() -> dict[str, Any] | None:
-    import gzip
-    import importlib.util
-    import json
-
-    spec = importlib.util.find_spec("botocore")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        data = Path(folder) / "data"
-        if (data / "endpoints.json").is_file():
-            return json.loads((data / "endpoints.json").read_bytes())
-        if (data / "endpoints.json.gz").is_file():  # botocore may ship its data gzipped
-            return json.loads(gzip.decompress((data / "endpoints.json.gz").read_bytes()))
-    return None
 
 
 def _parse_network(key: str, cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
