@@ -234,3 +234,19 @@ def test_iam_policy_bad_input_exits_2_with_the_fix(
     assert problem in result.stderr and fix in result.stderr, result.stderr
     assert result.stderr.count("Error:") == 1 and "Traceback" not in result.output
     assert result.stdout == ""
+
+
+def test_provision_reads_why_a_failed_configuration_rollout_stopped_its_tasks() -> None:
+    # `up` rolls a changed task configuration out and, when the new tasks stop, lists and
+    # describes them to say why (aws/ecs.py), as deploy does under the operate policy.
+    provision = _statements(RAILS, "provision")
+    operate = _statements(RAILS, "operate")
+    assert provision["ListClusterTasks"] == operate["ListClusterTasks"]
+    cluster = "arn:aws:ecs:ap-northeast-1:123456789012:cluster/rails-app-cluster"
+    assert provision["ListClusterTasks"]["Condition"] == {"ArnEquals": {"ecs:cluster": cluster}}
+    assert provision["ReadStoppedTasks"] == {
+        "Sid": "ReadStoppedTasks",
+        "Effect": "Allow",
+        "Action": ["ecs:DescribeTasks"],
+        "Resource": "arn:aws:ecs:ap-northeast-1:123456789012:task/rails-app-cluster/*",
+    }

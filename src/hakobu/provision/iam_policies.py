@@ -298,14 +298,7 @@ def operate_statements(arns: Arns) -> list[Statement]:
     return [
         _identity(),
         _task_definition_reads(),
-        # ListTasks is authorized on the cluster's container-instance ARNs (Fargate has none
-        # to name), and the ecs:cluster condition keeps it to this cluster.
-        allow(
-            "ListClusterTasks",
-            ["ecs:ListTasks"],
-            arns.container_instances,
-            {"ArnEquals": {"ecs:cluster": arns.cluster}},
-        ),
+        _list_cluster_tasks(arns),
         allow(
             "DescribeAndScaleService",
             ["ecs:DescribeServices", "ecs:UpdateService"],
@@ -628,9 +621,24 @@ def _load_balancer_provisioning(arns: Arns) -> list[Statement]:
     ]
 
 
+def _list_cluster_tasks(arns: Arns) -> Statement:
+    # ListTasks is authorized on the cluster's container-instance ARNs (Fargate has none to
+    # name), and the ecs:cluster condition keeps it to this cluster.
+    return allow(
+        "ListClusterTasks",
+        ["ecs:ListTasks"],
+        arns.container_instances,
+        {"ArnEquals": {"ecs:cluster": arns.cluster}},
+    )
+
+
 def _compute_provisioning(arns: Arns) -> list[Statement]:
     return [
         _identity(),
+        # `up` rolls a changed configuration out; when that rollout fails, it reads why
+        # the new tasks stopped, as a deploy does.
+        _list_cluster_tasks(arns),
+        allow("ReadStoppedTasks", ["ecs:DescribeTasks"], arns.tasks),
         allow(
             "ClusterServiceTaskDefinitions",
             ECS_WRITES,
