@@ -40,16 +40,8 @@ from hakobu.provision.cost import (
     profile_totals,
     public_ipv4_count,
 )
-from hakobu.provision.prices import (
-    Price,
-    PriceQuery,
-    PriceTable,
-    load_prices,
-    price_queries,
-    refresh,
-    select_price,
-    shipped_prices,
-)
+from hakobu.provision.price_refresh import PriceQuery, price_queries, refresh, select_price
+from hakobu.provision.prices import Price, PriceTable, load_prices, shipped_prices
 from tests.conftest import environment_of
 
 TOKYO = "ap-northeast-1"

@@ -3,6 +3,8 @@ the guide's table beside the estimate, the prices used (imported when the comman
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -20,7 +22,10 @@ from hakobu.provision.cost import (
     guide_comparison,
 )
 from hakobu.provision.cost_view import CostView
-from hakobu.provision.prices import Price, RefreshReport
+from hakobu.provision.prices import Price
+
+if TYPE_CHECKING:
+    from hakobu.provision.price_refresh import RefreshReport
 
 
 def render(console: Console, view: CostView) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hakobu.core.config import PROFILES, Environment
 from hakobu.core.config.schema import DEFAULT_INSTANCE_CLASS
 from hakobu.core.errors import PreflightError
-from hakobu.core.target import Target
 from hakobu.provision.cost import (
     GUIDE_REGION,
     GUIDE_TOTAL,
@@ -26,16 +25,11 @@ from hakobu.provision.cost import (
     guide_comparison,
     profile_totals,
 )
-from hakobu.provision.prices import (
-    PRICING_API_REGION,
-    Price,
-    RefreshReport,
-    load_prices,
-    price_queries,
-    refresh,
-    user_prices_path,
-)
+from hakobu.provision.prices import Price, load_prices, user_prices_path
 from hakobu.provision.what_if import environment_and_file
+
+if TYPE_CHECKING:  # imported by --refresh alone (_refresh)
+    from hakobu.provision.price_refresh import RefreshReport
 
 
 @dataclass(frozen=True)
@@ -75,6 +69,9 @@ def build_view(config: Path, env_name: str | None, profile: str | None, fresh: b
 
 def _refresh(env: Environment) -> RefreshReport:
     import boto3  # lazily: only --refresh talks to AWS
+
+    from hakobu.core.target import Target
+    from hakobu.provision.price_refresh import PRICING_API_REGION, price_queries, refresh
 
     if boto3.Session().get_credentials() is None:
         raise PreflightError(
