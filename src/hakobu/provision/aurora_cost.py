@@ -10,7 +10,7 @@ quarter of the database bill, which a small app's is not. Usage hakobu.toml cann
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from hakobu.core.config import Environment
 from hakobu.core.engines import SERVERLESS_CLASS
@@ -23,8 +23,7 @@ STORAGE = "rds.aurora.storage.gb_month"
 IO = "rds.aurora.io.million_requests"
 
 
-@dataclass(frozen=True)
-class AuroraUsage:
+class AuroraUsage(msgspec.Struct, frozen=True):
     """What an Aurora bill depends on that hakobu.toml cannot say."""
 
     # A small app's writer idles near the bottom of its range; 0.5 ACU (~1 GiB) is the

@@ -13,8 +13,10 @@ Pure functions of the configuration and the price table: no AWS call, no clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
+
+import msgspec
+from msgspec.structs import asdict
 
 from hakobu.core.config import PROFILES, Environment, with_profile
 from hakobu.core.config.processes import workers
@@ -57,8 +59,7 @@ DATABASE_GROUPS = tuple(database_group(name) for name in ENGINES)
 GROUPS = (FARGATE, *DATABASE_GROUPS, ALB, NAT, TRANSFER, IPV4, SECRETS, LOGS, *EDGE_GROUPS)
 
 
-@dataclass(frozen=True)
-class GuideRow:
+class GuideRow(msgspec.Struct, frozen=True):
     group: str
     spec: str
     usd: float
@@ -77,8 +78,7 @@ GUIDE_TOTAL = 100.0
 GUIDE_REGION = "ap-northeast-1"
 
 
-@dataclass(frozen=True)
-class Assumptions:
+class Assumptions(msgspec.Struct, frozen=True):
     """Usage hakobu.toml cannot tell; each is printed with every estimate."""
 
     # A small app averages well under 1 LCU (25 new connections/s, 3,000 active
@@ -107,8 +107,7 @@ class Assumptions:
         return [text for text in statements if nat or not text.startswith("NAT")]
 
 
-@dataclass(frozen=True)
-class CostEstimate:
+class CostEstimate(msgspec.Struct, frozen=True):
     environment: str
     profile: str | None
     region: str
@@ -397,8 +396,7 @@ def _processes_notes(env: Environment) -> list[str]:
 # --- Profiles side by side ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProfileTotal:
+class ProfileTotal(msgspec.Struct, frozen=True):
     profile: str
     total: float | None
     complete: bool

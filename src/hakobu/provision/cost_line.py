@@ -6,13 +6,12 @@ way, and cost.py imports the other two for their lines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from hakobu.provision.prices import PriceTable
 
 
-@dataclass(frozen=True)
-class CostLine:
+class CostLine(msgspec.Struct, frozen=True):
     group: str
     name: str
     quantity: float | None

@@ -8,10 +8,12 @@ and the user's refreshed prices). No AWS call is made unless `fresh` asks for pr
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import asdict
 
 from hakobu.core.config import PROFILES, Environment
 from hakobu.core.config.schema import DEFAULT_INSTANCE_CLASS
@@ -32,8 +34,7 @@ if TYPE_CHECKING:  # imported by --refresh alone (_refresh)
     from hakobu.provision.price_refresh import RefreshReport
 
 
-@dataclass(frozen=True)
-class CostView:
+class CostView(msgspec.Struct, frozen=True):
     """Everything `hakobu cost` shows, ready to render as text or JSON."""
 
     estimate: CostEstimate

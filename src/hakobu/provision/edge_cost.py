@@ -7,8 +7,9 @@ range). Usage hakobu.toml cannot tell is an assumption, printed with the line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from hakobu.core.config import Environment
 from hakobu.provision.cost_line import CostLine, priced
@@ -24,8 +25,7 @@ EDGE_GROUPS = (DNS, CDN, ALARMS, WAF)
 METRICS_PER_RATE_ALARM = 2
 
 
-@dataclass(frozen=True)
-class EdgeUsage:
+class EdgeUsage(msgspec.Struct, frozen=True):
     """Traffic the edge parts bill by; a small production app's month."""
 
     requests_million: float = 1.0

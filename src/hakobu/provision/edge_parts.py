@@ -9,8 +9,9 @@ imports every part: `cost` and `alarms`, which render nothing, would pay for all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from hakobu.core.engines import engine
 
@@ -24,8 +25,7 @@ ROLLBACK_KEYS = ("alb_5xx_percent", "target_5xx_percent")
 MANAGED_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
 
 
-@dataclass(frozen=True)
-class AlarmSpec:
+class AlarmSpec(msgspec.Struct, frozen=True):
     """One alarm: the [alarms] key of its threshold, its name and what it watches."""
 
     key: str

@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import asdict
 
 from hakobu.core.errors import HakobuError
 
@@ -24,8 +26,7 @@ TABLE_VERSION = 1
 ANY_REGION = "*"
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(msgspec.Struct, frozen=True):
     usd: float
     unit: str
     source: str
@@ -33,8 +34,7 @@ class Price:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class PriceTable:
+class PriceTable(msgspec.Struct, frozen=True):
     """Prices by region and key; the "*" region holds prices AWS sets the same everywhere."""
 
     regions: Mapping[str, Mapping[str, Price]]
