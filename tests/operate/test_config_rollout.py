@@ -128,6 +128,21 @@ def test_a_worker_added_after_the_first_deploy_starts_on_the_release_web_runs(
     assert pending_changes(ecs, env) == []  # the next `up` has nothing more to do
 
 
+def test_without_webs_service_a_worker_keeps_its_own_app_secrets(
+    tmp_path: Path, target: Target
+) -> None:
+    """web's revision is the record of the app secrets; with no web service to read (deleted
+    by hand), a worker's new configuration keeps what it read, rather than none."""
+    ecs = target.client("ecs")
+    _deployed(ecs, WORKER, WORKER, command=["w"], secrets={"API": APP_SECRET})
+    register(ecs, WORKER, BOOTSTRAP, NEW_ENV, command=["w"])  # :3
+
+    [pending] = pending_changes(ecs, _env(tmp_path))
+
+    assert pending.process == "worker"
+    assert secret_refs(pending.base["containerDefinitions"][0]) == {"API": APP_SECRET}
+
+
 def test_before_the_first_deploy_nothing_is_pending(tmp_path: Path, target: Target) -> None:
     ecs = target.client("ecs")
     run_service(ecs, WEB, register(ecs, "rails-app", BOOTSTRAP, OLD_ENV))

@@ -129,7 +129,7 @@ def _pending(
 ) -> Pending | None:
     names = Names.of(env)
     base = base_definition(ecs, now.definition, names.container, names.prefix)
-    if process != WEB:
+    if process != WEB and web is not None:  # web's app secrets are every process's
         base = with_app_secrets(base, names.container, names.prefix, refs)
     if not runs_placeholder(now.definition):
         if base["revision"] == now.definition["revision"]:
