@@ -219,6 +219,17 @@ def _register_revisions(arns: Arns) -> Statement:
     return allow("RegisterRevisionsOfFamily", actions, _one_or_all(arns.families))
 
 
+def _tag_new_revisions(arns: Arns) -> Statement:
+    # Tags on a new revision (who, which image) are added by the register call itself, which
+    # ECS authorizes as a TagResource on create.
+    return allow(
+        "TagNewRevisions",
+        ["ecs:TagResource"],
+        _one_or_all(arns.families),
+        {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+    )
+
+
 def _find_log_group() -> Statement:
     # DescribeLogGroups lists by name prefix and takes no resource: AWS requires "*".
     return allow("FindLogGroupAnyResourceAwsRequires", ["logs:DescribeLogGroups"], ANY)
@@ -259,13 +270,7 @@ def deploy_statements(arns: Arns) -> list[Statement]:
         allow("PushAndReadImages", ECR_PUSH_PULL, arns.repository),
         _task_definition_reads(),
         _register_revisions(arns),
-        # Tags on a new revision (who, which image) are added by the register call itself.
-        allow(
-            "TagNewRevisions",
-            ["ecs:TagResource"],
-            _one_or_all(arns.families),
-            {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
-        ),
+        _tag_new_revisions(arns),
         allow(
             "DescribeAndUpdateService",
             ["ecs:DescribeServices", "ecs:UpdateService"],
@@ -314,7 +319,9 @@ def operate_statements(arns: Arns) -> list[Statement]:
         ),
         _run_tasks(arns),
         # `hakobu secrets set` registers a revision that reads the new secret.
+        # `secrets set`, `unset` and `rotate-db` register tagged revisions, as deploy does.
         _register_revisions(arns),
+        _tag_new_revisions(arns),
         _pass_task_roles(arns),
         allow("ReadImages", ["ecr:DescribeImages", "ecr:DescribeRepositories"], arns.repository),
         _read_logs(arns),
