@@ -87,7 +87,8 @@ def policy(
     Resources are this environment's ARNs wherever AWS allows; each statement whose
     resource is "*" says in its Sid that AWS requires it. Provision needs more than one
     customer managed policy holds (6,144 characters): it prints one policy per group,
-    each with its name (--json: a list of {"name", "document"}).
+    each with its name (--json: a list of {"name", "document"}); operate does the same
+    when its optional parts (Aurora, autoscaling, alarms, a domain) outgrow one.
     """
     import json
 
