@@ -85,6 +85,13 @@ def stub_registration(aws: StubbedAws) -> None:
     ecs.add_response(
         "describe_services", service_response(current), {"cluster": CLUSTER, "services": [SERVICE]}
     )
+    # Before the image is built: every worker's service exists.
+    worker_current = [deployment_entry("ecs-svc/7", "PRIMARY", WORKER_OLD, "COMPLETED")]
+    ecs.add_response(
+        "describe_services",
+        worker_service(worker_current, WORKER_OLD),
+        {"cluster": CLUSTER, "services": [WORKER_SERVICE]},
+    )
     ecs.add_response(
         "describe_task_definition",
         definition(WEB_OLD, "rails-app", 4, None),
@@ -104,7 +111,6 @@ def stub_registration(aws: StubbedAws) -> None:
     ecs.add_response(
         "describe_task_definition", tagged, {"taskDefinition": WEB_NEW, "include": ["TAGS"]}
     )
-    worker_current = [deployment_entry("ecs-svc/7", "PRIMARY", WORKER_OLD, "COMPLETED")]
     ecs.add_response(
         "describe_services",
         worker_service(worker_current, WORKER_OLD),

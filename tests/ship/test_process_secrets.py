@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from hakobu.core.errors import HakobuError
 from hakobu.core.target import Target
 from hakobu.operate.secrets import AppSecrets
 from hakobu.ship.deploy import Deployer, Release, RolloutFollower
@@ -178,3 +179,44 @@ def test_a_rollback_reuses_a_worker_revision_that_reads_webs_app_secrets(
 def _arn(ecs: Any, revision: str) -> str:
     found = ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"]
     return str(found["taskDefinitionArn"])
+
+
+def _web_alone(ecs: Any) -> None:
+    """A stack whose hakobu.toml gained a worker that `hakobu up` has not created yet."""
+    run_service(ecs, WEB, register(ecs, "rails-app", RELEASE, {}, MANAGED, tags=RELEASE_TAGS))
+
+
+def test_secrets_set_with_a_worker_not_created_yet_stores_nothing(
+    tmp_path: Path, target: Target
+) -> None:
+    ecs = target.client("ecs")
+    _web_alone(ecs)
+    secrets = AppSecrets(RolloutFollower(_env(tmp_path), target, Recorder()))
+
+    with pytest.raises(HakobuError) as caught:
+        secrets.set("API_KEY", "sk_test_value", secrets.current())
+
+    message = str(caught.value)
+    assert f"'worker' ({WORKER})" in message and "nothing was changed" in message
+    assert caught.value.fix is not None and "hakobu up" in caught.value.fix
+    listed = target.client("secretsmanager").list_secrets()["SecretList"]
+    assert not [s for s in listed if s["Name"].startswith("rails-app-app-")]
+    assert _newest(ecs, "rails-app") == "rails-app:1"
+
+
+def test_a_deploy_with_a_worker_not_created_yet_stops_before_building(
+    tmp_path: Path, target: Target
+) -> None:
+    ecs = target.client("ecs")
+    _web_alone(ecs)
+    built: list[str] = []
+
+    def build() -> Release:
+        built.append("built")
+        return Release(image=NEXT_RELEASE, tag="v8", commit="fedcba987654")
+
+    with pytest.raises(HakobuError, match="no such service yet"):
+        Deployer(_env(tmp_path), target, Recorder(), build).run()
+
+    assert built == []
+    assert (service_runs(ecs, WEB), _newest(ecs, "rails-app")) == ("rails-app:1", "rails-app:1")

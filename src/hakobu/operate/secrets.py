@@ -251,6 +251,8 @@ class AppSecrets:
     def current(self) -> Current:
         ecs = self._client("ecs")
         service = ecs_ops.service_description(ecs, self.names.cluster, self.names.service)
+        # Every change rolls the workers out too: they must exist before anything is stored.
+        processes.check_worker_services(ecs, self.env)
         definition, tags = ecs_ops.tagged_task_definition(ecs, service["taskDefinition"])
         return Current(definition, tags, _container(definition, self.names.container))
 

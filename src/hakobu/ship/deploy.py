@@ -109,6 +109,7 @@ class Deployer:
     def run(self) -> DeployResult:
         ecs = self.target.client("ecs")
         service = ecs_ops.service_description(ecs, self.names.cluster, self.names.service)
+        processes.check_worker_services(ecs, self.env)  # before minutes of building
         assert self.build_image is not None, "a deploy needs an image"
         release = self.build_image()
         arn = self._register(ecs, service, release)

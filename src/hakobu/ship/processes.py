@@ -51,6 +51,34 @@ def worker_processes(env: Environment) -> list[Process]:
     return processes_of(env)[1:]
 
 
+# describe_services names at most 10 services a call.
+_DESCRIBE_BATCH = 10
+
+
+def check_worker_services(ecs: Any, env: Environment) -> None:
+    """Every worker hakobu.toml names has its ECS service. Checked before a deploy builds or
+    a secrets change stores anything: a worker added to the file but not yet created by
+    `hakobu up` would otherwise stop either halfway, after web's new revision (and the
+    secret's value) were written. No call without workers."""
+    names = Names.of(env)
+    workers = worker_processes(env)
+    for start in range(0, len(workers), _DESCRIBE_BATCH):
+        batch = workers[start : start + _DESCRIBE_BATCH]
+        response = ecs.describe_services(
+            cluster=names.cluster, services=[p.service for p in batch]
+        )
+        described = response.get("services", [])
+        active = {s.get("serviceName") for s in described if s.get("status") == "ACTIVE"}
+        missing = [p for p in batch if p.service not in active]
+        if missing:
+            listed = ", ".join(f"{p.name!r} ({p.service})" for p in missing)
+            raise HakobuError(
+                f"hakobu.toml runs {listed} beside web, but ECS has no such service yet; "
+                "nothing was changed",
+                "run `hakobu up` to create it (it starts on web's release), then run this again",
+            )
+
+
 def image_of(definition: dict[str, Any], container: str) -> str:
     """The image `container` runs in a described revision."""
     containers = definition["containerDefinitions"]
