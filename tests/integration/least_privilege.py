@@ -82,6 +82,7 @@ NOT_REFUSED_HERE: dict[str, dict[str, str]] = {
         "EndOwnSessions": OTHER_COMMANDS + " (exec, console, db tunnel and shell)",
         "RunOneOffTasksInCluster": OTHER_COMMANDS + " (run, secrets set's roll-out)",
         "RegisterRevisionsOfFamily": OTHER_COMMANDS + " (secrets set, unset, rotate-db)",
+        "TagNewRevisions": "moto does not authorize tags given to RegisterTaskDefinition",
         "PassTaskRolesToEcsTasks": "moto does not authorize iam:PassRole",
         "ReadImages": OTHER_COMMANDS + " (doctor's image check)",
         "TailLogGroup": OTHER_COMMANDS + " (logs --follow, through Live Tail)",
